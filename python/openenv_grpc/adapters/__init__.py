@@ -1,0 +1,1 @@
+"""Other worlds in and out: Gymnasium envs served as Environments (and, later, OpenEnv and MCP)."""

@@ -1,0 +1,143 @@
+"""`openenv-grpc`: serve an environment, or describe a running server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .client.client import EnvClient
+from .errors import EnvError
+from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
+from .server.app import ServerConfig, serve
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openenv-grpc", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    defaults = ServerConfig()
+    serve_cmd = commands.add_parser("serve", help="serve an environment over gRPC")
+    serve_cmd.add_argument(
+        "env",
+        nargs="?",
+        default=DEFAULT_ENV,
+        help="gymnasium:ID, package.module:factory or path/to/file.py:factory "
+        f"(default {DEFAULT_ENV})",
+    )
+    serve_cmd.add_argument(
+        "--host", default=defaults.host, help="address to bind (default %(default)s)"
+    )
+    serve_cmd.add_argument(
+        "--port",
+        type=_positive_int,
+        default=defaults.port,
+        help="port to bind, 0 for any free one (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--max-sessions",
+        type=_positive_int,
+        default=defaults.max_sessions,
+        help="most sessions at once, 0 for no limit (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--session-ttl",
+        type=_seconds,
+        default=defaults.session_ttl,
+        help="seconds before an idle session is closed, 0 never (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--max-message-mb",
+        type=_positive_int,
+        default=defaults.max_message_bytes // 2**20,
+        help="largest message in MiB either way (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="threads that run env code (default: Python's thread pool default)",
+    )
+    serve_cmd.add_argument(
+        "--log-level", default="INFO", help="logging level (default %(default)s)"
+    )
+
+    describe_cmd = commands.add_parser("describe", help="print the spec of a running server")
+    describe_cmd.add_argument("address", help="host:port of the server")
+    describe_cmd.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait")
+    return parser
+
+
+def _describe(address: str, timeout: float) -> dict[str, Any]:
+    with EnvClient(address, timeout=timeout) as client:
+        spec = client.describe()
+    return {
+        "env_name": spec.env_name,
+        "env_version": spec.env_version,
+        "protocol_version": spec.protocol_version,
+        "server_version": spec.server_version,
+        "observation_space": str(spec.observation_space),
+        "action_space": str(spec.action_space),
+        "reward_range": list(spec.reward_range),
+        "capabilities": vars(spec.capabilities),
+        "metadata": {
+            k: repr(v) if not isinstance(v, (str, int, float, bool, list)) else v
+            for k, v in spec.metadata.items()
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "describe":
+        try:
+            print(json.dumps(_describe(args.address, args.timeout), indent=2, default=str))
+        except EnvError as exc:
+            print(f"openenv-grpc: {args.address}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        factory = load_env_factory(args.env)
+    except EnvSpecError as exc:
+        print(f"openenv-grpc: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        max_sessions=args.max_sessions,
+        session_ttl=args.session_ttl,
+        max_message_bytes=args.max_message_mb * 2**20,
+        workers=args.workers or None,
+    )
+    try:
+        asyncio.run(serve(factory, config, env_label=args.env))
+    except RuntimeError as exc:  # grpc: the address could not be bound
+        print(f"openenv-grpc: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

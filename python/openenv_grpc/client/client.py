@@ -1,0 +1,431 @@
+"""`EnvClient` (blocking) and `AsyncEnvClient` (asyncio): the typed Python face of EnvService.
+
+Both offer the unary calls, which name a session by id, and `stream()`, a
+session on one bidirectional stream: one message per step each way, the
+session pinned to one server, closed when the stream closes. Failures raise
+the `openenv_grpc.errors` family of the status (NotFound, InvalidArgument,
+FailedPrecondition, ...), with the server's message.
+
+    with EnvClient("localhost:50051") as client, client.stream() as env:
+        reply = env.reset(seed=0)
+        while not (step := env.step(client.spec.action_space.sample())).done:
+            ...
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, cast
+
+import grpc
+from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stubs)
+from openenv_proto.v1 import env_service_pb2 as pb
+from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
+
+from ..errors import EnvError, Unavailable, from_status
+from ..version import check_protocol
+from . import wire
+from .results import EnvSpec, ResetReply, StateReply, StepReply
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def _error(exc: grpc.RpcError) -> EnvError:
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    return from_status(code, details or "")
+
+
+def _spec(response: pb.DescribeResponse) -> EnvSpec:
+    check_protocol(response.protocol_version, who="server")
+    return EnvSpec.from_proto(response)
+
+
+class EnvClient:
+    """A blocking client of one EnvService server.
+
+    `timeout` is the deadline, in seconds, of every unary call (None: none);
+    the server stops working on a call whose deadline has passed.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
+        keepalive_seconds: float = 30.0,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._channel = channel or grpc.insecure_channel(
+            address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
+        )
+        self._stub = pb_grpc.EnvServiceStub(self._channel)
+        self._spec: EnvSpec | None = None
+
+    @property
+    def spec(self) -> EnvSpec:
+        """The env spec, fetched by Describe on first use and kept."""
+        return self._spec or self.describe()
+
+    def describe(self) -> EnvSpec:
+        """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
+        try:
+            response = self._stub.Describe(
+                pb.DescribeRequest(), timeout=self.timeout, metadata=wire.metadata()
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        self._spec = _spec(response)
+        return self._spec
+
+    def reset(
+        self,
+        *,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+        session_id: str = "",
+    ) -> ResetReply:
+        """Start an episode: in a new session (no session_id) or in the given one."""
+        space = self.spec.observation_space
+        request = wire.reset_request(
+            session_id=session_id, seed=seed, options=options, task_id=task_id
+        )
+        try:
+            response = self._stub.Reset(
+                request, timeout=self.timeout, metadata=wire.metadata(session_id)
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return ResetReply.from_proto(response, space)
+
+    def step(self, session_id: str, action: Any) -> StepReply:
+        """Apply one action in a session."""
+        space = self.spec.observation_space
+        try:
+            response = self._stub.Step(
+                wire.step_request(action, session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return StepReply.from_proto(response, space)
+
+    def state(self, session_id: str) -> StateReply:
+        """Read a session's episode id, step count and env state."""
+        try:
+            response = self._stub.State(
+                pb.StateRequest(session_id=session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return StateReply.from_proto(response)
+
+    def close_session(self, session_id: str) -> None:
+        """Close a session and free its env on the server."""
+        try:
+            self._stub.CloseSession(
+                pb.CloseSessionRequest(session_id=session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    def stream(self) -> StreamSession:
+        """A new session on its own bidirectional stream (reset or attach it first)."""
+        return StreamSession(self)
+
+    def close(self) -> None:
+        """Close the channel (and with it every stream on it)."""
+        self._channel.close()
+
+    def __enter__(self) -> EnvClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class StreamSession:
+    """One session on one StepStream, driven by blocking calls."""
+
+    def __init__(self, client: EnvClient) -> None:
+        self._space = client.spec.observation_space
+        self._requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
+        self._responses = cast(
+            Iterator[pb.StepStreamResponse],
+            client._stub.StepStream(iter(self._requests.get, None), metadata=wire.metadata()),
+        )
+        self._seq = 0
+        self._closed = False
+        self.session_id = ""
+
+    def reset(
+        self,
+        *,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+    ) -> ResetReply:
+        """Start an episode (the first reset creates the stream's session)."""
+        request = wire.reset_request(seed=seed, options=options, task_id=task_id)
+        reply = ResetReply.from_proto(self._call("reset", request), self._space)
+        self.session_id = reply.session_id
+        return reply
+
+    def step(self, action: Any) -> StepReply:
+        """Apply one action."""
+        return StepReply.from_proto(self._call("step", wire.step_request(action)), self._space)
+
+    def state(self) -> StateReply:
+        """Read the session's state."""
+        return StateReply.from_proto(self._call("state", pb.StateRequest()))
+
+    def attach(self, session_id: str) -> StateReply:
+        """Bind this stream to a session made by a unary Reset (first request only)."""
+        response = self._call("attach", pb.AttachRequest(session_id=session_id))
+        self.session_id = response.session_id
+        return StateReply.from_proto(response.state)
+
+    def close(self) -> None:
+        """End the stream; the server closes a session the stream created."""
+        if self._closed:
+            return
+        self._closed = True
+        self._requests.put(None)
+        try:
+            for _ in self._responses:
+                pass
+        except grpc.RpcError:
+            pass
+
+    def _call(self, kind: str, message: Any) -> Any:
+        if self._closed:
+            raise Unavailable("this stream is closed; open a new one with client.stream()")
+        self._seq += 1
+        self._requests.put(pb.StepStreamRequest(seq=self._seq, **{kind: message}))
+        try:
+            response = next(self._responses)
+        except grpc.RpcError as exc:
+            self._closed = True
+            raise _error(exc) from None
+        except StopIteration:
+            self._closed = True
+            raise Unavailable("the server ended the stream; open a new one") from None
+        return wire.unwrap_stream_response(response, self._seq, kind)
+
+    def __enter__(self) -> StreamSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncEnvClient:
+    """An asyncio client of one EnvService server; the same calls as EnvClient, awaited."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
+        keepalive_seconds: float = 30.0,
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._channel = channel or grpc.aio.insecure_channel(
+            address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
+        )
+        self._stub = pb_grpc.EnvServiceStub(self._channel)
+        self._spec: EnvSpec | None = None
+
+    async def spec(self) -> EnvSpec:
+        """The env spec, fetched by Describe on first use and kept."""
+        return self._spec or await self.describe()
+
+    async def describe(self) -> EnvSpec:
+        """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
+        try:
+            response = await self._stub.Describe(
+                pb.DescribeRequest(), timeout=self.timeout, metadata=wire.metadata()
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        self._spec = _spec(response)
+        return self._spec
+
+    async def reset(
+        self,
+        *,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+        session_id: str = "",
+    ) -> ResetReply:
+        """Start an episode: in a new session (no session_id) or in the given one."""
+        space = (await self.spec()).observation_space
+        request = wire.reset_request(
+            session_id=session_id, seed=seed, options=options, task_id=task_id
+        )
+        try:
+            response = await self._stub.Reset(
+                request, timeout=self.timeout, metadata=wire.metadata(session_id)
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return ResetReply.from_proto(response, space)
+
+    async def step(self, session_id: str, action: Any) -> StepReply:
+        """Apply one action in a session."""
+        space = (await self.spec()).observation_space
+        try:
+            response = await self._stub.Step(
+                wire.step_request(action, session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return StepReply.from_proto(response, space)
+
+    async def state(self, session_id: str) -> StateReply:
+        """Read a session's episode id, step count and env state."""
+        try:
+            response = await self._stub.State(
+                pb.StateRequest(session_id=session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return StateReply.from_proto(response)
+
+    async def close_session(self, session_id: str) -> None:
+        """Close a session and free its env on the server."""
+        try:
+            await self._stub.CloseSession(
+                pb.CloseSessionRequest(session_id=session_id),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    async def stream(self) -> AsyncStreamSession:
+        """A new session on its own bidirectional stream (reset or attach it first)."""
+        return AsyncStreamSession(self._stub, (await self.spec()).observation_space)
+
+    async def close(self) -> None:
+        """Close the channel (and with it every stream on it)."""
+        await self._channel.close(grace=None)
+
+    async def __aenter__(self) -> AsyncEnvClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class AsyncStreamSession:
+    """One session on one StepStream, driven by awaited calls."""
+
+    def __init__(self, stub: Any, space: Any) -> None:
+        self._space = space
+        self._call_obj = stub.StepStream(metadata=wire.metadata())
+        self._seq = 0
+        self._closed = False
+        self.session_id = ""
+
+    async def reset(
+        self,
+        *,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+    ) -> ResetReply:
+        """Start an episode (the first reset creates the stream's session)."""
+        request = wire.reset_request(seed=seed, options=options, task_id=task_id)
+        reply = ResetReply.from_proto(await self._call("reset", request), self._space)
+        self.session_id = reply.session_id
+        return reply
+
+    async def step(self, action: Any) -> StepReply:
+        """Apply one action."""
+        response = await self._call("step", wire.step_request(action))
+        return StepReply.from_proto(response, self._space)
+
+    async def state(self) -> StateReply:
+        """Read the session's state."""
+        return StateReply.from_proto(await self._call("state", pb.StateRequest()))
+
+    async def attach(self, session_id: str) -> StateReply:
+        """Bind this stream to a session made by a unary Reset (first request only)."""
+        response = await self._call("attach", pb.AttachRequest(session_id=session_id))
+        self.session_id = response.session_id
+        return StateReply.from_proto(response.state)
+
+    async def close(self) -> None:
+        """End the stream; the server closes a session the stream created."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._call_obj.done_writing()
+            while await self._call_obj.read() is not EOF:
+                pass
+        except grpc.RpcError:
+            pass
+
+    async def _call(self, kind: str, message: Any) -> Any:
+        if self._closed:
+            raise Unavailable("this stream is closed; open a new one with client.stream()")
+        self._seq += 1
+        try:
+            await self._call_obj.write(pb.StepStreamRequest(seq=self._seq, **{kind: message}))
+            response = await self._call_obj.read()
+        except grpc.RpcError as exc:
+            self._closed = True
+            raise _error(exc) from None
+        if response is EOF:
+            self._closed = True
+            code = await self._call_obj.code()
+            details = await self._call_obj.details()
+            raise from_status(code, details or "the server ended the stream; open a new one")
+        return wire.unwrap_stream_response(response, self._seq, kind)
+
+    async def __aenter__(self) -> AsyncStreamSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

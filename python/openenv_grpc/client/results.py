@@ -1,0 +1,134 @@
+"""Typed answers of the clients, decoded from the proto responses.
+
+Observations are decoded with the observation space from Describe, so they
+come back in the same Python form a local Gymnasium env would give: arrays
+of the space's dtype, tuples for Tuple spaces, dicts for Dict spaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gymnasium import spaces as gs
+from openenv_proto.v1 import env_service_pb2 as pb
+
+from .. import spaces
+from ..codec import decode_for_space, decode_map, decode_value
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the server supports and its limits (see the proto's Capabilities)."""
+
+    batched: bool
+    tools: bool
+    max_sessions: int
+    session_ttl_seconds: float
+    max_message_bytes: int
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """The environment's spec, from Describe."""
+
+    env_name: str
+    env_version: str
+    protocol_version: str
+    observation_space: gs.Space[Any]
+    action_space: gs.Space[Any]
+    reward_range: tuple[float, float]
+    capabilities: Capabilities
+    metadata: dict[str, Any]
+    server_version: str
+
+    @classmethod
+    def from_proto(cls, msg: pb.DescribeResponse) -> EnvSpec:
+        caps = msg.capabilities
+        return cls(
+            env_name=msg.env_name,
+            env_version=msg.env_version,
+            protocol_version=msg.protocol_version,
+            observation_space=spaces.from_proto(msg.observation_space),
+            action_space=spaces.from_proto(msg.action_space),
+            reward_range=(msg.reward_range.min, msg.reward_range.max),
+            capabilities=Capabilities(
+                batched=caps.batched,
+                tools=caps.tools,
+                max_sessions=caps.max_sessions,
+                session_ttl_seconds=caps.session_ttl_seconds,
+                max_message_bytes=caps.max_message_bytes,
+            ),
+            metadata=decode_map(msg.metadata),
+            server_version=msg.server_version,
+        )
+
+
+@dataclass(frozen=True)
+class ResetReply:
+    """The first observation of a new episode."""
+
+    session_id: str
+    observation: Any
+    info: dict[str, Any]
+    episode_id: str
+
+    @classmethod
+    def from_proto(cls, msg: pb.ResetResponse, space: gs.Space[Any]) -> ResetReply:
+        return cls(
+            session_id=msg.session_id,
+            observation=decode_for_space(msg.observation, space),
+            info=decode_map(msg.info),
+            episode_id=msg.episode_id,
+        )
+
+
+@dataclass(frozen=True)
+class StepReply:
+    """The outcome of one step."""
+
+    observation: Any
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+    step_count: int
+    reward_components: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode ended (terminated or truncated)."""
+        return self.terminated or self.truncated
+
+    @classmethod
+    def from_proto(cls, msg: pb.StepResponse, space: gs.Space[Any]) -> StepReply:
+        return cls(
+            observation=decode_for_space(msg.observation, space),
+            reward=msg.reward,
+            terminated=msg.terminated,
+            truncated=msg.truncated,
+            info=decode_map(msg.info),
+            step_count=msg.step_count,
+            reward_components=dict(msg.reward_components),
+        )
+
+
+@dataclass(frozen=True)
+class StateReply:
+    """Where a session stands."""
+
+    session_id: str
+    episode_id: str
+    step_count: int
+    state: Any
+    episode_done: bool
+
+    @classmethod
+    def from_proto(cls, msg: pb.StateResponse) -> StateReply:
+        return cls(
+            session_id=msg.session_id,
+            episode_id=msg.episode_id,
+            step_count=msg.step_count,
+            state=decode_value(msg.state) if msg.state.WhichOneof("kind") else None,
+            episode_done=msg.episode_done,
+        )

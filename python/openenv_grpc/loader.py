@@ -1,0 +1,83 @@
+"""Turn an ENV argument of the CLI into a factory of Environments.
+
+Accepted forms:
+  gymnasium:CartPole-v1        a registered Gymnasium env id
+  package.module:attr          an importable callable
+  path/to/file.py:attr         a callable in a Python file
+The callable is an `Environment` subclass or any function that returns an
+`Environment` or a `gymnasium.Env` (which is then wrapped).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pathlib
+import sys
+from typing import Any
+
+import gymnasium as gym
+
+from .adapters.gymnasium import GymnasiumEnvironment, gymnasium_factory
+from .env import EnvFactory, Environment
+
+DEFAULT_ENV = "gymnasium:CartPole-v1"
+
+
+class EnvSpecError(ValueError):
+    """The ENV argument names nothing that makes environments."""
+
+
+def load_env_factory(spec: str) -> EnvFactory:
+    """The factory an ENV argument names."""
+    prefix, sep, name = spec.partition(":")
+    if not sep or not prefix or not name:
+        raise EnvSpecError(
+            f"ENV {spec!r} is not of the form gymnasium:ID, package.module:callable "
+            "or path/to/file.py:callable"
+        )
+    if prefix == "gymnasium":
+        try:
+            return gymnasium_factory(name)
+        except gym.error.Error as exc:
+            raise EnvSpecError(f"no Gymnasium env {name!r}: {exc}") from exc
+    module = _import(prefix)
+    target: Any = module
+    for part in name.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise EnvSpecError(f"{prefix} has no attribute {name!r}") from None
+    if not callable(target):
+        raise EnvSpecError(f"{spec} is not callable")
+    return lambda: _as_environment(target(), spec)
+
+
+def _import(prefix: str) -> Any:
+    if prefix.endswith(".py"):
+        path = pathlib.Path(prefix).resolve()
+        if not path.is_file():
+            raise EnvSpecError(f"no such file: {prefix}")
+        module_name = f"_openenv_env_{path.stem}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise EnvSpecError(f"cannot import {prefix}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        loader_spec.loader.exec_module(module)
+        return module
+    try:
+        return importlib.import_module(prefix)
+    except ImportError as exc:
+        raise EnvSpecError(f"cannot import module {prefix!r}: {exc}") from exc
+
+
+def _as_environment(made: Any, spec: str) -> Environment:
+    if isinstance(made, Environment):
+        return made
+    if isinstance(made, gym.Env):
+        return GymnasiumEnvironment(made)
+    raise EnvSpecError(
+        f"{spec} returned a {type(made).__name__}; it must return an "
+        "openenv_grpc.Environment or a gymnasium.Env"
+    )

@@ -1,0 +1,188 @@
+"""Builds and runs the `grpc.aio` server: EnvService, health, reflection, limits, signals.
+
+`EnvServer` is the object tests and embedders use (start on a port, stop);
+`serve` is what the CLI runs: start, log one line, stop on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
+from grpc_reflection.v1alpha import reflection
+from openenv_proto.v1 import env_service_pb2 as pb
+from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
+
+from .. import spaces
+from ..codec import UnencodableValue, encode_map, encode_value
+from ..env import EnvFactory, Environment
+from ..sessions import SessionManager
+from ..version import PROTOCOL_VERSION, __version__
+from .servicer import EnvServicer
+
+log = logging.getLogger("openenv_grpc.server")
+SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
+
+
+@dataclass
+class ServerConfig:
+    """Everything an operator can set; the CLI flags map one to one."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    max_sessions: int = 1024
+    session_ttl: float = 600.0
+    max_message_bytes: int = 64 * 1024 * 1024
+    workers: int | None = None
+    grace_seconds: float = 5.0
+
+    @property
+    def channel_options(self) -> list[tuple[str, Any]]:
+        return [
+            ("grpc.max_send_message_length", self.max_message_bytes),
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+            # Let clients keep idle channels alive with pings every 10 s or more.
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.http2.max_ping_strikes", 0),
+            # A port already in use must fail loudly, not be shared silently.
+            ("grpc.so_reuseport", 0),
+        ]
+
+
+def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
+    """The Describe answer for an env instance and the server's limits."""
+    low, high = env.reward_range
+    response = pb.DescribeResponse(
+        env_name=env.display_name,
+        env_version=env.version,
+        protocol_version=PROTOCOL_VERSION,
+        observation_space=spaces.to_proto(env.observation_space),
+        action_space=spaces.to_proto(env.action_space),
+        reward_range=pb.RewardRange(min=float(low), max=float(high)),
+        capabilities=pb.Capabilities(
+            batched=False,
+            tools=False,
+            max_sessions=config.max_sessions,
+            session_ttl_seconds=config.session_ttl,
+            max_message_bytes=config.max_message_bytes,
+        ),
+        server_version=f"openenv-grpc {__version__}",
+    )
+    encode_map(_encodable_metadata(env.metadata), out=response.metadata)
+    return response
+
+
+def _encodable_metadata(metadata: Any) -> dict[str, Any]:
+    """Gymnasium metadata with values the protocol cannot carry shown as their repr."""
+    out: dict[str, Any] = {}
+    for key, value in dict(metadata or {}).items():
+        try:
+            encode_value(value)
+            out[str(key)] = value
+        except UnencodableValue:
+            out[str(key)] = repr(value)
+    return out
+
+
+class EnvServer:
+    """One EnvService server on one port, with health and reflection."""
+
+    def __init__(self, factory: EnvFactory, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        probe = factory()
+        try:
+            self.description = describe_env(probe, self.config)
+            action_space = probe.action_space
+        finally:
+            probe.close()
+        self.sessions = SessionManager(
+            factory,
+            max_sessions=self.config.max_sessions,
+            ttl_seconds=self.config.session_ttl,
+            executor=ThreadPoolExecutor(self.config.workers, thread_name_prefix="openenv-env"),
+        )
+        self.health = health_aio.HealthServicer()
+        self._servicer = EnvServicer(self.sessions, self.description, action_space)
+        self._server: grpc.aio.Server | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        host = self.config.host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind, start serving and return the bound port (useful with port 0)."""
+        server = grpc.aio.server(options=self.config.channel_options)
+        pb_grpc.add_EnvServiceServicer_to_server(self._servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
+        host = self.config.host
+        bind = f"[{host}]:{self.config.port}" if ":" in host else f"{host}:{self.config.port}"
+        self.port = server.add_insecure_port(bind)
+        await server.start()
+        self._server = server
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._reaper = asyncio.get_running_loop().create_task(self.sessions.run_reaper())
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop serving, close every session and free the env threads."""
+        if self._server is None:
+            return
+        await self.health.enter_graceful_shutdown()
+        await self._server.stop(self.config.grace_seconds if grace is None else grace)
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        await self.sessions.close_all("the server is shutting down")
+        self.sessions.shutdown()
+        self._server = None
+
+    async def wait(self) -> None:
+        """Until the server stops."""
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+
+async def serve(factory: EnvFactory, config: ServerConfig, env_label: str = "") -> None:
+    """Run a server until SIGTERM or SIGINT, logging one line once it is up."""
+    server = EnvServer(factory, config)
+    await server.start()
+    ttl = f"{config.session_ttl:g}s" if config.session_ttl else "off"
+    limit = config.max_sessions or "unlimited"
+    log.info(
+        "openenv-grpc serving %s on %s (max sessions %s, session ttl %s, max message %s MiB)",
+        env_label or server.description.env_name,
+        server.address,
+        limit,
+        ttl,
+        math.floor(config.max_message_bytes / 2**20),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("openenv-grpc stopping: closing %d sessions", len(server.sessions))
+    await server.stop()

@@ -1,0 +1,94 @@
+"""Gymnasium spaces <-> the proto `Space` message.
+
+The contract describes spaces the way Gymnasium does, so a remote env's
+spaces are real `gymnasium.spaces` objects on the client: trainers sample,
+check and flatten them exactly as they would locally. Conversion is exact:
+`from_proto(to_proto(s)) == s` for every supported space, nesting included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces as gs
+from openenv_proto.v1 import spaces_pb2
+
+from .errors import InvalidArgument
+from .tensors import decode_tensor, dtype_from_numpy, dtype_to_numpy, encode_tensor
+
+
+class UnsupportedSpace(ValueError):
+    """A Gymnasium space the contract has no message for (Sequence, Graph, OneOf)."""
+
+
+def to_proto(space: gs.Space[Any]) -> spaces_pb2.Space:
+    """Describe a Gymnasium space as a proto Space."""
+    msg = spaces_pb2.Space()
+    if isinstance(space, gs.Box):
+        msg.box.dtype = dtype_from_numpy(space.dtype)
+        msg.box.shape[:] = space.shape
+        encode_tensor(space.low, out=msg.box.low)
+        encode_tensor(space.high, out=msg.box.high)
+    elif isinstance(space, gs.Discrete):
+        msg.discrete.n = int(space.n)
+        msg.discrete.start = int(space.start)
+    elif isinstance(space, gs.MultiDiscrete):
+        encode_tensor(space.nvec, out=msg.multi_discrete.nvec)
+        encode_tensor(space.start, out=msg.multi_discrete.start)
+        msg.multi_discrete.dtype = dtype_from_numpy(space.dtype)
+    elif isinstance(space, gs.MultiBinary):
+        msg.multi_binary.shape[:] = space.shape
+    elif isinstance(space, gs.Text):
+        msg.text.min_length = space.min_length
+        msg.text.max_length = space.max_length
+        msg.text.charset = space.characters
+    elif isinstance(space, gs.Dict):
+        for key, sub in space.spaces.items():
+            if not isinstance(key, str):
+                raise UnsupportedSpace(f"Dict space key {key!r} is not a string")
+            msg.dict.fields.add(key=key, space=to_proto(sub))
+    elif isinstance(space, gs.Tuple):
+        msg.tuple.spaces.extend(to_proto(sub) for sub in space.spaces)
+    else:
+        raise UnsupportedSpace(
+            f"{type(space).__name__} spaces have no message in the openenv.v1 contract; "
+            "use Box, Discrete, MultiDiscrete, MultiBinary, Text, Dict or Tuple"
+        )
+    return msg
+
+
+def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
+    """Rebuild the Gymnasium space a proto Space describes."""
+    kind = msg.WhichOneof("kind")
+    if kind == "box":
+        dtype = dtype_to_numpy(msg.box.dtype)
+        return gs.Box(
+            low=np.array(decode_tensor(msg.box.low)),
+            high=np.array(decode_tensor(msg.box.high)),
+            shape=tuple(msg.box.shape),
+            dtype=dtype.newbyteorder("="),
+        )
+    if kind == "discrete":
+        return gs.Discrete(msg.discrete.n, start=msg.discrete.start)
+    if kind == "multi_discrete":
+        md = msg.multi_discrete
+        return gs.MultiDiscrete(
+            np.array(decode_tensor(md.nvec)),
+            dtype=dtype_to_numpy(md.dtype).newbyteorder("="),
+            start=np.array(decode_tensor(md.start)),
+        )
+    if kind == "multi_binary":
+        shape = list(msg.multi_binary.shape)
+        return gs.MultiBinary(shape[0] if len(shape) == 1 else shape)
+    if kind == "text":
+        return gs.Text(
+            max_length=msg.text.max_length,
+            min_length=msg.text.min_length,
+            charset=msg.text.charset,
+        )
+    if kind == "dict":
+        return gs.Dict([(f.key, from_proto(f.space)) for f in msg.dict.fields])
+    if kind == "tuple":
+        return gs.Tuple([from_proto(sub) for sub in msg.tuple.spaces])
+    raise InvalidArgument("space has no kind set; the server sent an empty Space message")
