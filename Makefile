@@ -46,8 +46,9 @@ breaking: $(STAMP) ## the contract stays compatible with the last released one
 release-contract: $(STAMP) ## record the current contract as the released baseline
 	$(BIN)/buf build --exclude-source-info -o $(BASELINE)
 
-test: $(STAMP) ## the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) ## the whole test suite; "no tests collected" (pytest's 5) is a failure too
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 
 serve: $(STAMP) ## serve ENV (default CartPole-v1) on HOST:PORT
 	$(BIN)/openenv-grpc serve $(ENV) --host $(HOST) --port $(PORT)

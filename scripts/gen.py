@@ -93,14 +93,16 @@ def _diff(expected: pathlib.Path, actual: pathlib.Path, keep: set[str]) -> list[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if gen/ differs from proto/")
+    parser.add_argument("--gen-dir", type=pathlib.Path, default=GEN, help="the tree to compare")
     args = parser.parse_args()
+    gen_dir: pathlib.Path = args.gen_dir
     with tempfile.TemporaryDirectory() as scratch:
         fresh = pathlib.Path(scratch)
         generate(fresh)
         if args.check:
             problems: list[str] = []
             for lang in sorted(p.name for p in fresh.iterdir()):
-                problems += _diff(fresh / lang, GEN / lang, KEEP.get(lang, set()))
+                problems += _diff(fresh / lang, gen_dir / lang, KEEP.get(lang, set()))
             for line in problems:
                 print(f"gen drift: {line}", file=sys.stderr)
             if problems:
@@ -111,7 +113,7 @@ def main() -> int:
             print("gen/ matches proto/")
             return 0
         for lang_dir in sorted(fresh.iterdir()):
-            target = GEN / lang_dir.name
+            target = gen_dir / lang_dir.name
             keep = KEEP.get(lang_dir.name, set())
             if target.exists():
                 for child in target.iterdir():

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from google.protobuf import struct_pb2
 from gymnasium import spaces as gs
+
 from openenv_proto.v1 import values_pb2
 
 from .errors import InvalidArgument
@@ -54,8 +55,10 @@ def encode_value(value: Any, out: values_pb2.Value | None = None) -> values_pb2.
     elif isinstance(value, (np.ndarray, np.bool_, np.number)):
         encode_tensor(value, out=msg.tensor)
     elif isinstance(value, Mapping):
+        msg.map_value.SetInParent()  # so that an empty dict still sets the oneof
         encode_map(value, out=msg.map_value)
     elif isinstance(value, (list, tuple)):
+        msg.list_value.SetInParent()
         values = msg.list_value.values
         for item in value:
             encode_value(item, out=values.add())

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from gymnasium import spaces as gs
+
 from openenv_proto.v1 import spaces_pb2
 
 from .errors import InvalidArgument
@@ -28,8 +30,8 @@ def to_proto(space: gs.Space[Any]) -> spaces_pb2.Space:
     if isinstance(space, gs.Box):
         msg.box.dtype = dtype_from_numpy(space.dtype)
         msg.box.shape[:] = space.shape
-        encode_tensor(space.low, out=msg.box.low)
-        encode_tensor(space.high, out=msg.box.high)
+        encode_tensor(_compact(space.low), out=msg.box.low)
+        encode_tensor(_compact(space.high), out=msg.box.high)
     elif isinstance(space, gs.Discrete):
         msg.discrete.n = int(space.n)
         msg.discrete.start = int(space.start)
@@ -62,12 +64,13 @@ def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
     """Rebuild the Gymnasium space a proto Space describes."""
     kind = msg.WhichOneof("kind")
     if kind == "box":
-        dtype = dtype_to_numpy(msg.box.dtype)
+        dtype = dtype_to_numpy(msg.box.dtype).newbyteorder("=")
+        shape = tuple(msg.box.shape)
         return gs.Box(
-            low=np.array(decode_tensor(msg.box.low)),
-            high=np.array(decode_tensor(msg.box.high)),
-            shape=tuple(msg.box.shape),
-            dtype=dtype.newbyteorder("="),
+            low=np.broadcast_to(decode_tensor(msg.box.low), shape).astype(dtype),
+            high=np.broadcast_to(decode_tensor(msg.box.high), shape).astype(dtype),
+            shape=shape,
+            dtype=dtype,
         )
     if kind == "discrete":
         return gs.Discrete(msg.discrete.n, start=msg.discrete.start)
@@ -79,8 +82,8 @@ def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
             start=np.array(decode_tensor(md.start)),
         )
     if kind == "multi_binary":
-        shape = list(msg.multi_binary.shape)
-        return gs.MultiBinary(shape[0] if len(shape) == 1 else shape)
+        dims = list(msg.multi_binary.shape)
+        return gs.MultiBinary(dims[0] if len(dims) == 1 else dims)
     if kind == "text":
         return gs.Text(
             max_length=msg.text.max_length,
@@ -92,3 +95,10 @@ def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
     if kind == "tuple":
         return gs.Tuple([from_proto(sub) for sub in msg.tuple.spaces])
     raise InvalidArgument("space has no kind set; the server sent an empty Space message")
+
+
+def _compact(bounds: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """One scalar when every element shares the same bound, else the bounds as they are."""
+    if bounds.size > 1 and (bounds == bounds.flat[0]).all():
+        return bounds.flat[0:1].reshape(())
+    return bounds

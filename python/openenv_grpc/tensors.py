@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from openenv_proto.v1 import values_pb2
 
 from .errors import InvalidArgument

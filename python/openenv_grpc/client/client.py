@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import grpc
 from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stubs)
+
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
@@ -33,9 +34,10 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def _error(exc: grpc.RpcError) -> EnvError:
-    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
-    details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-    return from_status(code, details or "")
+    """The family error for a failed call (sync calls and aio errors both carry a status)."""
+    if isinstance(exc, (grpc.Call, grpc.aio.AioRpcError)):
+        return from_status(exc.code(), exc.details() or "")
+    return from_status(grpc.StatusCode.UNKNOWN, str(exc))
 
 
 def _spec(response: pb.DescribeResponse) -> EnvSpec:

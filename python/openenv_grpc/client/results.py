@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gymnasium import spaces as gs
+
 from openenv_proto.v1 import env_service_pb2 as pb
 
 from .. import spaces

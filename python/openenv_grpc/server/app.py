@@ -11,6 +11,8 @@ import contextlib
 import logging
 import math
 import signal
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
+
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
@@ -97,7 +100,13 @@ def _encodable_metadata(metadata: Any) -> dict[str, Any]:
 class EnvServer:
     """One EnvService server on one port, with health and reflection."""
 
-    def __init__(self, factory: EnvFactory, config: ServerConfig | None = None) -> None:
+    def __init__(
+        self,
+        factory: EnvFactory,
+        config: ServerConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config or ServerConfig()
         probe = factory()
         try:
@@ -110,6 +119,7 @@ class EnvServer:
             max_sessions=self.config.max_sessions,
             ttl_seconds=self.config.session_ttl,
             executor=ThreadPoolExecutor(self.config.workers, thread_name_prefix="openenv-env"),
+            clock=clock,
         )
         self.health = health_aio.HealthServicer()
         self._servicer = EnvServicer(self.sessions, self.description, action_space)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 from gymnasium import spaces as gs
+
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 

@@ -104,14 +104,16 @@ class BoxSpace(_message.Message):
 
     @_builtins.property
     def low(self) -> _values_pb2.Tensor:
-        """Lower bounds, one per element, same dtype and shape as samples
-        (-inf for unbounded float elements).
+        """Lower bounds in the samples' dtype (-inf for unbounded float elements):
+        either one per element, with the samples' shape, or a single scalar
+        (shape []) that bounds every element, which keeps the spec of a large
+        image space small.
         """
 
     @_builtins.property
     def high(self) -> _values_pb2.Tensor:
-        """Upper bounds, one per element, same dtype and shape as samples
-        (+inf for unbounded float elements).
+        """Upper bounds in the samples' dtype (+inf for unbounded float elements),
+        per element or one scalar, as for `low`.
         """
 
     def __init__(
