@@ -21,14 +21,20 @@ from gymnasium import spaces as gs
 from openenv_proto.v1 import values_pb2
 
 from .errors import InvalidArgument
-from .tensors import decode_tensor, encode_tensor
+from .tensors import UnencodableValue, decode_tensor, encode_tensor
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 _SUMMARY_LIMIT = 120
 
-
-class UnencodableValue(TypeError):
-    """A value the contract cannot carry (an object, a non-string dict key, ...)."""
+__all__ = [
+    "UnencodableValue",
+    "decode_action",
+    "decode_for_space",
+    "decode_map",
+    "decode_value",
+    "encode_map",
+    "encode_value",
+]
 
 
 def encode_value(value: Any, out: values_pb2.Value | None = None) -> values_pb2.Value:
@@ -49,7 +55,7 @@ def encode_value(value: Any, out: values_pb2.Value | None = None) -> values_pb2.
     elif kind is float:
         msg.double_value = value
     elif kind is str:
-        msg.string_value = value
+        _set_text(msg, "string_value", value)
     elif value is None:
         msg.null_value = struct_pb2.NULL_VALUE
     elif isinstance(value, (np.ndarray, np.bool_, np.number)):
@@ -65,7 +71,7 @@ def encode_value(value: Any, out: values_pb2.Value | None = None) -> values_pb2.
     elif isinstance(value, (bytes, bytearray, memoryview)):
         msg.bytes_value = bytes(value)
     elif isinstance(value, str):
-        msg.string_value = str(value)
+        _set_text(msg, "string_value", str(value))
     elif isinstance(value, bool):
         msg.bool_value = bool(value)
     elif isinstance(value, int):
@@ -91,7 +97,7 @@ def encode_map(
         if not isinstance(key, str):
             raise UnencodableValue(f"dict key {key!r} is not a string; only string keys travel")
         entry = entries.add()
-        entry.key = key
+        _set_text(entry, "key", key)
         encode_value(item, out=entry.value)
     return msg
 
@@ -122,19 +128,26 @@ def decode_value(msg: values_pb2.Value) -> Any:
 
 
 def decode_map(msg: values_pb2.MapValue) -> dict[str, Any]:
-    """Decode a MapValue into a dict, keeping its key order."""
-    return {entry.key: decode_value(entry.value) for entry in msg.entries}
+    """Decode a MapValue into a dict, keeping its key order (INVALID_ARGUMENT on a repeated key)."""
+    decoded = {entry.key: decode_value(entry.value) for entry in msg.entries}
+    if len(decoded) != len(msg.entries):
+        raise InvalidArgument(f"a map repeats a key: {_repeated_keys(msg)}; keys must be unique")
+    return decoded
 
 
 def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
     """Decode a Value into the Python form Gymnasium uses for samples of `space`."""
     if isinstance(space, (gs.Box, gs.MultiDiscrete, gs.MultiBinary)):
-        return _as_array(decode_value(msg), space.dtype)
+        return _as_array(decode_value(msg), space)
     if isinstance(space, gs.Discrete):
         value = decode_value(msg)
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return np.int64(value)
-        raise InvalidArgument(f"expected an integer for {space}, got {_summary(value)}")
+            info = np.iinfo(space.dtype)
+            if info.min <= int(value) <= info.max:
+                return space.dtype.type(value)
+        raise InvalidArgument(f"expected an integer in {space}, got {_summary(value)}")
     if isinstance(space, gs.Text):
         if msg.WhichOneof("kind") != "string_value":
             raise InvalidArgument(
@@ -145,6 +158,11 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
         if msg.WhichOneof("kind") != "map_value":
             raise InvalidArgument(f"expected a map_value for {space}, got {msg.WhichOneof('kind')}")
         given = {entry.key: entry.value for entry in msg.map_value.entries}
+        if len(given) != len(msg.map_value.entries):
+            raise InvalidArgument(
+                f"a map repeats a key: {_repeated_keys(msg.map_value)}; send each key of "
+                f"{space} once"
+            )
         if set(given) != set(space.spaces):
             raise InvalidArgument(
                 f"expected exactly the keys {sorted(space.spaces)} for {space}, got {sorted(given)}"
@@ -177,14 +195,48 @@ def decode_action(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
     return action
 
 
-def _as_array(value: Any, dtype: np.dtype[Any]) -> Any:
+def _as_array(value: Any, space: gs.Space[Any]) -> Any:
+    """An array in the space's dtype where the values survive the cast, else as it came.
+
+    Integers are cast only when every value fits the target type, so 300
+    sent for an int8 Box is refused by the space check instead of wrapping
+    around to 44; floats may narrow (float64 to float32), as Gymnasium does.
+    """
+    dtype = space.dtype
+    assert dtype is not None
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"expected an array of {dtype}, got {_summary(value)}") from exc
-    if array.dtype != dtype and np.can_cast(array.dtype, dtype, casting="same_kind"):
-        array = array.astype(dtype)
+        raise InvalidArgument(f"expected an array of {space}, got {_summary(value)}") from exc
+    if array.dtype == dtype or array.dtype.kind not in "biuf":
+        return array
+    if np.can_cast(array.dtype, dtype, casting="safe"):
+        return array.astype(dtype)
+    if array.dtype.kind in "biu" and dtype.kind in "biu":
+        low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if array.size == 0 or (low <= array.min() and array.max() <= high):
+            return array.astype(dtype)
+        return array
+    if np.can_cast(array.dtype, dtype, casting="same_kind"):
+        return array.astype(dtype)
     return array
+
+
+def _set_text(msg: Any, field: str, text: str) -> None:
+    try:
+        setattr(msg, field, text)
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise UnencodableValue(f"text {text[:40]!r} is not valid Unicode: {exc}") from None
+
+
+def _repeated_keys(msg: values_pb2.MapValue) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for entry in msg.entries:
+        if entry.key in seen:
+            repeated.append(entry.key)
+        seen.add(entry.key)
+    return repeated
 
 
 def _summary(value: Any) -> str:

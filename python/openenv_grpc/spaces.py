@@ -32,9 +32,15 @@ def to_proto(space: gs.Space[Any]) -> spaces_pb2.Space:
         msg.box.shape[:] = space.shape
         encode_tensor(_compact(space.low), out=msg.box.low)
         encode_tensor(_compact(space.high), out=msg.box.high)
+        if space.dtype.kind != "f":  # floats say "unbounded" with their infinities
+            if not space.bounded_below.all():
+                encode_tensor(_compact(~space.bounded_below), out=msg.box.unbounded_below)
+            if not space.bounded_above.all():
+                encode_tensor(_compact(~space.bounded_above), out=msg.box.unbounded_above)
     elif isinstance(space, gs.Discrete):
         msg.discrete.n = int(space.n)
         msg.discrete.start = int(space.start)
+        msg.discrete.dtype = dtype_from_numpy(space.dtype)
     elif isinstance(space, gs.MultiDiscrete):
         encode_tensor(space.nvec, out=msg.multi_discrete.nvec)
         encode_tensor(space.start, out=msg.multi_discrete.start)
@@ -44,13 +50,15 @@ def to_proto(space: gs.Space[Any]) -> spaces_pb2.Space:
     elif isinstance(space, gs.Text):
         msg.text.min_length = space.min_length
         msg.text.max_length = space.max_length
-        msg.text.charset = space.characters
+        msg.text.charset = "".join(space.character_list)  # Gymnasium's order: it indexes by it
     elif isinstance(space, gs.Dict):
+        msg.dict.SetInParent()  # so that an empty Dict still sets the kind
         for key, sub in space.spaces.items():
             if not isinstance(key, str):
                 raise UnsupportedSpace(f"Dict space key {key!r} is not a string")
             msg.dict.fields.add(key=key, space=to_proto(sub))
     elif isinstance(space, gs.Tuple):
+        msg.tuple.SetInParent()
         msg.tuple.spaces.extend(to_proto(sub) for sub in space.spaces)
     else:
         raise UnsupportedSpace(
@@ -61,19 +69,21 @@ def to_proto(space: gs.Space[Any]) -> spaces_pb2.Space:
 
 
 def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
-    """Rebuild the Gymnasium space a proto Space describes."""
+    """Rebuild the Gymnasium space a proto Space describes (INVALID_ARGUMENT if it is not valid)."""
     kind = msg.WhichOneof("kind")
+    try:
+        return _build(msg, kind)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"the {kind} space in the spec is not valid: {exc}") from exc
+
+
+def _build(msg: spaces_pb2.Space, kind: str | None) -> gs.Space[Any]:
     if kind == "box":
-        dtype = dtype_to_numpy(msg.box.dtype).newbyteorder("=")
-        shape = tuple(msg.box.shape)
-        return gs.Box(
-            low=np.broadcast_to(decode_tensor(msg.box.low), shape).astype(dtype),
-            high=np.broadcast_to(decode_tensor(msg.box.high), shape).astype(dtype),
-            shape=shape,
-            dtype=dtype,
-        )
+        return _box(msg.box)
     if kind == "discrete":
-        return gs.Discrete(msg.discrete.n, start=msg.discrete.start)
+        d = msg.discrete
+        dtype = dtype_to_numpy(d.dtype) if d.dtype else np.dtype(np.int64)
+        return gs.Discrete(d.n, start=d.start, dtype=dtype.newbyteorder("="))
     if kind == "multi_discrete":
         md = msg.multi_discrete
         return gs.MultiDiscrete(
@@ -91,10 +101,32 @@ def from_proto(msg: spaces_pb2.Space) -> gs.Space[Any]:
             charset=msg.text.charset,
         )
     if kind == "dict":
+        keys = [f.key for f in msg.dict.fields]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a Dict space repeats a key: {keys}")
         return gs.Dict([(f.key, from_proto(f.space)) for f in msg.dict.fields])
     if kind == "tuple":
         return gs.Tuple([from_proto(sub) for sub in msg.tuple.spaces])
     raise InvalidArgument("space has no kind set; the server sent an empty Space message")
+
+
+def _box(msg: spaces_pb2.BoxSpace) -> gs.Box:
+    dtype = dtype_to_numpy(msg.dtype).newbyteorder("=")
+    shape = tuple(msg.shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"negative dimension in shape {list(shape)}")
+    box = gs.Box(
+        low=np.broadcast_to(decode_tensor(msg.low), shape).astype(dtype),
+        high=np.broadcast_to(decode_tensor(msg.high), shape).astype(dtype),
+        shape=shape,
+        dtype=dtype,
+    )
+    # Integer bounds cannot hold infinities: Gymnasium keeps them as flags.
+    if msg.HasField("unbounded_below"):
+        box.bounded_below = ~np.broadcast_to(decode_tensor(msg.unbounded_below), shape).astype(bool)
+    if msg.HasField("unbounded_above"):
+        box.bounded_above = ~np.broadcast_to(decode_tensor(msg.unbounded_above), shape).astype(bool)
+    return box
 
 
 def _compact(bounds: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -20,6 +20,15 @@ from .errors import InvalidArgument
 
 Dtype = values_pb2.Dtype
 
+
+class UnencodableValue(TypeError):
+    """A value the contract cannot carry (an object, a complex array, a non-string dict key, ...).
+
+    Raised while encoding, so it is the sender's own error: a client sees it
+    locally, and a server turns it into INTERNAL (the env returned it).
+    """
+
+
 _TO_NUMPY: dict[values_pb2.Dtype.ValueType, np.dtype[Any]] = {
     Dtype.DTYPE_BOOL: np.dtype("bool"),
     Dtype.DTYPE_INT8: np.dtype("<i1"),
@@ -52,12 +61,12 @@ def dtype_to_numpy(dtype: values_pb2.Dtype.ValueType) -> np.dtype[Any]:
 
 
 def dtype_from_numpy(dtype: npt.DTypeLike) -> values_pb2.Dtype.ValueType:
-    """The proto Dtype of a numpy dtype; INVALID_ARGUMENT for ones the contract lacks."""
+    """The proto Dtype of a numpy dtype; UnencodableValue for ones the contract lacks."""
     dt = np.dtype(dtype)
     try:
         return _FROM_NUMPY[(dt.kind, dt.itemsize)]
     except KeyError:
-        raise InvalidArgument(
+        raise UnencodableValue(
             f"numpy dtype {dt} cannot travel as a tensor; convert it to a bool, integer "
             "or float dtype of 8 to 64 bits"
         ) from None

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from openenv_proto.v1 import values_pb2 as openenv_dot_v1_dot_values__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17openenv/v1/spaces.proto\x12\nopenenv.v1\x1a\x17openenv/v1/values.proto\"\x88\x03\n\x05Space\x12(\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x14.openenv.v1.BoxSpaceH\x00R\x03\x62ox\x12\x37\n\x08\x64iscrete\x18\x02 \x01(\x0b\x32\x19.openenv.v1.DiscreteSpaceH\x00R\x08\x64iscrete\x12G\n\x0emulti_discrete\x18\x03 \x01(\x0b\x32\x1e.openenv.v1.MultiDiscreteSpaceH\x00R\rmultiDiscrete\x12\x41\n\x0cmulti_binary\x18\x04 \x01(\x0b\x32\x1c.openenv.v1.MultiBinarySpaceH\x00R\x0bmultiBinary\x12+\n\x04text\x18\x05 \x01(\x0b\x32\x15.openenv.v1.TextSpaceH\x00R\x04text\x12+\n\x04\x64ict\x18\x06 \x01(\x0b\x32\x15.openenv.v1.DictSpaceH\x00R\x04\x64ict\x12.\n\x05tuple\x18\x07 \x01(\x0b\x32\x16.openenv.v1.TupleSpaceH\x00R\x05tupleB\x06\n\x04kind\"\x97\x01\n\x08\x42oxSpace\x12\'\n\x05\x64type\x18\x01 \x01(\x0e\x32\x11.openenv.v1.DtypeR\x05\x64type\x12\x14\n\x05shape\x18\x02 \x03(\x03R\x05shape\x12$\n\x03low\x18\x03 \x01(\x0b\x32\x12.openenv.v1.TensorR\x03low\x12&\n\x04high\x18\x04 \x01(\x0b\x32\x12.openenv.v1.TensorR\x04high\"3\n\rDiscreteSpace\x12\x0c\n\x01n\x18\x01 \x01(\x03R\x01n\x12\x14\n\x05start\x18\x02 \x01(\x03R\x05start\"\x8f\x01\n\x12MultiDiscreteSpace\x12&\n\x04nvec\x18\x01 \x01(\x0b\x32\x12.openenv.v1.TensorR\x04nvec\x12(\n\x05start\x18\x02 \x01(\x0b\x32\x12.openenv.v1.TensorR\x05start\x12\'\n\x05\x64type\x18\x03 \x01(\x0e\x32\x11.openenv.v1.DtypeR\x05\x64type\"(\n\x10MultiBinarySpace\x12\x14\n\x05shape\x18\x01 \x03(\x03R\x05shape\"c\n\tTextSpace\x12\x1d\n\nmin_length\x18\x01 \x01(\x03R\tminLength\x12\x1d\n\nmax_length\x18\x02 \x01(\x03R\tmaxLength\x12\x18\n\x07\x63harset\x18\x03 \x01(\tR\x07\x63harset\"?\n\tDictSpace\x12\x32\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x1a.openenv.v1.DictSpaceFieldR\x06\x66ields\"K\n\x0e\x44ictSpaceField\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\'\n\x05space\x18\x02 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x05space\"7\n\nTupleSpace\x12)\n\x06spaces\x18\x01 \x03(\x0b\x32\x11.openenv.v1.SpaceR\x06spacesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17openenv/v1/spaces.proto\x12\nopenenv.v1\x1a\x17openenv/v1/values.proto\"\x88\x03\n\x05Space\x12(\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x14.openenv.v1.BoxSpaceH\x00R\x03\x62ox\x12\x37\n\x08\x64iscrete\x18\x02 \x01(\x0b\x32\x19.openenv.v1.DiscreteSpaceH\x00R\x08\x64iscrete\x12G\n\x0emulti_discrete\x18\x03 \x01(\x0b\x32\x1e.openenv.v1.MultiDiscreteSpaceH\x00R\rmultiDiscrete\x12\x41\n\x0cmulti_binary\x18\x04 \x01(\x0b\x32\x1c.openenv.v1.MultiBinarySpaceH\x00R\x0bmultiBinary\x12+\n\x04text\x18\x05 \x01(\x0b\x32\x15.openenv.v1.TextSpaceH\x00R\x04text\x12+\n\x04\x64ict\x18\x06 \x01(\x0b\x32\x15.openenv.v1.DictSpaceH\x00R\x04\x64ict\x12.\n\x05tuple\x18\x07 \x01(\x0b\x32\x16.openenv.v1.TupleSpaceH\x00R\x05tupleB\x06\n\x04kind\"\x91\x02\n\x08\x42oxSpace\x12\'\n\x05\x64type\x18\x01 \x01(\x0e\x32\x11.openenv.v1.DtypeR\x05\x64type\x12\x14\n\x05shape\x18\x02 \x03(\x03R\x05shape\x12$\n\x03low\x18\x03 \x01(\x0b\x32\x12.openenv.v1.TensorR\x03low\x12&\n\x04high\x18\x04 \x01(\x0b\x32\x12.openenv.v1.TensorR\x04high\x12;\n\x0funbounded_below\x18\x05 \x01(\x0b\x32\x12.openenv.v1.TensorR\x0eunboundedBelow\x12;\n\x0funbounded_above\x18\x06 \x01(\x0b\x32\x12.openenv.v1.TensorR\x0eunboundedAbove\"\\\n\rDiscreteSpace\x12\x0c\n\x01n\x18\x01 \x01(\x03R\x01n\x12\x14\n\x05start\x18\x02 \x01(\x03R\x05start\x12\'\n\x05\x64type\x18\x03 \x01(\x0e\x32\x11.openenv.v1.DtypeR\x05\x64type\"\x8f\x01\n\x12MultiDiscreteSpace\x12&\n\x04nvec\x18\x01 \x01(\x0b\x32\x12.openenv.v1.TensorR\x04nvec\x12(\n\x05start\x18\x02 \x01(\x0b\x32\x12.openenv.v1.TensorR\x05start\x12\'\n\x05\x64type\x18\x03 \x01(\x0e\x32\x11.openenv.v1.DtypeR\x05\x64type\"(\n\x10MultiBinarySpace\x12\x14\n\x05shape\x18\x01 \x03(\x03R\x05shape\"c\n\tTextSpace\x12\x1d\n\nmin_length\x18\x01 \x01(\x03R\tminLength\x12\x1d\n\nmax_length\x18\x02 \x01(\x03R\tmaxLength\x12\x18\n\x07\x63harset\x18\x03 \x01(\tR\x07\x63harset\"?\n\tDictSpace\x12\x32\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x1a.openenv.v1.DictSpaceFieldR\x06\x66ields\"K\n\x0e\x44ictSpaceField\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\'\n\x05space\x18\x02 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x05space\"7\n\nTupleSpace\x12)\n\x06spaces\x18\x01 \x03(\x0b\x32\x11.openenv.v1.SpaceR\x06spacesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,19 +35,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SPACE']._serialized_start=65
   _globals['_SPACE']._serialized_end=457
   _globals['_BOXSPACE']._serialized_start=460
-  _globals['_BOXSPACE']._serialized_end=611
-  _globals['_DISCRETESPACE']._serialized_start=613
-  _globals['_DISCRETESPACE']._serialized_end=664
-  _globals['_MULTIDISCRETESPACE']._serialized_start=667
-  _globals['_MULTIDISCRETESPACE']._serialized_end=810
-  _globals['_MULTIBINARYSPACE']._serialized_start=812
-  _globals['_MULTIBINARYSPACE']._serialized_end=852
-  _globals['_TEXTSPACE']._serialized_start=854
-  _globals['_TEXTSPACE']._serialized_end=953
-  _globals['_DICTSPACE']._serialized_start=955
-  _globals['_DICTSPACE']._serialized_end=1018
-  _globals['_DICTSPACEFIELD']._serialized_start=1020
-  _globals['_DICTSPACEFIELD']._serialized_end=1095
-  _globals['_TUPLESPACE']._serialized_start=1097
-  _globals['_TUPLESPACE']._serialized_end=1152
+  _globals['_BOXSPACE']._serialized_end=733
+  _globals['_DISCRETESPACE']._serialized_start=735
+  _globals['_DISCRETESPACE']._serialized_end=827
+  _globals['_MULTIDISCRETESPACE']._serialized_start=830
+  _globals['_MULTIDISCRETESPACE']._serialized_end=973
+  _globals['_MULTIBINARYSPACE']._serialized_start=975
+  _globals['_MULTIBINARYSPACE']._serialized_end=1015
+  _globals['_TEXTSPACE']._serialized_start=1017
+  _globals['_TEXTSPACE']._serialized_end=1116
+  _globals['_DICTSPACE']._serialized_start=1118
+  _globals['_DICTSPACE']._serialized_end=1181
+  _globals['_DICTSPACEFIELD']._serialized_start=1183
+  _globals['_DICTSPACEFIELD']._serialized_end=1258
+  _globals['_TUPLESPACE']._serialized_start=1260
+  _globals['_TUPLESPACE']._serialized_end=1315
 # @@protoc_insertion_point(module_scope)

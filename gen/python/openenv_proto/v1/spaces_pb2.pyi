@@ -96,6 +96,8 @@ class BoxSpace(_message.Message):
     SHAPE_FIELD_NUMBER: _builtins.int
     LOW_FIELD_NUMBER: _builtins.int
     HIGH_FIELD_NUMBER: _builtins.int
+    UNBOUNDED_BELOW_FIELD_NUMBER: _builtins.int
+    UNBOUNDED_ABOVE_FIELD_NUMBER: _builtins.int
     dtype: _values_pb2.Dtype.ValueType
     """Element type of samples."""
     @_builtins.property
@@ -116,6 +118,20 @@ class BoxSpace(_message.Message):
         per element or one scalar, as for `low`.
         """
 
+    @_builtins.property
+    def unbounded_below(self) -> _values_pb2.Tensor:
+        """For integer dtypes, which cannot hold -inf: a bool tensor, per element or
+        one scalar, true where an element is unbounded below (its `low` is then
+        the dtype's minimum). Unset: every element is bounded. Float dtypes carry
+        -inf in `low` instead and leave this unset.
+        """
+
+    @_builtins.property
+    def unbounded_above(self) -> _values_pb2.Tensor:
+        """For integer dtypes: true where an element is unbounded above (its `high`
+        is then the dtype's maximum), as for `unbounded_below`.
+        """
+
     def __init__(
         self,
         *,
@@ -123,10 +139,12 @@ class BoxSpace(_message.Message):
         shape: _abc.Iterable[_builtins.int] | None = ...,
         low: _values_pb2.Tensor | None = ...,
         high: _values_pb2.Tensor | None = ...,
+        unbounded_below: _values_pb2.Tensor | None = ...,
+        unbounded_above: _values_pb2.Tensor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["high", b"high", "low", b"low"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["high", b"high", "low", b"low", "unbounded_above", b"unbounded_above", "unbounded_below", b"unbounded_below"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dtype", b"dtype", "high", b"high", "low", b"low", "shape", b"shape"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dtype", b"dtype", "high", b"high", "low", b"low", "shape", b"shape", "unbounded_above", b"unbounded_above", "unbounded_below", b"unbounded_below"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -140,19 +158,23 @@ class DiscreteSpace(_message.Message):
 
     N_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
+    DTYPE_FIELD_NUMBER: _builtins.int
     n: _builtins.int
     """Number of choices; at least 1."""
     start: _builtins.int
     """The smallest choice (0 unless the env says otherwise)."""
+    dtype: _values_pb2.Dtype.ValueType
+    """Integer type of samples; unset (DTYPE_UNSPECIFIED) means int64."""
     def __init__(
         self,
         *,
         n: _builtins.int = ...,
         start: _builtins.int = ...,
+        dtype: _values_pb2.Dtype.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["n", b"n", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dtype", b"dtype", "n", b"n", "start", b"start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
