@@ -31,7 +31,7 @@ gen-check: $(STAMP) ## fail when gen/ differs from what proto/ generates
 lint: $(STAMP) gen-check breaking ## ruff, mypy --strict, buf lint and format, drift, breaking
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
-	$(BIN)/mypy --strict python
+	$(BIN)/mypy --strict
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code
 

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from openenv_grpc import errors
 from openenv_grpc.adapters.gymnasium import gymnasium_factory
 from openenv_grpc.client import EnvClient, RemoteEnv
 
 from conftest import StartServer
 from serverutil import ServerThread
-from testenvs import AllSpacesEnv, BytesEnv
+from testenvs import AllSpacesEnv, BytesEnv, CounterEnv
 
 
 @pytest.fixture
@@ -84,6 +85,22 @@ def test_gymnasium_wrappers_work_unchanged(cartpole: ServerThread) -> None:
         done = terminated or truncated
     assert info["episode"]["l"] >= 1
     env.close()
+
+
+def test_remote_env_chooses_its_task_and_keeps_the_reward_breakdown(
+    start_server: StartServer,
+) -> None:
+    server = start_server(CounterEnv)
+    env = RemoteEnv(server.address, task_id="easy")
+    _, info = env.reset()
+    assert info["task_id"] == "easy"
+    *_, info = env.step(2)
+    assert info["reward_components"] == {"base": 2.0, "bonus": 0.5}
+    env.close()
+    refusing = RemoteEnv(server.address, task_id="refuse")
+    with pytest.raises(errors.InvalidArgument, match="refused on purpose"):
+        refusing.reset()
+    refusing.close()
 
 
 def test_every_space_kind_round_trips_through_a_real_server(start_server: StartServer) -> None:

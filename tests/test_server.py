@@ -72,6 +72,7 @@ def test_step_returns_every_field_and_never_drops_info(client: EnvClient) -> Non
     assert (reply.terminated, reply.truncated, reply.step_count) == (False, False, 1)
     assert reply.info == {"count": 2, "nested": {"list": [1, "two", None], "flag": True}}
     assert reply.reward_components == {"base": 2.0, "bonus": 0.5}
+    assert list(reply.reward_components) == ["base", "bonus"]  # sorted, the same every step
 
 
 def test_state_reports_episode_progress_and_env_state(client: EnvClient) -> None:
@@ -175,6 +176,21 @@ def test_env_exception_is_internal_and_harms_no_other_session(client: EnvClient)
     assert client.step(broken, 1).step_count == 1
     # The other session never noticed.
     assert client.step(other, 1).info["count"] == 3
+
+
+def test_a_result_the_server_cannot_send_is_internal_and_ends_the_episode(
+    client: EnvClient,
+) -> None:
+    session = client.reset(options={"leak": True}).session_id
+    with pytest.raises(errors.Internal, match=r"cannot encode a builtins\.object"):
+        client.step(session, 1)
+    # The env did step; its result is lost, so the episode cannot go on silently.
+    state = client.state(session)
+    assert (state.step_count, state.episode_done, state.state) == (1, True, {"count": 1})
+    with pytest.raises(errors.FailedPrecondition, match="cannot send"):
+        client.step(session, 1)
+    client.reset(session_id=session)
+    assert client.step(session, 1).step_count == 1
 
 
 def test_env_raising_a_precise_error_keeps_its_status(client: EnvClient) -> None:

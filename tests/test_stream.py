@@ -62,6 +62,17 @@ def test_errors_come_back_in_band_and_the_stream_goes_on(client: EnvClient) -> N
         assert stream.step(1).step_count == 1
 
 
+def test_a_failed_first_reset_on_a_stream_leaves_no_session(
+    client: EnvClient, counter_server: ServerThread
+) -> None:
+    with client.stream() as stream:
+        with pytest.raises(errors.InvalidArgument, match="refused on purpose"):
+            stream.reset(task_id="refuse")
+        assert _open_sessions(counter_server) == 0
+        assert stream.reset().session_id
+        assert _open_sessions(counter_server) == 1
+
+
 def test_closing_the_stream_closes_the_session_it_created(
     client: EnvClient, counter_server: ServerThread
 ) -> None:

@@ -17,7 +17,8 @@ class CounterEnv(Environment):
 
     Its state is per instance, so sessions that share it would show it.
     Action 3 raises inside step (a bug in env code); the task "refuse"
-    makes reset refuse with InvalidArgument (an env's own precise error).
+    makes reset refuse with InvalidArgument (an env's own precise error);
+    the reset option "leak" makes every step put an unencodable object in info.
     """
 
     name = "Counter"
@@ -30,6 +31,7 @@ class CounterEnv(Environment):
 
     def __init__(self) -> None:
         self.count = 0
+        self.leak = False
         self.closed = False
 
     def reset(
@@ -38,6 +40,7 @@ class CounterEnv(Environment):
         if task_id == "refuse":
             raise InvalidArgument("task 'refuse' is refused on purpose")
         self.count = int((options or {}).get("start", 0))
+        self.leak = bool((options or {}).get("leak", False))
         return ResetResult(
             observation=np.array([self.count], dtype=np.int64),
             info={"seed": seed, "task_id": task_id, "options": options or {}},
@@ -51,8 +54,9 @@ class CounterEnv(Environment):
             observation=np.array([self.count], dtype=np.int64),
             reward=float(action),
             terminated=self.count >= self.limit,
-            info={"count": self.count, "nested": {"list": [1, "two", None], "flag": True}},
-            reward_components={"base": float(action), "bonus": 0.5},
+            info={"count": self.count, "nested": {"list": [1, "two", None], "flag": True}}
+            | ({"leak": object()} if self.leak else {}),
+            reward_components={"bonus": 0.5, "base": float(action)},
         )
 
     def state(self) -> Any:

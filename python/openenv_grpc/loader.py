@@ -10,6 +10,7 @@ The callable is an `Environment` subclass or any function that returns an
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import pathlib
@@ -58,7 +59,8 @@ def _import(prefix: str) -> Any:
         path = pathlib.Path(prefix).resolve()
         if not path.is_file():
             raise EnvSpecError(f"no such file: {prefix}")
-        module_name = f"_openenv_env_{path.stem}"
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        module_name = f"_openenv_env_{path.stem}_{digest}"  # unique per file, not per name
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         if loader_spec is None or loader_spec.loader is None:
             raise EnvSpecError(f"cannot import {prefix}")

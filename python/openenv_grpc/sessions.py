@@ -143,6 +143,10 @@ class SessionManager:
         """The env's own state() value."""
         return await self._call(session, "state", session.env.state)
 
+    def end_episode(self, session: Session, why: str) -> None:
+        """Mark the current episode over (Step then needs a Reset), e.g. after a lost result."""
+        session.episode_done, session.done_reason = True, why
+
     async def close(self, session_id: str, reason: str) -> None:
         """Remove the session and close its env (after a running call returns)."""
         session = self._sessions.pop(session_id, None)

@@ -2,7 +2,9 @@
 
 Its spaces, metadata and spec come from Describe, and its episodes run on
 one StepStream (the fast path, pinned to one server), so any Gymnasium
-trainer or wrapper uses it unchanged:
+trainer or wrapper uses it unchanged. A multi-task env's task is chosen per
+RemoteEnv (`task_id`), and a reward breakdown arrives in
+`info["reward_components"]`:
 
     env = gymnasium.wrappers.RecordEpisodeStatistics(RemoteEnv("localhost:50051"))
 """
@@ -23,9 +25,11 @@ class RemoteEnv(gym.Env[Any, Any]):
         self,
         address: str,
         *,
+        task_id: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
         render_mode: str | None = None,
     ) -> None:
+        self.task_id = task_id
         self.client = EnvClient(address, timeout=timeout)
         spec = self.client.describe()
         self.remote_spec = spec
@@ -46,14 +50,17 @@ class RemoteEnv(gym.Env[Any, Any]):
         super().reset(seed=seed)
         if self._stream is None:
             self._stream = self.client.stream()
-        reply = self._stream.reset(seed=seed, options=options)
+        reply = self._stream.reset(seed=seed, options=options, task_id=self.task_id)
         return reply.observation, reply.info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._stream is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         reply = self._stream.step(action)
-        return reply.observation, reply.reward, reply.terminated, reply.truncated, reply.info
+        info = reply.info
+        if reply.reward_components:
+            info["reward_components"] = reply.reward_components
+        return reply.observation, reply.reward, reply.terminated, reply.truncated, info
 
     def close(self) -> None:
         if self._stream is not None:

@@ -110,7 +110,7 @@ class StepReply:
             truncated=msg.truncated,
             info=decode_map(msg.info),
             step_count=msg.step_count,
-            reward_components=dict(msg.reward_components),
+            reward_components=dict(sorted(msg.reward_components.items())),
         )
 
 

@@ -8,8 +8,9 @@ StepStream the same errors come back in-band, as the failed request's
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -79,23 +80,24 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
     @_translating_errors
     async def Reset(self, request: pb.ResetRequest, context: Context) -> pb.ResetResponse:
         _check_client_protocol(context)
+        response = pb.ResetResponse()
         if request.session_id:
-            session = self._sessions.get(request.session_id)
-            return await self._reset(session, request)
-        session = await self._sessions.open()
-        try:
-            return await self._reset(session, request)
-        except BaseException:
-            await self._sessions.close(session.id, "its first reset failed")
-            raise
+            await self._reset(self._sessions.get(request.session_id), request, response)
+        else:
+            await self._open_and_reset(request, response)
+        return response
 
     @_translating_errors
     async def Step(self, request: pb.StepRequest, context: Context) -> pb.StepResponse:
-        return await self._step(self._sessions.get(request.session_id), request)
+        response = pb.StepResponse()
+        await self._step(self._sessions.get(request.session_id), request, response)
+        return response
 
     @_translating_errors
     async def State(self, request: pb.StateRequest, context: Context) -> pb.StateResponse:
-        return await self._state(self._sessions.get(request.session_id))
+        response = pb.StateResponse()
+        await self._state(self._sessions.get(request.session_id), response)
+        return response
 
     @_translating_errors
     async def CloseSession(
@@ -120,12 +122,14 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 try:
                     if kind == "reset":
                         if session is None:
-                            session, owned = await self._sessions.open(), True
-                        response.reset.CopyFrom(await self._reset(session, request.reset))
+                            session = await self._open_and_reset(request.reset, response.reset)
+                            owned = True
+                        else:
+                            await self._reset(session, request.reset, response.reset)
                     elif kind == "step":
-                        response.step.CopyFrom(await self._step(_bound(session), request.step))
+                        await self._step(_bound(session), request.step, response.step)
                     elif kind == "state":
-                        response.state.CopyFrom(await self._state(_bound(session)))
+                        await self._state(_bound(session), response.state)
                     elif kind == "attach":
                         if session is not None:
                             raise FailedPrecondition(
@@ -134,7 +138,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                             )
                         session = self._sessions.get(request.attach.session_id)
                         response.attach.session_id = session.id
-                        response.attach.state.CopyFrom(await self._state(session))
+                        await self._state(session, response.attach.state)
                     else:
                         raise InvalidArgument(
                             "a StepStreamRequest must set one of reset, step, state or attach"
@@ -153,47 +157,65 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
             if owned and session is not None and not session.closed:
                 await self._sessions.close(session.id, "its stream ended")
 
-    async def _reset(self, session: Session, request: pb.ResetRequest) -> pb.ResetResponse:
+    async def _open_and_reset(self, request: pb.ResetRequest, out: pb.ResetResponse) -> Session:
+        """A new session with its first episode started; no session is left if that fails."""
+        session = await self._sessions.open()
+        try:
+            await self._reset(session, request, out)
+        except BaseException:
+            await self._sessions.close(session.id, "its first reset failed")
+            raise
+        return session
+
+    async def _reset(
+        self, session: Session, request: pb.ResetRequest, out: pb.ResetResponse
+    ) -> None:
         result: ResetResult = await self._sessions.reset(
             session,
             seed=request.seed if request.HasField("seed") else None,
             options=decode_map(request.options),
             task_id=request.task_id,
         )
-        response = pb.ResetResponse(session_id=session.id, episode_id=session.episode_id)
-        encode_value(result.observation, out=response.observation)
-        encode_map(result.info, out=response.info)
-        return response
+        out.session_id = session.id
+        out.episode_id = session.episode_id
+        with self._ending_episode_on_failure(session):
+            encode_value(result.observation, out=out.observation)
+            encode_map(result.info, out=out.info)
 
-    async def _step(self, session: Session, request: pb.StepRequest) -> pb.StepResponse:
+    async def _step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
         if request.WhichOneof("input") != "action":
             raise InvalidArgument("StepRequest.action is not set; send the action to apply")
         action = decode_action(request.action, self._action_space)
         result: StepResult = await self._sessions.step(session, action)
-        try:
-            response = pb.StepResponse(
-                reward=float(result.reward),
-                terminated=bool(result.terminated),
-                truncated=bool(result.truncated),
-                step_count=session.step_count,
-                reward_components={k: float(v) for k, v in result.reward_components.items()},
-            )
-        except (TypeError, ValueError) as exc:
-            raise Internal(f"the environment returned a malformed StepResult: {exc}") from exc
-        encode_value(result.observation, out=response.observation)
-        encode_map(result.info, out=response.info)
-        return response
+        with self._ending_episode_on_failure(session):
+            try:
+                out.reward = float(result.reward)
+                out.terminated = bool(result.terminated)
+                out.truncated = bool(result.truncated)
+                for name, part in result.reward_components.items():
+                    out.reward_components[name] = float(part)
+            except (TypeError, ValueError) as exc:
+                raise Internal(f"the environment returned a malformed StepResult: {exc}") from exc
+            out.step_count = session.step_count
+            encode_value(result.observation, out=out.observation)
+            encode_map(result.info, out=out.info)
 
-    async def _state(self, session: Session) -> pb.StateResponse:
+    async def _state(self, session: Session, out: pb.StateResponse) -> None:
         state = await self._sessions.state(session)
-        response = pb.StateResponse(
-            session_id=session.id,
-            episode_id=session.episode_id,
-            step_count=session.step_count,
-            episode_done=session.episode_done,
-        )
-        encode_value(state, out=response.state)
-        return response
+        out.session_id = session.id
+        out.episode_id = session.episode_id
+        out.step_count = session.step_count
+        out.episode_done = session.episode_done
+        encode_value(state, out=out.state)
+
+    @contextlib.contextmanager
+    def _ending_episode_on_failure(self, session: Session) -> Iterator[None]:
+        """A result the client cannot receive ends the episode: its env has already moved on."""
+        try:
+            yield
+        except (EnvError, UnencodableValue):
+            self._sessions.end_episode(session, "ended: the env returned a result it cannot send")
+            raise
 
 
 def _bound(session: Session | None) -> Session:
