@@ -47,7 +47,7 @@ class Served:
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    server = Served()
+    server = Served("--drain-seconds", "0")
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -81,8 +81,9 @@ def test_a_signal_stops_the_server_with_exit_code_0(served: Served, signum: int)
         client.reset()  # one open session, closed on the way out
     assert served.stop(signum) == 0
     log = "".join(served.lines)
-    assert "stopping: closing 1 sessions" in log
+    assert "draining: 1 sessions open" in log
     assert "ended: the server is shutting down" in log
+    assert "openenv-grpc stopped" in log
 
 
 def test_serve_a_python_file_factory_with_limits() -> None:
@@ -92,7 +93,9 @@ def test_serve_a_python_file_factory_with_limits() -> None:
             spec = client.describe()
             assert (spec.env_name, spec.capabilities.max_sessions) == ("Counter", 1)
             assert spec.capabilities.session_ttl_seconds == 0
-            assert client.step(client.reset().session_id, 2).reward == 2.0
+            session = client.reset().session_id
+            assert client.step(session, 2).reward == 2.0
+            client.close_session(session)  # with no session open, the drain ends at once
     finally:
         assert server.stop() == 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from .client.client import EnvClient
 from .errors import EnvError
 from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
 from .server.app import ServerConfig, serve
+from .telemetry import configure_logging, setup_telemetry
 
 
 def _positive_int(text: str) -> int:
@@ -79,6 +79,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--log-level", default="INFO", help="logging level (default %(default)s)"
     )
+    serve_cmd.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="log lines (default text)"
+    )
+    serve_cmd.add_argument(
+        "--drain-seconds",
+        type=_seconds,
+        default=defaults.drain_seconds,
+        help="on SIGTERM/SIGINT, how long open sessions may go on (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--unready-at-limit",
+        action="store_true",
+        help="report openenv.v1.EnvService NOT_SERVING (readiness) while at --max-sessions",
+    )
+    serve_cmd.add_argument(
+        "--metrics-port",
+        type=_positive_int,
+        default=None,
+        help="serve Prometheus metrics on this port; OTLP export is set by the OTEL_* variables",
+    )
+    serve_cmd.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of --metrics-port (default %(default)s)",
+    )
 
     describe_cmd = commands.add_parser("describe", help="print the spec of a running server")
     describe_cmd.add_argument("address", help="host:port of the server")
@@ -115,9 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level, args.log_format)
     try:
         factory = load_env_factory(args.env)
     except EnvSpecError as exc:
@@ -130,13 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         session_ttl=args.session_ttl,
         max_message_bytes=args.max_message_mb * 2**20,
         workers=args.workers or None,
+        drain_seconds=args.drain_seconds,
+        unready_at_limit=args.unready_at_limit,
+    )
+    telemetry = setup_telemetry(
+        prometheus_port=args.metrics_port, prometheus_host=args.metrics_host
     )
     try:
-        asyncio.run(serve(factory, config, env_label=args.env))
+        return asyncio.run(serve(factory, config, env_label=args.env, telemetry=telemetry))
     except RuntimeError as exc:  # grpc: the address could not be bound
         print(f"openenv-grpc: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

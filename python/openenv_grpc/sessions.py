@@ -12,13 +12,14 @@ busy until the env call has really returned, even when the caller gave up
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .env import EnvFactory, Environment, ResetResult, StepResult
 from .errors import (
@@ -28,10 +29,26 @@ from .errors import (
     SessionBusy,
     SessionLimitReached,
     SessionNotFound,
+    Unavailable,
 )
 
 log = logging.getLogger("openenv_grpc.sessions")
 T = TypeVar("T")
+
+
+class CloseReason(enum.Enum):
+    """Why a session ended; the value is what the log line says."""
+
+    CLIENT = "closed by the client"
+    STREAM_ENDED = "its stream ended"
+    RESET_FAILED = "its first reset failed"
+    IDLE = "idle for longer than the session TTL"
+    SHUTDOWN = "the server is shutting down"
+
+    @property
+    def label(self) -> str:
+        """A short metric and log label: client, stream_ended, ..."""
+        return self.name.lower()
 
 
 @dataclass(eq=False)
@@ -50,6 +67,14 @@ class Session:
     _env_closed: bool = field(default=False, repr=False)
 
 
+class SessionListener(Protocol):
+    """Told when sessions open and close (metrics, health); must not block or raise."""
+
+    def session_opened(self, session: Session, open_sessions: int) -> None: ...
+
+    def session_closed(self, session: Session, reason: CloseReason, open_sessions: int) -> None: ...
+
+
 class SessionManager:
     """Creates, finds, runs and closes sessions; knows nothing of the transport."""
 
@@ -61,17 +86,42 @@ class SessionManager:
         ttl_seconds: float = 0.0,
         executor: Executor | None = None,
         clock: Callable[[], float] = time.monotonic,
+        listeners: Sequence[SessionListener] = (),
     ) -> None:
         self._factory = factory
+        self._listeners = list(listeners)
         self.max_sessions = max_sessions
         self.ttl_seconds = ttl_seconds
         self._executor = executor or ThreadPoolExecutor(thread_name_prefix="openenv-env")
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._opening = 0
+        self._busy = 0
+        self.draining = False
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    @property
+    def at_limit(self) -> bool:
+        """Whether a new session would be refused for the limit."""
+        return bool(self.max_sessions) and len(self._sessions) + self._opening >= self.max_sessions
+
+    def start_draining(self) -> None:
+        """Refuse new sessions from now on (UNAVAILABLE); existing ones go on."""
+        self.draining = True
+
+    async def wait_until_empty(self) -> None:
+        """Until no session is open (nor being opened)."""
+        await self._empty.wait()
+
+    async def wait_until_idle(self) -> None:
+        """Until no call into env code is running."""
+        await self._idle.wait()
 
     def get(self, session_id: str) -> Session:
         """The live session with this id, or SessionNotFound."""
@@ -82,16 +132,32 @@ class SessionManager:
 
     async def open(self) -> Session:
         """Make a new session with a fresh env (SessionLimitReached at the limit)."""
-        if self.max_sessions and len(self._sessions) + self._opening >= self.max_sessions:
+        if self.draining:
+            raise Unavailable(
+                "the server is draining before it shuts down and takes no new sessions; "
+                "connect to another server"
+            )
+        if self.at_limit:
             raise SessionLimitReached(self.max_sessions)
         self._opening += 1
+        self._empty.clear()
         try:
             env = await self._in_thread("the env factory", self._factory)
         finally:
             self._opening -= 1
+            self._update_empty()
         session = Session(id=uuid.uuid4().hex, env=env, last_used=self._clock())
         self._sessions[session.id] = session
-        log.info("session %s started (%d open)", session.id, len(self._sessions))
+        self._empty.clear()
+        open_sessions = len(self._sessions)
+        log.info(
+            "session %s started (%d open)",
+            session.id,
+            open_sessions,
+            extra={"event": "session_start", "session_id": session.id},
+        )
+        for listener in self._listeners:
+            listener.session_opened(session, open_sessions)
         return session
 
     async def reset(
@@ -147,13 +213,23 @@ class SessionManager:
         """Mark the current episode over (Step then needs a Reset), e.g. after a lost result."""
         session.episode_done, session.done_reason = True, why
 
-    async def close(self, session_id: str, reason: str) -> None:
+    async def close(self, session_id: str, reason: CloseReason) -> None:
         """Remove the session and close its env (after a running call returns)."""
         session = self._sessions.pop(session_id, None)
         if session is None:
             raise SessionNotFound(session_id)
         session.closed = True
-        log.info("session %s ended: %s (%d open)", session_id, reason, len(self._sessions))
+        open_sessions = len(self._sessions)
+        log.info(
+            "session %s ended: %s (%d open)",
+            session_id,
+            reason.value,
+            open_sessions,
+            extra={"event": "session_end", "session_id": session_id, "reason": reason.label},
+        )
+        for listener in self._listeners:
+            listener.session_closed(session, reason, open_sessions)
+        self._update_empty()
         if not session.busy:
             await self._close_env(session)
 
@@ -165,7 +241,7 @@ class SessionManager:
         expired = [s.id for s in self._sessions.values() if not s.busy and s.last_used < deadline]
         for session_id in expired:
             if session_id in self._sessions:
-                await self.close(session_id, f"idle for more than {self.ttl_seconds:g}s")
+                await self.close(session_id, CloseReason.IDLE)
         return expired
 
     async def run_reaper(self) -> None:
@@ -177,7 +253,7 @@ class SessionManager:
             await asyncio.sleep(interval)
             await self.reap_expired()
 
-    async def close_all(self, reason: str) -> None:
+    async def close_all(self, reason: CloseReason) -> None:
         """Close every session (server shutdown)."""
         for session_id in list(self._sessions):
             await self.close(session_id, reason)
@@ -197,6 +273,8 @@ class SessionManager:
         self._check_free(session)
         session.busy = True
         session.last_used = self._clock()
+        self._busy += 1
+        self._idle.clear()
         future = asyncio.get_running_loop().run_in_executor(self._executor, fn)
         future.add_done_callback(lambda done: self._release(session, done))
         try:
@@ -213,8 +291,15 @@ class SessionManager:
             done.exception()  # retrieved here so an abandoned call never logs it as unhandled
         session.busy = False
         session.last_used = self._clock()
+        self._busy -= 1
+        if not self._busy:
+            self._idle.set()
         if session.closed and not session._env_closed:
             asyncio.get_running_loop().create_task(self._close_env(session))
+
+    def _update_empty(self) -> None:
+        if not self._sessions and not self._opening:
+            self._empty.set()
 
     async def _close_env(self, session: Session) -> None:
         if session._env_closed:

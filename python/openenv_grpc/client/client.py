@@ -219,7 +219,7 @@ class StreamSession:
         if self._closed:
             raise Unavailable("this stream is closed; open a new one with client.stream()")
         self._seq += 1
-        self._requests.put(pb.StepStreamRequest(seq=self._seq, **{kind: message}))
+        self._requests.put(wire.stream_request(self._seq, kind, message))
         try:
             response = next(self._responses)
         except grpc.RpcError as exc:
@@ -409,7 +409,7 @@ class AsyncStreamSession:
             raise Unavailable("this stream is closed; open a new one with client.stream()")
         self._seq += 1
         try:
-            await self._call_obj.write(pb.StepStreamRequest(seq=self._seq, **{kind: message}))
+            await self._call_obj.write(wire.stream_request(self._seq, kind, message))
             response = await self._call_obj.read()
         except grpc.RpcError as exc:
             self._closed = True

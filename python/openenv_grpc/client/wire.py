@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry import propagate
+
 from openenv_proto.v1 import env_service_pb2 as pb
 
 from ..codec import encode_map, encode_value
@@ -57,10 +59,22 @@ def channel_options(
 
 
 def metadata(session_id: str = "") -> tuple[tuple[str, str], ...]:
-    """Request headers: the protocol version, and the session id for L7 routing."""
+    """Request headers: the protocol version, the session id for L7 routing, and the
+    caller's W3C trace context (so a trainer's span is the parent of the server's)."""
+    headers = [(PROTOCOL_HEADER, PROTOCOL_VERSION)]
     if session_id:
-        return ((PROTOCOL_HEADER, PROTOCOL_VERSION), (SESSION_HEADER, session_id))
-    return ((PROTOCOL_HEADER, PROTOCOL_VERSION),)
+        headers.append((SESSION_HEADER, session_id))
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    headers.extend(carrier.items())
+    return tuple(headers)
+
+
+def stream_request(seq: int, kind: str, message: Any) -> pb.StepStreamRequest:
+    """One StepStream request, carrying the caller's current trace context."""
+    request = pb.StepStreamRequest(seq=seq, **{kind: message})
+    propagate.inject(request.trace_context)
+    return request
 
 
 def reset_request(

@@ -28,12 +28,15 @@ from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 from .. import spaces
 from ..codec import UnencodableValue, encode_map, encode_value
 from ..env import EnvFactory, Environment
-from ..sessions import SessionManager
+from ..sessions import CloseReason, Session, SessionManager
+from ..telemetry import Telemetry
 from ..version import PROTOCOL_VERSION, __version__
 from .servicer import EnvServicer
 
 log = logging.getLogger("openenv_grpc.server")
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 @dataclass
@@ -46,7 +49,9 @@ class ServerConfig:
     session_ttl: float = 600.0
     max_message_bytes: int = 64 * 1024 * 1024
     workers: int | None = None
+    drain_seconds: float = 30.0
     grace_seconds: float = 5.0
+    unready_at_limit: bool = False
 
     @property
     def channel_options(self) -> list[tuple[str, Any]]:
@@ -97,8 +102,40 @@ def _encodable_metadata(metadata: Any) -> dict[str, Any]:
     return out
 
 
+class _SessionEvents:
+    """Sessions opening and closing, told to telemetry and (optionally) to readiness."""
+
+    def __init__(self, server: EnvServer) -> None:
+        self._server = server
+        self._ready: bool | None = True
+
+    def session_opened(self, session: Session, open_sessions: int) -> None:
+        self._server.telemetry.session_opened(self._server.description.env_name)
+        self._update_readiness()
+
+    def session_closed(self, session: Session, reason: CloseReason, open_sessions: int) -> None:
+        self._server.telemetry.session_closed(self._server.description.env_name, reason.label)
+        self._update_readiness()
+
+    def _update_readiness(self) -> None:
+        server = self._server
+        if not server.config.unready_at_limit or server.sessions.draining:
+            return
+        ready = not server.sessions.at_limit
+        if ready != self._ready:
+            self._ready = ready
+            status = SERVING if ready else NOT_SERVING
+            asyncio.get_running_loop().create_task(server.health.set(SERVICE_NAME, status))
+
+
 class EnvServer:
-    """One EnvService server on one port, with health and reflection."""
+    """One EnvService server on one port, with health, reflection and telemetry.
+
+    Health: "" (the process) and "openenv.v1.EnvService" (ready for sessions)
+    are SERVING while the server serves; with `unready_at_limit` the latter is
+    NOT_SERVING while the session limit is reached; both are NOT_SERVING from
+    the start of a drain.
+    """
 
     def __init__(
         self,
@@ -106,8 +143,10 @@ class EnvServer:
         config: ServerConfig | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.config = config or ServerConfig()
+        self.telemetry = telemetry or Telemetry()
         probe = factory()
         try:
             self.description = describe_env(probe, self.config)
@@ -120,9 +159,10 @@ class EnvServer:
             ttl_seconds=self.config.session_ttl,
             executor=ThreadPoolExecutor(self.config.workers, thread_name_prefix="openenv-env"),
             clock=clock,
+            listeners=[_SessionEvents(self)],
         )
         self.health = health_aio.HealthServicer()
-        self._servicer = EnvServicer(self.sessions, self.description, action_space)
+        self.servicer = EnvServicer(self.sessions, self.description, action_space, self.telemetry)
         self._server: grpc.aio.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.port = 0
@@ -135,7 +175,7 @@ class EnvServer:
     async def start(self) -> int:
         """Bind, start serving and return the bound port (useful with port 0)."""
         server = grpc.aio.server(options=self.config.channel_options)
-        pb_grpc.add_EnvServiceServicer_to_server(self._servicer, server)
+        pb_grpc.add_EnvServiceServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
@@ -151,21 +191,49 @@ class EnvServer:
         await server.start()
         self._server = server
         for service in ("", SERVICE_NAME):
-            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            await self.health.set(service, SERVING)
         self._reaper = asyncio.get_running_loop().create_task(self.sessions.run_reaper())
         return self.port
 
+    async def drain(self) -> None:
+        """Shut down without losing a step, then stop.
+
+        Health turns NOT_SERVING and new sessions are refused (UNAVAILABLE)
+        at once; open sessions may go on for up to `drain_seconds` (a stream
+        that ends closes its session); then requests still in flight are
+        answered (up to `grace_seconds` more) and the server stops.
+        """
+        config = self.config
+        self.sessions.start_draining()
+        await self.health.enter_graceful_shutdown()
+        log.info(
+            "openenv-grpc draining: %d sessions open, waiting up to %gs for them to end",
+            len(self.sessions),
+            config.drain_seconds,
+        )
+        try:
+            await asyncio.wait_for(self.sessions.wait_until_empty(), config.drain_seconds)
+        except TimeoutError:
+            log.info("drain time is up with %d sessions still open", len(self.sessions))
+        self.servicer.closing = True
+        try:
+            await asyncio.wait_for(self.servicer.inflight.wait_quiet(), config.grace_seconds)
+        except TimeoutError:
+            log.warning("%d requests were still running at shutdown", self.servicer.inflight.count)
+        await self.stop(grace=0)
+
     async def stop(self, grace: float | None = None) -> None:
-        """Stop serving, close every session and free the env threads."""
+        """Stop serving at once (in-flight calls get `grace`), close every session."""
         if self._server is None:
             return
+        self.sessions.start_draining()
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self.config.grace_seconds if grace is None else grace)
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        await self.sessions.close_all("the server is shutting down")
+        await self.sessions.close_all(CloseReason.SHUTDOWN)
         self.sessions.shutdown()
         self._server = None
 
@@ -175,9 +243,19 @@ class EnvServer:
             await self._server.wait_for_termination()
 
 
-async def serve(factory: EnvFactory, config: ServerConfig, env_label: str = "") -> None:
-    """Run a server until SIGTERM or SIGINT, logging one line once it is up."""
-    server = EnvServer(factory, config)
+async def serve(
+    factory: EnvFactory,
+    config: ServerConfig,
+    env_label: str = "",
+    telemetry: Telemetry | None = None,
+) -> int:
+    """Run a server until SIGTERM or SIGINT, then drain; returns the exit code.
+
+    The first signal drains (see `EnvServer.drain`) and returns 0; a second
+    signal during the drain stops at once and returns 1.
+    """
+    telemetry = telemetry or Telemetry()
+    server = EnvServer(factory, config, telemetry=telemetry)
     await server.start()
     ttl = f"{config.session_ttl:g}s" if config.session_ttl else "off"
     limit = config.max_sessions or "unlimited"
@@ -189,10 +267,25 @@ async def serve(factory: EnvFactory, config: ServerConfig, env_label: str = "") 
         ttl,
         math.floor(config.max_message_bytes / 2**20),
     )
-    stop = asyncio.Event()
+    first, second = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("openenv-grpc stopping: closing %d sessions", len(server.sessions))
-    await server.stop()
+        loop.add_signal_handler(signum, lambda: second.set() if first.is_set() else first.set())
+    await first.wait()
+    drain = loop.create_task(server.drain())
+    forced = loop.create_task(second.wait())
+    await asyncio.wait({drain, forced}, return_when=asyncio.FIRST_COMPLETED)
+    exit_code = 0
+    if not drain.done():
+        log.warning("second signal: stopping at once")
+        drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
+        await server.stop(grace=0)
+        exit_code = 1
+    forced.cancel()
+    if not drain.cancelled():
+        drain.result()  # a failure of the drain itself is not swallowed
+    log.info("openenv-grpc stopped")
+    telemetry.shutdown()
+    return exit_code
