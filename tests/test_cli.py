@@ -3,55 +3,22 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from openenv_grpc.client import EnvClient, RemoteEnv
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "openenv_grpc.cli"]
-SERVING = re.compile(r"openenv-grpc serving (?P<env>\S+) on (?P<address>\S+) ")
-
-
-class Served:
-    """A `serve` subprocess and the address its startup line announced."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--port", "0", *args],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            if match := SERVING.search(line):
-                self.env, self.address = match["env"], match["address"]
-                return
-        raise AssertionError(f"server exited before serving: {''.join(self.lines)}")
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.proc.send_signal(signum)
-        _, rest = self.proc.communicate(timeout=60)
-        self.lines.append(rest)
-        return self.proc.returncode
+from processes import CLI, ROOT, Served
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
     server = Served("--drain-seconds", "0")
     yield server
-    if server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait()
+    server.kill()
 
 
 def test_serve_defaults_to_cartpole_and_logs_one_startup_line(served: Served) -> None:
@@ -80,7 +47,7 @@ def test_a_signal_stops_the_server_with_exit_code_0(served: Served, signum: int)
     with EnvClient(served.address) as client:
         client.reset()  # one open session, closed on the way out
     assert served.stop(signum) == 0
-    log = "".join(served.lines)
+    log = served.log
     assert "draining: 1 sessions open" in log
     assert "ended: the server is shutting down" in log
     assert "openenv-grpc stopped" in log

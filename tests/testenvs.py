@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 import threading
 from typing import Any, ClassVar
 
@@ -139,3 +141,23 @@ class BytesEnv(Environment):
 
     def step(self, action: Any) -> StepResult:
         return StepResult(observation=action)
+
+
+class FifoGatedEnv(CounterEnv):
+    """A CounterEnv for server subprocesses: step reports entry and waits, through FIFOs.
+
+    The test makes two named pipes in $OPENENV_TEST_FIFOS: step writes a byte
+    to `entered` (which blocks until the test reads it, so the test knows the
+    step is running) and then reads a byte from `release` (which blocks
+    until the test writes it). No clock is involved on either side.
+    """
+
+    name = "FifoGated"
+
+    def step(self, action: Any) -> StepResult:
+        fifos = pathlib.Path(os.environ["OPENENV_TEST_FIFOS"])
+        with open(fifos / "entered", "wb") as entered:
+            entered.write(b"x")
+        with open(fifos / "release", "rb") as release:
+            release.read(1)
+        return super().step(action)
