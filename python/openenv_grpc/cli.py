@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=["text", "json"], default="text", help="log lines (default text)"
     )
     serve_cmd.add_argument(
+        "--max-num-envs",
+        type=_positive_int,
+        default=defaults.max_num_envs,
+        help="most sub-environments in one batched session (default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--vector-workers",
+        type=_positive_int,
+        default=defaults.vector_workers,
+        help="threads that step the sub-envs of one batched step together; more than 1 "
+        "helps envs that release the GIL (default %(default)s)",
+    )
+    serve_cmd.add_argument(
         "--drain-seconds",
         type=_seconds,
         default=defaults.drain_seconds,
@@ -153,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         session_ttl=args.session_ttl,
         max_message_bytes=args.max_message_mb * 2**20,
         workers=args.workers or None,
+        max_num_envs=max(1, args.max_num_envs),
+        vector_workers=max(1, args.vector_workers),
         drain_seconds=args.drain_seconds,
         unready_at_limit=args.unready_at_limit,
     )

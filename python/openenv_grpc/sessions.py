@@ -12,7 +12,9 @@ busy until the env call has really returned, even when the caller gave up
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
+import functools
 import logging
 import time
 import uuid
@@ -26,11 +28,14 @@ from .errors import (
     EnvCodeError,
     EnvError,
     EpisodeEnded,
+    FailedPrecondition,
+    InvalidArgument,
     SessionBusy,
     SessionLimitReached,
     SessionNotFound,
     Unavailable,
 )
+from .vector import AutoresetMode, SubEnvs
 
 log = logging.getLogger("openenv_grpc.sessions")
 T = TypeVar("T")
@@ -53,11 +58,19 @@ class CloseReason(enum.Enum):
 
 @dataclass(eq=False)
 class Session:
-    """One environment instance and where its episode stands."""
+    """One environment instance (or a batch of them) and where its episode stands."""
 
     id: str
-    env: Environment
+    env: Environment | None
     last_used: float
+    vector: SubEnvs | None = None
+    # Batched sessions, EnvPool style: sub-envs stepping after a send, and
+    # finished (id, result or error) waiting for a recv, in finishing order.
+    in_flight: set[int] = field(default_factory=set)
+    ready: collections.deque[tuple[int, StepResult | BaseException]] = field(
+        default_factory=collections.deque
+    )
+    ready_changed: asyncio.Event = field(default_factory=asyncio.Event)
     episode_id: str = ""
     step_count: int = 0
     episode_done: bool = True
@@ -87,7 +100,18 @@ class SessionManager:
         executor: Executor | None = None,
         clock: Callable[[], float] = time.monotonic,
         listeners: Sequence[SessionListener] = (),
+        max_num_envs: int = 1024,
+        vector_workers: int = 1,
     ) -> None:
+        self.max_num_envs = max_num_envs
+        self.vector_workers = max(1, vector_workers)
+        # Chunks of one batched step run here while the session's own job waits for
+        # them; a pool of their own, so they can never wait behind that job.
+        self._chunk_pool = (
+            ThreadPoolExecutor(self.vector_workers - 1, thread_name_prefix="openenv-chunk")
+            if self.vector_workers > 1
+            else None
+        )
         self._factory = factory
         self._listeners = list(listeners)
         self.max_sessions = max_sessions
@@ -130,8 +154,18 @@ class SessionManager:
             raise SessionNotFound(session_id)
         return session
 
-    async def open(self) -> Session:
-        """Make a new session with a fresh env (SessionLimitReached at the limit)."""
+    async def open(
+        self, num_envs: int = 1, autoreset: AutoresetMode = AutoresetMode.NEXT_STEP
+    ) -> Session:
+        """Make a new session with fresh envs (SessionLimitReached at the limit).
+
+        num_envs > 1 makes a batched session of that many sub-environments.
+        """
+        if not 1 <= num_envs <= self.max_num_envs:
+            raise InvalidArgument(
+                f"num_envs {num_envs} is out of range: a session holds 1 to "
+                f"{self.max_num_envs} sub-environments on this server"
+            )
         if self.draining:
             raise Unavailable(
                 "the server is draining before it shuts down and takes no new sessions; "
@@ -142,11 +176,18 @@ class SessionManager:
         self._opening += 1
         self._empty.clear()
         try:
-            env = await self._in_thread("the env factory", self._factory)
+            if num_envs == 1:
+                env: Environment | None = await self._in_thread("the env factory", self._factory)
+                vector = None
+            else:
+                envs = await self._in_thread(
+                    "the env factory", lambda: [self._factory() for _ in range(num_envs)]
+                )
+                env, vector = None, SubEnvs(envs, autoreset)
         finally:
             self._opening -= 1
             self._update_empty()
-        session = Session(id=uuid.uuid4().hex, env=env, last_used=self._clock())
+        session = Session(id=uuid.uuid4().hex, env=env, vector=vector, last_used=self._clock())
         self._sessions[session.id] = session
         self._empty.clear()
         open_sessions = len(self._sessions)
@@ -170,9 +211,11 @@ class SessionManager:
     ) -> ResetResult:
         """Start a new episode in the session."""
 
+        env = _single(session)
+
         def run() -> ResetResult:
             session.episode_done, session.done_reason = True, "ended with an error in reset"
-            result = session.env.reset(seed=seed, options=options, task_id=task_id)
+            result = env.reset(seed=seed, options=options, task_id=task_id)
             if not isinstance(result, ResetResult):
                 raise TypeError(f"reset returned {type(result).__name__}, not ResetResult")
             session.episode_id, session.step_count = uuid.uuid4().hex, 0
@@ -184,12 +227,13 @@ class SessionManager:
     async def step(self, session: Session, action: Any) -> StepResult:
         """Apply an action (already checked against the action space)."""
         self._check_free(session)
+        env = _single(session)
         if session.episode_done:
             raise EpisodeEnded(session.id, session.done_reason)
 
         def run() -> StepResult:
             try:
-                result = session.env.step(action)
+                result = env.step(action)
                 if not isinstance(result, StepResult):
                     raise TypeError(f"step returned {type(result).__name__}, not StepResult")
             except EnvError:
@@ -205,9 +249,115 @@ class SessionManager:
 
         return await self._call(session, "step", run)
 
+    async def vector_reset(
+        self,
+        session: Session,
+        env_ids: Sequence[int],
+        *,
+        seed: int | None = None,
+        options: dict[str, Any] | None = None,
+        task_id: str = "",
+    ) -> tuple[list[int], list[ResetResult]]:
+        """Reset sub-envs of a batched session (all when env_ids is empty)."""
+        vector = _batched(session)
+        ids = vector.check_ids(env_ids)
+        _check_nothing_in_flight(session)
+
+        def run() -> list[ResetResult]:
+            results = vector.reset(ids, seed=seed, options=options, task_id=task_id)
+            if len(ids) == vector.num_envs:
+                session.episode_id, session.step_count = uuid.uuid4().hex, 0
+            session.episode_done = False
+            return results
+
+        return ids, await self._call(session, "reset", run)
+
+    async def vector_step(
+        self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]
+    ) -> list[StepResult]:
+        """Step sub-envs of a batched session together; with vector_workers > 1, in chunks
+        on that many threads at once (for envs that release the GIL)."""
+        vector = _batched(session)
+        _check_nothing_in_flight(session)
+        chunks = max(1, min(self.vector_workers, len(env_ids)))
+        pool = self._chunk_pool
+
+        def run() -> list[StepResult]:
+            if chunks == 1 or pool is None:
+                results = vector.step(env_ids, actions)
+            else:
+                size = -(-len(env_ids) // chunks)
+                parts = [
+                    pool.submit(vector.step, env_ids[k : k + size], actions[k : k + size])
+                    for k in range(size, len(env_ids), size)
+                ]
+                results = vector.step(env_ids[:size], actions[:size])
+                for part in parts:
+                    results.extend(part.result())
+            session.step_count += 1
+            return results
+
+        return await self._call(session, "step", run)
+
+    def send(self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]) -> None:
+        """Start stepping sub-envs (one thread job each); results wait for `recv`."""
+        vector = _batched(session)
+        self._check_free(session)
+        busy = sorted(session.in_flight.intersection(env_ids))
+        if busy:
+            raise FailedPrecondition(f"sub-envs {busy[:16]} are still stepping; recv them first")
+        loop = asyncio.get_running_loop()
+        session.last_used = self._clock()
+
+        def finished(i: int, done: asyncio.Future[StepResult]) -> None:
+            session.in_flight.discard(i)
+            outcome: StepResult | BaseException
+            if done.cancelled():
+                outcome = asyncio.CancelledError()
+            else:
+                outcome = done.exception() or done.result()
+            session.ready.append((i, outcome))
+            session.ready_changed.set()
+
+        for i, action in zip(env_ids, actions, strict=True):
+            session.in_flight.add(i)
+            future = loop.run_in_executor(self._executor, vector.step_one, i, action)
+            future.add_done_callback(functools.partial(finished, i))
+
+    async def recv(self, session: Session, num_envs: int) -> list[tuple[int, StepResult]]:
+        """The first `num_envs` sub-envs to finish their sent steps (0: all in flight)."""
+        _batched(session)
+        self._check_free(session)
+        waiting = len(session.in_flight) + len(session.ready)
+        wanted = num_envs or waiting
+        if not 0 < wanted <= waiting:
+            raise FailedPrecondition(
+                f"recv of {wanted} results, but {waiting} sub-envs have been sent and not "
+                "received; send actions first"
+            )
+        session.busy = True
+        try:
+            while len(session.ready) < wanted:
+                session.ready_changed.clear()
+                await session.ready_changed.wait()
+        finally:
+            session.busy = False
+            session.last_used = self._clock()
+        done = [session.ready.popleft() for _ in range(wanted)]
+        session.step_count += 1
+        for i, outcome in done:
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, EnvError):
+                    raise outcome
+                raise EnvCodeError(f"step of sub-env {i}", outcome) from outcome
+        return [(i, outcome) for i, outcome in done if isinstance(outcome, StepResult)]
+
     async def state(self, session: Session) -> Any:
-        """The env's own state() value."""
-        return await self._call(session, "state", session.env.state)
+        """The env's own state() value (a list of them for a batched session)."""
+        if session.vector is not None:
+            vector = session.vector
+            return await self._call(session, "state", lambda: [env.state() for env in vector.envs])
+        return await self._call(session, "state", _single(session).state)
 
     def end_episode(self, session: Session, why: str) -> None:
         """Mark the current episode over (Step then needs a Reset), e.g. after a lost result."""
@@ -261,6 +411,8 @@ class SessionManager:
     def shutdown(self) -> None:
         """Stop the thread pool without waiting for env calls still running."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._chunk_pool is not None:
+            self._chunk_pool.shutdown(wait=False, cancel_futures=True)
 
     @staticmethod
     def _check_free(session: Session) -> None:
@@ -305,8 +457,11 @@ class SessionManager:
         if session._env_closed:
             return
         session._env_closed = True
+        target = session.vector if session.vector is not None else session.env
+        if target is None:
+            return
         try:
-            await self._in_thread("close", session.env.close)
+            await self._in_thread("close", target.close)
         except EnvError as exc:
             log.warning("session %s: %s", session.id, exc)
 
@@ -315,3 +470,28 @@ class SessionManager:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
         except Exception as exc:
             raise EnvCodeError(where, exc) from exc
+
+
+def _single(session: Session) -> Environment:
+    if session.env is None:
+        raise FailedPrecondition(
+            f"session {session.id!r} is batched; send a batch of actions (with env_ids)"
+        )
+    return session.env
+
+
+def _batched(session: Session) -> SubEnvs:
+    if session.vector is None:
+        raise FailedPrecondition(
+            f"session {session.id!r} holds one env; send and recv need a batched session "
+            "(Reset with num_envs > 1)"
+        )
+    return session.vector
+
+
+def _check_nothing_in_flight(session: Session) -> None:
+    if session.in_flight or session.ready:
+        raise FailedPrecondition(
+            f"session {session.id!r} has {len(session.in_flight) + len(session.ready)} "
+            "sub-env steps sent and not received; recv them first"
+        )

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from .client import AsyncEnvClient, AsyncStreamSession, EnvClient, StreamSession
 from .gym import RemoteEnv
-from .results import Capabilities, EnvSpec, ResetReply, StateReply, StepReply
+from .results import (
+    BatchResetReply,
+    BatchStepReply,
+    Capabilities,
+    EnvSpec,
+    ResetReply,
+    StateReply,
+    StepReply,
+)
+from .vector_env import RemoteVectorEnv
 
 __all__ = [
     "AsyncEnvClient",
     "AsyncStreamSession",
+    "BatchResetReply",
+    "BatchStepReply",
     "Capabilities",
     "EnvClient",
     "EnvSpec",
     "RemoteEnv",
+    "RemoteVectorEnv",
     "ResetReply",
     "StateReply",
     "StepReply",

@@ -15,7 +15,7 @@ FailedPrecondition, ...), with the server's message.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
@@ -26,9 +26,17 @@ from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from ..errors import EnvError, Unavailable, from_status
+from ..vector import AutoresetMode, BatchedSpaces
 from ..version import check_protocol
 from . import wire
-from .results import EnvSpec, ResetReply, StateReply, StepReply
+from .results import (
+    BatchResetReply,
+    BatchStepReply,
+    EnvSpec,
+    ResetReply,
+    StateReply,
+    StepReply,
+)
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -68,6 +76,7 @@ class EnvClient:
         )
         self._stub = pb_grpc.EnvServiceStub(self._channel)
         self._spec: EnvSpec | None = None
+        self._batched_spaces: BatchedSpaces | None = None
 
     @property
     def spec(self) -> EnvSpec:
@@ -119,6 +128,55 @@ class EnvClient:
             raise _error(exc) from None
         return StepReply.from_proto(response, space)
 
+    def reset_batch(
+        self,
+        num_envs: int = 0,
+        *,
+        autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+        session_id: str = "",
+        env_ids: Sequence[int] = (),
+    ) -> BatchResetReply:
+        """Create a batched session of num_envs sub-envs (no session_id), or reset the
+        sub-envs env_ids (all when empty) of an existing one."""
+        request = wire.reset_request(
+            session_id=session_id,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            num_envs=num_envs,
+            autoreset_mode=autoreset_mode,
+            env_ids=env_ids,
+        )
+        try:
+            response = self._stub.Reset(
+                request, timeout=self.timeout, metadata=wire.metadata(session_id)
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return BatchResetReply.from_proto(response, self._batched())
+
+    def step_batch(
+        self, session_id: str, actions: Any, env_ids: Sequence[int] = ()
+    ) -> BatchStepReply:
+        """Step sub-envs of a batched session together (all, in order, when env_ids is empty)."""
+        try:
+            response = self._stub.Step(
+                wire.step_request(actions, session_id, env_ids),
+                timeout=self.timeout,
+                metadata=wire.metadata(session_id),
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return BatchStepReply.from_proto(response, self._batched())
+
+    def _batched(self) -> BatchedSpaces:
+        if self._batched_spaces is None:
+            self._batched_spaces = BatchedSpaces(self.spec.observation_space)
+        return self._batched_spaces
+
     def state(self, session_id: str) -> StateReply:
         """Read a session's episode id, step count and env state."""
         try:
@@ -167,6 +225,7 @@ class StreamSession:
 
     def __init__(self, client: EnvClient) -> None:
         self._space = client.spec.observation_space
+        self._batched = BatchedSpaces(self._space)
         self._requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
         self._responses = cast(
             Iterator[pb.StepStreamResponse],
@@ -203,6 +262,52 @@ class StreamSession:
         self.session_id = response.session_id
         return StateReply.from_proto(response.state)
 
+    def reset_batch(
+        self,
+        num_envs: int = 0,
+        *,
+        autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+        env_ids: Sequence[int] = (),
+    ) -> BatchResetReply:
+        """Reset a batched session: the first call creates it with num_envs sub-envs;
+        later calls reset the sub-envs in env_ids (all when empty)."""
+        request = wire.reset_request(
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            num_envs=num_envs,
+            autoreset_mode=autoreset_mode,
+            env_ids=env_ids,
+        )
+        reply = BatchResetReply.from_proto(self._call("reset", request), self._batched)
+        self.session_id = reply.session_id
+        return reply
+
+    def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
+        """Step sub-envs together: actions is a batch of the action space for env_ids
+        (all sub-envs, in order, when empty)."""
+        return self.finish_step_batch(self.begin_step_batch(actions, env_ids))
+
+    def begin_step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> int:
+        """Send a batched step without waiting (to overlap several streams); returns its seq."""
+        return self._write("step", wire.step_request(actions, env_ids=env_ids))
+
+    def finish_step_batch(self, seq: int) -> BatchStepReply:
+        """The answer of a step begun by `begin_step_batch`."""
+        return BatchStepReply.from_proto(self._read("step", seq), self._batched)
+
+    def send(self, actions: Any, env_ids: Sequence[int]) -> None:
+        """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
+        self._write("send", wire.step_request(actions, env_ids=env_ids))
+
+    def recv(self, num_envs: int = 0) -> BatchStepReply:
+        """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
+        response = self._call("recv", pb.RecvRequest(num_envs=num_envs))
+        return BatchStepReply.from_proto(response, self._batched)
+
     def close(self) -> None:
         """End the stream; the server closes a session the stream created."""
         if self._closed:
@@ -216,10 +321,16 @@ class StreamSession:
             pass
 
     def _call(self, kind: str, message: Any) -> Any:
+        return self._read(kind, self._write(kind, message))
+
+    def _write(self, kind: str, message: Any) -> int:
         if self._closed:
             raise Unavailable("this stream is closed; open a new one with client.stream()")
         self._seq += 1
         self._requests.put(wire.stream_request(self._seq, kind, message))
+        return self._seq
+
+    def _read(self, kind: str, seq: int) -> Any:
         try:
             response = next(self._responses)
         except grpc.RpcError as exc:
@@ -228,7 +339,7 @@ class StreamSession:
         except StopIteration:
             self._closed = True
             raise Unavailable("the server ended the stream; open a new one") from None
-        return wire.unwrap_stream_response(response, self._seq, kind)
+        return wire.unwrap_stream_response(response, seq, kind)
 
     def __enter__(self) -> StreamSession:
         return self
@@ -359,6 +470,7 @@ class AsyncStreamSession:
 
     def __init__(self, stub: Any, space: Any) -> None:
         self._space = space
+        self._batched = BatchedSpaces(space)
         self._call_obj = stub.StepStream(metadata=wire.metadata())
         self._seq = 0
         self._closed = False
@@ -404,12 +516,57 @@ class AsyncStreamSession:
         except grpc.RpcError:
             pass
 
-    async def _call(self, kind: str, message: Any) -> Any:
+    async def reset_batch(
+        self,
+        num_envs: int = 0,
+        *,
+        autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+        seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        task_id: str = "",
+        env_ids: Sequence[int] = (),
+    ) -> BatchResetReply:
+        """Reset a batched session (the first call creates it with num_envs sub-envs)."""
+        request = wire.reset_request(
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            num_envs=num_envs,
+            autoreset_mode=autoreset_mode,
+            env_ids=env_ids,
+        )
+        reply = BatchResetReply.from_proto(await self._call("reset", request), self._batched)
+        self.session_id = reply.session_id
+        return reply
+
+    async def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
+        """Step sub-envs together (all, in order, when env_ids is empty)."""
+        response = await self._call("step", wire.step_request(actions, env_ids=env_ids))
+        return BatchStepReply.from_proto(response, self._batched)
+
+    async def send(self, actions: Any, env_ids: Sequence[int]) -> None:
+        """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
+        await self._write("send", wire.step_request(actions, env_ids=env_ids))
+
+    async def recv(self, num_envs: int = 0) -> BatchStepReply:
+        """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
+        response = await self._call("recv", pb.RecvRequest(num_envs=num_envs))
+        return BatchStepReply.from_proto(response, self._batched)
+
+    async def _write(self, kind: str, message: Any) -> int:
         if self._closed:
             raise Unavailable("this stream is closed; open a new one with client.stream()")
         self._seq += 1
         try:
             await self._call_obj.write(wire.stream_request(self._seq, kind, message))
+        except grpc.RpcError as exc:
+            self._closed = True
+            raise _error(exc) from None
+        return self._seq
+
+    async def _call(self, kind: str, message: Any) -> Any:
+        seq = await self._write(kind, message)
+        try:
             response = await self._call_obj.read()
         except grpc.RpcError as exc:
             self._closed = True
@@ -419,7 +576,7 @@ class AsyncStreamSession:
             code = await self._call_obj.code()
             details = await self._call_obj.details()
             raise from_status(code, details or "the server ended the stream; open a new one")
-        return wire.unwrap_stream_response(response, self._seq, kind)
+        return wire.unwrap_stream_response(response, seq, kind)
 
     async def __aenter__(self) -> AsyncStreamSession:
         return self

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
 from .. import spaces
 from ..codec import decode_for_space, decode_map, decode_value
+from ..tensors import decode_tensor
+from ..vector import BatchedSpaces
 
 
 @dataclass(frozen=True)
@@ -132,4 +136,52 @@ class StateReply:
             step_count=msg.step_count,
             state=decode_value(msg.state) if msg.state.WhichOneof("kind") else None,
             episode_done=msg.episode_done,
+        )
+
+
+@dataclass(frozen=True)
+class BatchResetReply:
+    """The first observations of a batched session's reset sub-envs."""
+
+    session_id: str
+    env_ids: npt.NDArray[np.int64]
+    observations: Any
+    infos: list[dict[str, Any]]
+    episode_id: str
+
+    @classmethod
+    def from_proto(cls, msg: pb.ResetResponse, spaces: BatchedSpaces) -> BatchResetReply:
+        ids = np.array(msg.env_ids, dtype=np.int64)
+        return cls(
+            session_id=msg.session_id,
+            env_ids=ids,
+            observations=decode_for_space(msg.observation, spaces[len(ids)]),
+            infos=[decode_map(info) for info in msg.infos],
+            episode_id=msg.episode_id,
+        )
+
+
+@dataclass(frozen=True)
+class BatchStepReply:
+    """The outcome of one batched step (or one recv) for the sub-envs in env_ids."""
+
+    env_ids: npt.NDArray[np.int64]
+    observations: Any
+    rewards: npt.NDArray[np.float64]
+    terminations: npt.NDArray[np.bool_]
+    truncations: npt.NDArray[np.bool_]
+    infos: list[dict[str, Any]]
+    step_count: int
+
+    @classmethod
+    def from_proto(cls, msg: pb.StepResponse, spaces: BatchedSpaces) -> BatchStepReply:
+        ids = np.array(msg.env_ids, dtype=np.int64)
+        return cls(
+            env_ids=ids,
+            observations=decode_for_space(msg.observation, spaces[len(ids)]),
+            rewards=decode_tensor(msg.rewards),
+            terminations=decode_tensor(msg.terminations),
+            truncations=decode_tensor(msg.truncations),
+            infos=[decode_map(info) for info in msg.infos],
+            step_count=msg.step_count,
         )

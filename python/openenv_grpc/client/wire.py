@@ -8,7 +8,7 @@ Reset and Step change the env and are never retried behind the caller's back.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import propagate
@@ -17,10 +17,12 @@ from openenv_proto.v1 import env_service_pb2 as pb
 
 from ..codec import encode_map, encode_value
 from ..errors import Internal, from_status
+from ..vector import AUTORESET_TO_PROTO, AutoresetMode
 from ..version import PROTOCOL_HEADER, PROTOCOL_VERSION, SESSION_HEADER
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
 
 _SERVICE_CONFIG = json.dumps(
     {
@@ -83,8 +85,19 @@ def reset_request(
     seed: int | None = None,
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
+    num_envs: int = 0,
+    autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+    env_ids: Sequence[int] = (),
 ) -> pb.ResetRequest:
-    request = pb.ResetRequest(session_id=session_id, task_id=task_id)
+    request = pb.ResetRequest(
+        session_id=session_id,
+        task_id=task_id,
+        num_envs=num_envs,
+        autoreset_mode=AUTORESET_TO_PROTO[autoreset_mode]
+        if num_envs > 1
+        else pb.AUTORESET_MODE_UNSPECIFIED,
+        env_ids=[int(i) for i in env_ids],
+    )
     if seed is not None:
         request.seed = seed
     if options:
@@ -92,19 +105,24 @@ def reset_request(
     return request
 
 
-def step_request(action: Any, session_id: str = "") -> pb.StepRequest:
-    request = pb.StepRequest(session_id=session_id)
+def step_request(action: Any, session_id: str = "", env_ids: Sequence[int] = ()) -> pb.StepRequest:
+    request = pb.StepRequest(session_id=session_id, env_ids=[int(i) for i in env_ids])
     encode_value(action, out=request.action)
     return request
 
 
 def unwrap_stream_response(response: pb.StepStreamResponse, seq: int, kind: str) -> Any:
-    """The `kind` answer of a stream response, or its in-band error raised as an EnvError."""
-    if response.seq != seq:
-        raise Internal(f"the stream answered request {response.seq} where {seq} was due")
+    """The `kind` answer of a stream response, or its in-band error raised as an EnvError.
+
+    An error may answer an earlier `send` (which has no answer otherwise):
+    it is raised all the same, naming that request.
+    """
     which = response.WhichOneof("response")
     if which == "error":
-        raise from_status(response.error.code, response.error.message)
+        prefix = "" if response.seq == seq else f"(request {response.seq}) "
+        raise from_status(response.error.code, prefix + response.error.message)
+    if response.seq != seq:
+        raise Internal(f"the stream answered request {response.seq} where {seq} was due")
     if which != kind:
         raise Internal(f"the stream answered a {kind} request with {which}")
     return getattr(response, kind)

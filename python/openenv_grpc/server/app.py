@@ -49,6 +49,8 @@ class ServerConfig:
     session_ttl: float = 600.0
     max_message_bytes: int = 64 * 1024 * 1024
     workers: int | None = None
+    max_num_envs: int = 1024
+    vector_workers: int = 1
     drain_seconds: float = 30.0
     grace_seconds: float = 5.0
     unready_at_limit: bool = False
@@ -78,11 +80,17 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
         action_space=spaces.to_proto(env.action_space),
         reward_range=pb.RewardRange(min=float(low), max=float(high)),
         capabilities=pb.Capabilities(
-            batched=False,
+            batched=config.max_num_envs > 1,
             tools=False,
             max_sessions=config.max_sessions,
             session_ttl_seconds=config.session_ttl,
             max_message_bytes=config.max_message_bytes,
+            max_num_envs=config.max_num_envs,
+            autoreset_modes=[
+                pb.AUTORESET_MODE_NEXT_STEP,
+                pb.AUTORESET_MODE_SAME_STEP,
+                pb.AUTORESET_MODE_DISABLED,
+            ],
         ),
         server_version=f"openenv-grpc {__version__}",
     )
@@ -150,7 +158,7 @@ class EnvServer:
         probe = factory()
         try:
             self.description = describe_env(probe, self.config)
-            action_space = probe.action_space
+            observation_space, action_space = probe.observation_space, probe.action_space
         finally:
             probe.close()
         self.sessions = SessionManager(
@@ -160,9 +168,13 @@ class EnvServer:
             executor=ThreadPoolExecutor(self.config.workers, thread_name_prefix="openenv-env"),
             clock=clock,
             listeners=[_SessionEvents(self)],
+            max_num_envs=self.config.max_num_envs,
+            vector_workers=self.config.vector_workers,
         )
         self.health = health_aio.HealthServicer()
-        self.servicer = EnvServicer(self.sessions, self.description, action_space, self.telemetry)
+        self.servicer = EnvServicer(
+            self.sessions, self.description, observation_space, action_space, self.telemetry
+        )
         self._server: grpc.aio.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.port = 0

@@ -34,7 +34,9 @@ from ..errors import (
 )
 from ..sessions import CloseReason, Session, SessionManager
 from ..telemetry import Telemetry, carrier_from_metadata, monotonic
+from ..vector import AUTORESET_TO_PROTO
 from ..version import PROTOCOL_HEADER, check_protocol
+from .batched import Batched, autoreset_mode
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -112,6 +114,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         self,
         sessions: SessionManager,
         description: pb.DescribeResponse,
+        observation_space: gs.Space[Any],
         action_space: gs.Space[Any],
         telemetry: Telemetry | None = None,
     ) -> None:
@@ -122,6 +125,9 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         self._env_name = description.env_name
         self.inflight = InFlight()
         self.closing = False
+        self._batched = Batched(
+            sessions, observation_space, action_space, self._telemetry, self._env_name
+        )
 
     def check_open(self) -> None:
         """Refuse requests once the server has begun to close (after its drain)."""
@@ -183,10 +189,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                         )
                     response = pb.StepStreamResponse(seq=request.seq)
                     if telemetry.tracing:
-                        await self._answer_traced(stream, request, response, context)
+                        answer = await self._answer_traced(stream, request, response, context)
                     else:
-                        await self._answer(stream, request, response, context)
-                    yield response  # returns once gRPC has sent it
+                        answer = await self._answer(stream, request, response, context)
+                    if answer:
+                        yield response  # returns once gRPC has sent it
                 finally:
                     self.inflight.exit()
             code = "OK"
@@ -208,7 +215,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         request: pb.StepStreamRequest,
         response: pb.StepStreamResponse,
         context: Context,
-    ) -> None:
+    ) -> bool:
         """`_answer` inside a span of its own, so a stream is one span per message."""
         carrier = dict(request.trace_context) or stream.carrier
         attributes = {
@@ -217,12 +224,13 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         }
         name = f"{SERVICE_NAME}/StepStream"
         with self._telemetry.rpc_span(name, carrier, **attributes) as span:
-            await self._answer(stream, request, response, context)
+            answer = await self._answer(stream, request, response, context)
             if response.HasField("error"):
                 code = _CODES[response.error.code].name
                 self._telemetry.end_rpc_span(span, code, response.error.message)
             else:
                 self._telemetry.end_rpc_span(span, "OK")
+        return answer
 
     async def _answer(
         self,
@@ -230,8 +238,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         request: pb.StepStreamRequest,
         response: pb.StepStreamResponse,
         context: Context,
-    ) -> None:
-        """Carry out one stream request into `response`; its error goes in-band."""
+    ) -> bool:
+        """Carry out one stream request into `response`; its error goes in-band.
+
+        Returns whether to send the response (a successful `send` has none).
+        """
         kind = request.WhichOneof("request")
         try:
             if kind == "reset":
@@ -244,6 +255,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 await self._step(stream.bound(), request.step, response.step)
             elif kind == "state":
                 await self._state(stream.bound(), response.state)
+            elif kind == "send":
+                self._batched.send(stream.bound(), request.send)
+                return False
+            elif kind == "recv":
+                await self._batched.recv(stream.bound(), request.recv, response.recv)
             elif kind == "attach":
                 if stream.session is not None:
                     raise FailedPrecondition(
@@ -256,7 +272,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 response.attach.session_id = session.id
             else:
                 raise InvalidArgument(
-                    "a StepStreamRequest must set one of reset, step, state or attach"
+                    "a StepStreamRequest must set one of reset, step, state, attach, send or recv"
                 )
         except Exception as exc:
             status = _status(exc)
@@ -266,10 +282,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 await context.abort(*status)  # the stream's own session is gone: it cannot go on
             response.error.code = status_number(status[0])
             response.error.message = status[1]
+        return True
 
     async def _open_and_reset(self, request: pb.ResetRequest, out: pb.ResetResponse) -> Session:
         """A new session with its first episode started; no session is left if that fails."""
-        session = await self._sessions.open()
+        session = await self._sessions.open(max(1, request.num_envs), autoreset_mode(request))
         try:
             await self._reset(session, request, out)
         except BaseException:
@@ -280,6 +297,8 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
     async def _reset(
         self, session: Session, request: pb.ResetRequest, out: pb.ResetResponse
     ) -> None:
+        if session.vector is not None:
+            return await self._batched.reset(session, request, out)
         attributes = {"openenv.session.id": session.id, "openenv.env.name": self._env_name}
         with self._telemetry.env_span("env.reset", **attributes) as span:
             result: ResetResult = await self._sessions.reset(
@@ -297,6 +316,8 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
             encode_map(result.info, out=out.info)
 
     async def _step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
+        if session.vector is not None or request.env_ids:
+            return await self._batched.step(session, request, out)
         if request.WhichOneof("input") != "action":
             raise InvalidArgument("StepRequest.action is not set; send the action to apply")
         action = decode_action(request.action, self._action_space)
@@ -340,6 +361,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         out.episode_id = session.episode_id
         out.step_count = session.step_count
         out.episode_done = session.episode_done
+        if session.vector is not None:
+            out.num_envs = session.vector.num_envs
+            out.autoreset_mode = AUTORESET_TO_PROTO[session.vector.mode]
+        else:
+            out.num_envs = 1
         encode_value(state, out=out.state)
 
     @contextlib.contextmanager

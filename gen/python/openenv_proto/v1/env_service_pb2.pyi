@@ -29,6 +29,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from openenv_proto.v1 import spaces_pb2 as _spaces_pb2
 from openenv_proto.v1 import values_pb2 as _values_pb2
 import builtins as _builtins
@@ -41,6 +42,50 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _AutoresetMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AutoresetModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AutoresetMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AUTORESET_MODE_UNSPECIFIED: _AutoresetMode.ValueType  # 0
+    """Unset: NEXT_STEP."""
+    AUTORESET_MODE_NEXT_STEP: _AutoresetMode.ValueType  # 1
+    """The step after the one that ended the episode resets the sub-env
+    (ignoring its action) and returns the reset observation, reward 0.
+    """
+    AUTORESET_MODE_SAME_STEP: _AutoresetMode.ValueType  # 2
+    """The step that ends the episode resets the sub-env at once and returns
+    the reset observation; the last observation and info of the ended
+    episode are in that sub-env's info as "final_obs" and "final_info".
+    """
+    AUTORESET_MODE_DISABLED: _AutoresetMode.ValueType  # 3
+    """Sub-envs are never reset automatically: reset them with env_ids;
+    stepping an ended sub-env is FAILED_PRECONDITION.
+    """
+
+class AutoresetMode(_AutoresetMode, metaclass=_AutoresetModeEnumTypeWrapper):
+    """AutoresetMode is how a batched session resets a sub-env whose episode
+    ended, exactly as gymnasium.vector.AutoresetMode.
+    """
+
+AUTORESET_MODE_UNSPECIFIED: AutoresetMode.ValueType  # 0
+"""Unset: NEXT_STEP."""
+AUTORESET_MODE_NEXT_STEP: AutoresetMode.ValueType  # 1
+"""The step after the one that ended the episode resets the sub-env
+(ignoring its action) and returns the reset observation, reward 0.
+"""
+AUTORESET_MODE_SAME_STEP: AutoresetMode.ValueType  # 2
+"""The step that ends the episode resets the sub-env at once and returns
+the reset observation; the last observation and info of the ended
+episode are in that sub-env's info as "final_obs" and "final_info".
+"""
+AUTORESET_MODE_DISABLED: AutoresetMode.ValueType  # 3
+"""Sub-envs are never reset automatically: reset them with env_ids;
+stepping an ended sub-env is FAILED_PRECONDITION.
+"""
+Global___AutoresetMode: _TypeAlias = AutoresetMode  # noqa: Y015
 
 @_typing.final
 class DescribeRequest(_message.Message):
@@ -164,6 +209,8 @@ class Capabilities(_message.Message):
     MAX_SESSIONS_FIELD_NUMBER: _builtins.int
     SESSION_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_NUM_ENVS_FIELD_NUMBER: _builtins.int
+    AUTORESET_MODES_FIELD_NUMBER: _builtins.int
     batched: _builtins.bool
     """Whether Reset accepts more than one sub-environment per session."""
     tools: _builtins.bool
@@ -178,6 +225,12 @@ class Capabilities(_message.Message):
     """
     max_message_bytes: _builtins.int
     """The largest message, in bytes, the server accepts and sends."""
+    max_num_envs: _builtins.int
+    """The most sub-environments one batched session may hold."""
+    @_builtins.property
+    def autoreset_modes(self) -> _containers.RepeatedScalarFieldContainer[Global___AutoresetMode.ValueType]:
+        """The autoreset modes batched sessions support."""
+
     def __init__(
         self,
         *,
@@ -186,10 +239,12 @@ class Capabilities(_message.Message):
         max_sessions: _builtins.int = ...,
         session_ttl_seconds: _builtins.float = ...,
         max_message_bytes: _builtins.int = ...,
+        max_num_envs: _builtins.int = ...,
+        autoreset_modes: _abc.Iterable[Global___AutoresetMode.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batched", b"batched", "max_message_bytes", b"max_message_bytes", "max_sessions", b"max_sessions", "session_ttl_seconds", b"session_ttl_seconds", "tools", b"tools"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "session_ttl_seconds", b"session_ttl_seconds", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -205,6 +260,9 @@ class ResetRequest(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
+    NUM_ENVS_FIELD_NUMBER: _builtins.int
+    AUTORESET_MODE_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session to reset. Empty creates a new session. Ignored on a stream,
     which always resets its own session.
@@ -215,9 +273,25 @@ class ResetRequest(_message.Message):
     """
     task_id: _builtins.str
     """Which task of a multi-task env to start ("" for the env's default)."""
+    num_envs: _builtins.int
+    """When the request creates a session: 0 or 1 makes a single-env session;
+    N > 1 makes a batched session of N sub-environments stepped together
+    (at most capabilities.max_num_envs). Sub-env i is seeded with seed + i,
+    as Gymnasium's vector envs do. Ignored on an existing session.
+    """
+    autoreset_mode: Global___AutoresetMode.ValueType
+    """When the request creates a batched session: how finished sub-envs are
+    reset (Gymnasium 1.x semantics). Ignored otherwise.
+    """
     @_builtins.property
     def options(self) -> _values_pb2.MapValue:
         """Env-specific reset options (Gymnasium's `options`)."""
+
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """On a batched session: the sub-envs to reset (Gymnasium's reset_mask);
+        empty resets them all.
+        """
 
     def __init__(
         self,
@@ -226,10 +300,13 @@ class ResetRequest(_message.Message):
         seed: _builtins.int | None = ...,
         options: _values_pb2.MapValue | None = ...,
         task_id: _builtins.str = ...,
+        num_envs: _builtins.int = ...,
+        autoreset_mode: Global___AutoresetMode.ValueType = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed", "session_id", b"session_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "autoreset_mode", b"autoreset_mode", "env_ids", b"env_ids", "num_envs", b"num_envs", "options", b"options", "seed", b"seed", "session_id", b"session_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
@@ -247,6 +324,8 @@ class ResetResponse(_message.Message):
     OBSERVATION_FIELD_NUMBER: _builtins.int
     INFO_FIELD_NUMBER: _builtins.int
     EPISODE_ID_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    INFOS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session this episode runs in; use it for Step, State, CloseSession."""
     episode_id: _builtins.str
@@ -259,6 +338,17 @@ class ResetResponse(_message.Message):
     def info(self) -> _values_pb2.MapValue:
         """Auxiliary information, as the env returned it."""
 
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Batched sessions: the sub-envs this answer covers, in order. The
+        observation is then their batch, in Gymnasium's batched form of the
+        observation space (for a Box, one array with a leading axis).
+        """
+
+    @_builtins.property
+    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
+        """Batched sessions: one info per entry of env_ids (`info` stays empty)."""
+
     def __init__(
         self,
         *,
@@ -266,10 +356,12 @@ class ResetResponse(_message.Message):
         observation: _values_pb2.Value | None = ...,
         info: _values_pb2.MapValue | None = ...,
         episode_id: _builtins.str = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["episode_id", b"episode_id", "info", b"info", "observation", b"observation", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "episode_id", b"episode_id", "info", b"info", "infos", b"infos", "observation", b"observation", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -283,21 +375,32 @@ class StepRequest(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session to step. Ignored on a stream, which steps its own session."""
     @_builtins.property
     def action(self) -> _values_pb2.Value:
-        """One action; it must belong to the action space."""
+        """One action; it must belong to the action space. On a batched
+        session, the batch of actions for env_ids in Gymnasium's batched form
+        of the action space (for Discrete, one int64 array).
+        """
+
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Batched sessions: the sub-envs the actions are for, in order; empty
+        means all of them.
+        """
 
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         action: _values_pb2.Value | None = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "input", b"input"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "input", b"input", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "env_ids", b"env_ids", "input", b"input", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["action"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
@@ -338,6 +441,11 @@ class StepResponse(_message.Message):
     TRUNCATED_FIELD_NUMBER: _builtins.int
     INFO_FIELD_NUMBER: _builtins.int
     STEP_COUNT_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    REWARDS_FIELD_NUMBER: _builtins.int
+    TERMINATIONS_FIELD_NUMBER: _builtins.int
+    TRUNCATIONS_FIELD_NUMBER: _builtins.int
+    INFOS_FIELD_NUMBER: _builtins.int
     reward: _builtins.float
     """The reward of this step."""
     terminated: _builtins.bool
@@ -347,7 +455,9 @@ class StepResponse(_message.Message):
     truncated the session needs a Reset before the next Step.
     """
     step_count: _builtins.int
-    """Steps taken in this episode, this one included."""
+    """Steps taken in this episode, this one included; on a batched
+    session, batched steps taken since its last full reset.
+    """
     @_builtins.property
     def observation(self) -> _values_pb2.Value:
         """The observation after the step."""
@@ -362,6 +472,29 @@ class StepResponse(_message.Message):
     def info(self) -> _values_pb2.MapValue:
         """Auxiliary information, as the env returned it; never dropped."""
 
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Batched sessions: the sub-envs this answer covers, in order; the
+        observation is their batch. The single-env fields reward, terminated,
+        truncated and info stay unset.
+        """
+
+    @_builtins.property
+    def rewards(self) -> _values_pb2.Tensor:
+        """Batched sessions: reward per entry of env_ids (float64, shape [M])."""
+
+    @_builtins.property
+    def terminations(self) -> _values_pb2.Tensor:
+        """Batched sessions: terminated per entry of env_ids (bool, shape [M])."""
+
+    @_builtins.property
+    def truncations(self) -> _values_pb2.Tensor:
+        """Batched sessions: truncated per entry of env_ids (bool, shape [M])."""
+
+    @_builtins.property
+    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
+        """Batched sessions: one info per entry of env_ids."""
+
     def __init__(
         self,
         *,
@@ -372,10 +505,15 @@ class StepResponse(_message.Message):
         truncated: _builtins.bool = ...,
         info: _values_pb2.MapValue | None = ...,
         step_count: _builtins.int = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        rewards: _values_pb2.Tensor | None = ...,
+        terminations: _values_pb2.Tensor | None = ...,
+        truncations: _values_pb2.Tensor | None = ...,
+        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation", "reward", b"reward", "reward_components", b"reward_components", "step_count", b"step_count", "terminated", b"terminated", "truncated", b"truncated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "info", b"info", "infos", b"infos", "observation", b"observation", "reward", b"reward", "reward_components", b"reward_components", "rewards", b"rewards", "step_count", b"step_count", "terminated", b"terminated", "terminations", b"terminations", "truncated", b"truncated", "truncations", b"truncations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -414,6 +552,8 @@ class StateResponse(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     EPISODE_DONE_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    NUM_ENVS_FIELD_NUMBER: _builtins.int
+    AUTORESET_MODE_FIELD_NUMBER: _builtins.int
     episode_id: _builtins.str
     """The current episode's id ("" before the first Reset completes)."""
     step_count: _builtins.int
@@ -424,6 +564,10 @@ class StateResponse(_message.Message):
     """
     session_id: _builtins.str
     """The session this state belongs to."""
+    num_envs: _builtins.int
+    """Sub-environments of the session (1 for a single-env session)."""
+    autoreset_mode: Global___AutoresetMode.ValueType
+    """Autoreset mode of a batched session."""
     @_builtins.property
     def state(self) -> _values_pb2.Value:
         """Env-specific state, as the env's `state()` returned it."""
@@ -436,10 +580,12 @@ class StateResponse(_message.Message):
         state: _values_pb2.Value | None = ...,
         episode_done: _builtins.bool = ...,
         session_id: _builtins.str = ...,
+        num_envs: _builtins.int = ...,
+        autoreset_mode: Global___AutoresetMode.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["episode_done", b"episode_done", "episode_id", b"episode_id", "session_id", b"session_id", "state", b"state", "step_count", b"step_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_mode", b"autoreset_mode", "episode_done", b"episode_done", "episode_id", b"episode_id", "num_envs", b"num_envs", "session_id", b"session_id", "state", b"state", "step_count", b"step_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -565,6 +711,8 @@ class StepStreamRequest(_message.Message):
     STEP_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ATTACH_FIELD_NUMBER: _builtins.int
+    SEND_FIELD_NUMBER: _builtins.int
+    RECV_FIELD_NUMBER: _builtins.int
     TRACE_CONTEXT_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Chosen by the client, echoed by the response; increasing values let a
@@ -587,6 +735,19 @@ class StepStreamRequest(_message.Message):
         """Bind the stream to an existing session; only as the first request."""
 
     @_builtins.property
+    def send(self) -> Global___StepRequest:
+        """Batched sessions, EnvPool style: start stepping env_ids with these
+        actions and answer nothing unless the request fails; results are
+        collected by `recv`.
+        """
+
+    @_builtins.property
+    def recv(self) -> Global___RecvRequest:
+        """Batched sessions: answer with the first sub-envs to finish their
+        `send` steps.
+        """
+
+    @_builtins.property
     def trace_context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """W3C trace context of this request (`traceparent`, `tracestate`), so
         the server's span for this message joins the caller's trace; a stream's
@@ -601,13 +762,15 @@ class StepStreamRequest(_message.Message):
         step: Global___StepRequest | None = ...,
         state: Global___StateRequest | None = ...,
         attach: Global___AttachRequest | None = ...,
+        send: Global___StepRequest | None = ...,
+        recv: Global___RecvRequest | None = ...,
         trace_context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "request", b"request", "reset", b"reset", "state", b"state", "step", b"step"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "recv", b"recv", "request", b"request", "reset", b"reset", "send", b"send", "state", b"state", "step", b"step"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "request", b"request", "reset", b"reset", "seq", b"seq", "state", b"state", "step", b"step", "trace_context", b"trace_context"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "recv", b"recv", "request", b"request", "reset", b"reset", "send", b"send", "seq", b"seq", "state", b"state", "step", b"step", "trace_context", b"trace_context"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset", "step", "state", "attach"]  # noqa: Y015
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "send", "recv"]  # noqa: Y015
     _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
@@ -624,6 +787,7 @@ class StepStreamResponse(_message.Message):
     STEP_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ATTACH_FIELD_NUMBER: _builtins.int
+    RECV_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """The `seq` of the request this answers."""
@@ -644,6 +808,10 @@ class StepStreamResponse(_message.Message):
         """Answer to `attach`."""
 
     @_builtins.property
+    def recv(self) -> Global___StepResponse:
+        """Answer to `recv`: the results of the sub-envs that finished first."""
+
+    @_builtins.property
     def error(self) -> Global___Status:
         """The request failed; the stream goes on."""
 
@@ -655,17 +823,42 @@ class StepStreamResponse(_message.Message):
         step: Global___StepResponse | None = ...,
         state: Global___StateResponse | None = ...,
         attach: Global___AttachResponse | None = ...,
+        recv: Global___StepResponse | None = ...,
         error: Global___Status | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "reset", b"reset", "response", b"response", "state", b"state", "step", b"step"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "state", b"state", "step", b"step"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "reset", b"reset", "response", b"response", "seq", b"seq", "state", b"state", "step", b"step"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "seq", b"seq", "state", b"state", "step", b"step"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "error"]  # noqa: Y015
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "recv", "error"]  # noqa: Y015
     _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 
 Global___StepStreamResponse: _TypeAlias = StepStreamResponse  # noqa: Y015
+
+@_typing.final
+class RecvRequest(_message.Message):
+    """RecvRequest asks for finished sub-env steps of a batched session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_ENVS_FIELD_NUMBER: _builtins.int
+    num_envs: _builtins.int
+    """How many results to return: the first num_envs sub-envs to finish,
+    waiting as long as it takes; 0 means every sub-env still in flight.
+    """
+    def __init__(
+        self,
+        *,
+        num_envs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_envs", b"num_envs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecvRequest: _TypeAlias = RecvRequest  # noqa: Y015
 
 @_typing.final
 class Status(_message.Message):

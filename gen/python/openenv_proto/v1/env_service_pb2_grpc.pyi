@@ -74,7 +74,8 @@ class EnvServiceStub:
     StepStream: _grpc.StreamStreamMultiCallable[_env_service_pb2.StepStreamRequest, _env_service_pb2.StepStreamResponse]
     """StepStream drives one session over one bidirectional stream. The first
     request resets (creating a session) or attaches to an existing session.
-    Every response echoes the `seq` of its request, in request order. An
+    Every request is answered by one response that echoes its `seq`, in
+    request order, except `send`, which is answered only if it fails. An
     error about one request comes back as that request's `error` and the
     stream goes on; the stream itself ends with a non-OK status only when it
     cannot go on (for example its session was reaped or closed elsewhere, or
@@ -106,7 +107,8 @@ class EnvServiceAsyncStub(EnvServiceStub):
     StepStream: _aio.StreamStreamMultiCallable[_env_service_pb2.StepStreamRequest, _env_service_pb2.StepStreamResponse]  # type: ignore[assignment]
     """StepStream drives one session over one bidirectional stream. The first
     request resets (creating a session) or attaches to an existing session.
-    Every response echoes the `seq` of its request, in request order. An
+    Every request is answered by one response that echoes its `seq`, in
+    request order, except `send`, which is answered only if it fails. An
     error about one request comes back as that request's `error` and the
     stream goes on; the stream itself ends with a non-OK status only when it
     cannot go on (for example its session was reaped or closed elsewhere, or
@@ -171,7 +173,8 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_env_service_pb2.StepStreamResponse], _abc.AsyncIterator[_env_service_pb2.StepStreamResponse]]:
         """StepStream drives one session over one bidirectional stream. The first
         request resets (creating a session) or attaches to an existing session.
-        Every response echoes the `seq` of its request, in request order. An
+        Every request is answered by one response that echoes its `seq`, in
+        request order, except `send`, which is answered only if it fails. An
         error about one request comes back as that request's `error` and the
         stream goes on; the stream itself ends with a non-OK status only when it
         cannot go on (for example its session was reaped or closed elsewhere, or
