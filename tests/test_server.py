@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 
 from openenv_grpc import errors
 from openenv_grpc.client import EnvClient
@@ -41,7 +42,9 @@ def test_describe_reports_the_env_spec_and_server_limits(start_server: StartServ
     assert spec.capabilities.max_sessions == 7
     assert spec.capabilities.session_ttl_seconds == 42.5
     assert spec.capabilities.max_message_bytes == 2**20
-    assert spec.capabilities.batched is False
+    assert spec.capabilities.batched is True
+    assert spec.capabilities.max_num_envs == 1024
+    assert set(spec.capabilities.autoreset_modes) == set(AutoresetMode)
     assert spec.server_version.startswith("openenv-grpc ")
 
 

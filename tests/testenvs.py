@@ -161,3 +161,19 @@ class FifoGatedEnv(CounterEnv):
         with open(fifos / "release", "rb") as release:
             release.read(1)
         return super().step(action)
+
+
+class LatchEnv(CounterEnv):
+    """A CounterEnv whose step of action 2 waits for the test to open `latch`.
+
+    Other actions step at once, so in one batch some sub-envs finish while
+    another is still held: what EnvPool-style recv must tell apart.
+    """
+
+    name = "Latch"
+    latch = threading.Event()
+
+    def step(self, action: Any) -> StepResult:
+        if int(action) == 2 and not type(self).latch.wait(timeout=60):
+            raise TimeoutError("the test never opened the latch")
+        return super().step(action)

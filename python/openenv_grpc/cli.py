@@ -135,7 +135,10 @@ def _describe(address: str, timeout: float) -> dict[str, Any]:
         "observation_space": str(spec.observation_space),
         "action_space": str(spec.action_space),
         "reward_range": list(spec.reward_range),
-        "capabilities": vars(spec.capabilities),
+        "capabilities": {
+            **vars(spec.capabilities),
+            "autoreset_modes": [m.name for m in spec.capabilities.autoreset_modes],
+        },
         "metadata": {
             k: repr(v) if not isinstance(v, (str, int, float, bool, list)) else v
             for k, v in spec.metadata.items()

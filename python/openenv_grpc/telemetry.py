@@ -4,9 +4,10 @@ Configured by the standard variables, read by the OpenTelemetry SDK itself:
 OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ / _METRICS_ variants),
 OTEL_EXPORTER_OTLP_PROTOCOL is gRPC, OTEL_SERVICE_NAME,
 OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG,
-OTEL_METRIC_EXPORT_INTERVAL, OTEL_BSP_*, OTEL_SDK_DISABLED. Without an
-endpoint (and without a Prometheus port) telemetry is off, and every hook
-below returns at its first line, so the hot path pays one attribute read.
+OTEL_METRIC_EXPORT_INTERVAL, OTEL_BSP_*, OTEL_SDK_DISABLED, and
+OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER=none to turn one signal off.
+Without an endpoint (and without a Prometheus port) telemetry is off: every
+hook returns at its first line, a few microseconds per step in all.
 
 Names follow the RPC semantic conventions (span `{rpc.method}`,
 `rpc.server.call.duration` in seconds, `rpc.system.name`, `rpc.method`,
@@ -36,18 +37,23 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 log = logging.getLogger("openenv_grpc.telemetry")
 
 RPC_SYSTEM = "grpc"
-_ENDPOINT_VARIABLES = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-)
+# Latency buckets in seconds, from 50 µs to 30 s (the SDK's defaults are for milliseconds).
+SECONDS_BUCKETS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
 
 
-def otlp_configured(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the standard variables ask for OTLP export."""
+def otlp_signals(environ: Mapping[str, str] = os.environ) -> tuple[bool, bool]:
+    """Whether the standard variables ask for OTLP export of (traces, metrics)."""
     if environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
-        return False
-    return any(environ.get(name) for name in _ENDPOINT_VARIABLES)
+        return False, False
+    common = bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    traces = common or bool(environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    metrics = common or bool(environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+    traces &= environ.get("OTEL_TRACES_EXPORTER", "otlp").lower() != "none"
+    metrics &= environ.get("OTEL_METRICS_EXPORTER", "otlp").lower() != "none"
+    return traces, metrics
 
 
 class Telemetry:
@@ -69,10 +75,16 @@ class Telemetry:
             return
         meter = meter_provider.get_meter("openenv_grpc")
         self._rpc_duration = meter.create_histogram(
-            "rpc.server.call.duration", unit="s", description="Duration of RPCs served"
+            "rpc.server.call.duration",
+            unit="s",
+            description="Duration of RPCs served",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._step_duration = meter.create_histogram(
-            "openenv.env.step.duration", unit="s", description="Time the env's step took"
+            "openenv.env.step.duration",
+            unit="s",
+            description="Time the env's step took",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._steps = meter.create_counter(
             "openenv.env.steps", unit="{step}", description="Env steps taken (sub-env steps)"
@@ -146,6 +158,19 @@ class Telemetry:
         if status_code != "OK":
             self._errors.add(1, attributes)
 
+    def record_error(self, method: str, status_code: str) -> None:
+        """An error answered in-band on a stream (the stream itself goes on)."""
+        if not self.metrics:
+            return
+        self._errors.add(
+            1,
+            {
+                "rpc.system.name": RPC_SYSTEM,
+                "rpc.method": method,
+                "rpc.response.status_code": status_code,
+            },
+        )
+
     def record_step(self, env_name: str, seconds: float, sub_envs: int = 1) -> None:
         if not self.metrics:
             return
@@ -182,20 +207,25 @@ def setup_telemetry(
     *, prometheus_port: int | None = None, prometheus_host: str = "127.0.0.1"
 ) -> Telemetry:
     """Telemetry as the OTEL_* variables (and an optional Prometheus port) ask for."""
-    otlp = otlp_configured()
-    if not otlp and prometheus_port is None:
+    traces, metrics = otlp_signals()
+    if not traces and not metrics and prometheus_port is None:
         return Telemetry()
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", "openenv-grpc")}
-    )
+    protocol = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    if protocol != "grpc":
+        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s: this server exports OTLP over gRPC", protocol)
+    resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "openenv-grpc"}))
     tracer_provider = None
     readers: list[MetricReader] = []
-    if otlp:
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    if traces:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if metrics:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     if prometheus_port is not None:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -203,15 +233,16 @@ def setup_telemetry(
 
         start_http_server(prometheus_port, addr=prometheus_host)
         readers.append(PrometheusMetricReader())
-    meter_provider = MeterProvider(
-        resource=resource, metric_readers=readers, shutdown_on_exit=False
+    meter_provider = (
+        MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+        if readers
+        else None
     )
+    exporters = [name for name, on in (("OTLP", metrics), ("Prometheus", prometheus_port)) if on]
     log.info(
         "telemetry on: traces %s, metrics %s",
-        "OTLP" if otlp else "off",
-        ", ".join(
-            n for n, on in (("OTLP", otlp), ("Prometheus", prometheus_port is not None)) if on
-        ),
+        "OTLP" if traces else "off",
+        ", ".join(exporters) or "off",
     )
     return Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)
 

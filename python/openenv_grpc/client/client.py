@@ -301,7 +301,7 @@ class StreamSession:
 
     def send(self, actions: Any, env_ids: Sequence[int]) -> None:
         """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
-        self._write("send", wire.step_request(actions, env_ids=env_ids))
+        self._call("send", wire.step_request(actions, env_ids=env_ids))
 
     def recv(self, num_envs: int = 0) -> BatchStepReply:
         """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
@@ -546,7 +546,7 @@ class AsyncStreamSession:
 
     async def send(self, actions: Any, env_ids: Sequence[int]) -> None:
         """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
-        await self._write("send", wire.step_request(actions, env_ids=env_ids))
+        await self._call("send", wire.step_request(actions, env_ids=env_ids))
 
     async def recv(self, num_envs: int = 0) -> BatchStepReply:
         """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""

@@ -19,7 +19,7 @@ from openenv_proto.v1 import env_service_pb2 as pb
 from .. import spaces
 from ..codec import decode_for_space, decode_map, decode_value
 from ..tensors import decode_tensor
-from ..vector import BatchedSpaces
+from ..vector import AUTORESET_FROM_PROTO, AutoresetMode, BatchedSpaces
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Capabilities:
     max_sessions: int
     session_ttl_seconds: float
     max_message_bytes: int
+    max_num_envs: int
+    autoreset_modes: tuple[AutoresetMode, ...]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ class EnvSpec:
                 max_sessions=caps.max_sessions,
                 session_ttl_seconds=caps.session_ttl_seconds,
                 max_message_bytes=caps.max_message_bytes,
+                max_num_envs=caps.max_num_envs,
+                autoreset_modes=tuple(
+                    AUTORESET_FROM_PROTO[m]
+                    for m in caps.autoreset_modes
+                    if m in AUTORESET_FROM_PROTO
+                ),
             ),
             metadata=decode_map(msg.metadata),
             server_version=msg.server_version,

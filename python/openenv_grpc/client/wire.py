@@ -112,17 +112,12 @@ def step_request(action: Any, session_id: str = "", env_ids: Sequence[int] = ())
 
 
 def unwrap_stream_response(response: pb.StepStreamResponse, seq: int, kind: str) -> Any:
-    """The `kind` answer of a stream response, or its in-band error raised as an EnvError.
-
-    An error may answer an earlier `send` (which has no answer otherwise):
-    it is raised all the same, naming that request.
-    """
-    which = response.WhichOneof("response")
-    if which == "error":
-        prefix = "" if response.seq == seq else f"(request {response.seq}) "
-        raise from_status(response.error.code, prefix + response.error.message)
+    """The `kind` answer of a stream response, or its in-band error raised as an EnvError."""
     if response.seq != seq:
         raise Internal(f"the stream answered request {response.seq} where {seq} was due")
+    which = response.WhichOneof("response")
+    if which == "error":
+        raise from_status(response.error.code, response.error.message)
     if which != kind:
         raise Internal(f"the stream answered a {kind} request with {which}")
     return getattr(response, kind)

@@ -97,9 +97,10 @@ class Batched:
         self._telemetry.record_step(self._env_name, monotonic() - start, sub_envs=len(ids))
         self.fill(out, ids, results, session.step_count)
 
-    def send(self, session: Session, request: pb.StepRequest) -> None:
+    def send(self, session: Session, request: pb.StepRequest, out: pb.SendResponse) -> None:
         ids, actions = self._actions_of(session, request)
         self._sessions.send(session, ids, actions)
+        out.env_ids[:] = ids
 
     async def recv(self, session: Session, request: pb.RecvRequest, out: pb.StepResponse) -> None:
         start = monotonic()

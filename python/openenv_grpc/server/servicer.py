@@ -189,11 +189,10 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                         )
                     response = pb.StepStreamResponse(seq=request.seq)
                     if telemetry.tracing:
-                        answer = await self._answer_traced(stream, request, response, context)
+                        await self._answer_traced(stream, request, response, context)
                     else:
-                        answer = await self._answer(stream, request, response, context)
-                    if answer:
-                        yield response  # returns once gRPC has sent it
+                        await self._answer(stream, request, response, context)
+                    yield response  # returns once gRPC has sent it
                 finally:
                     self.inflight.exit()
             code = "OK"
@@ -215,7 +214,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         request: pb.StepStreamRequest,
         response: pb.StepStreamResponse,
         context: Context,
-    ) -> bool:
+    ) -> None:
         """`_answer` inside a span of its own, so a stream is one span per message."""
         carrier = dict(request.trace_context) or stream.carrier
         attributes = {
@@ -224,13 +223,17 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         }
         name = f"{SERVICE_NAME}/StepStream"
         with self._telemetry.rpc_span(name, carrier, **attributes) as span:
-            answer = await self._answer(stream, request, response, context)
+            try:
+                await self._answer(stream, request, response, context)
+            except BaseException:  # the stream is ending (abort, cancel)
+                code = (context.code() or grpc.StatusCode.CANCELLED).name
+                self._telemetry.end_rpc_span(span, code, context.details() or "")
+                raise
             if response.HasField("error"):
                 code = _CODES[response.error.code].name
                 self._telemetry.end_rpc_span(span, code, response.error.message)
             else:
                 self._telemetry.end_rpc_span(span, "OK")
-        return answer
 
     async def _answer(
         self,
@@ -238,11 +241,8 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         request: pb.StepStreamRequest,
         response: pb.StepStreamResponse,
         context: Context,
-    ) -> bool:
-        """Carry out one stream request into `response`; its error goes in-band.
-
-        Returns whether to send the response (a successful `send` has none).
-        """
+    ) -> None:
+        """Carry out one stream request into `response`; its error goes in-band."""
         kind = request.WhichOneof("request")
         try:
             if kind == "reset":
@@ -256,8 +256,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
             elif kind == "state":
                 await self._state(stream.bound(), response.state)
             elif kind == "send":
-                self._batched.send(stream.bound(), request.send)
-                return False
+                self._batched.send(stream.bound(), request.send, response.send)
             elif kind == "recv":
                 await self._batched.recv(stream.bound(), request.recv, response.recv)
             elif kind == "attach":
@@ -282,7 +281,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 await context.abort(*status)  # the stream's own session is gone: it cannot go on
             response.error.code = status_number(status[0])
             response.error.message = status[1]
-        return True
+            self._telemetry.record_error(f"{SERVICE_NAME}/StepStream", status[0].name)
 
     async def _open_and_reset(self, request: pb.ResetRequest, out: pb.ResetResponse) -> Session:
         """A new session with its first episode started; no session is left if that fails."""

@@ -737,8 +737,8 @@ class StepStreamRequest(_message.Message):
     @_builtins.property
     def send(self) -> Global___StepRequest:
         """Batched sessions, EnvPool style: start stepping env_ids with these
-        actions and answer nothing unless the request fails; results are
-        collected by `recv`.
+        actions; answered as soon as they have started, and their results
+        are collected by `recv`.
         """
 
     @_builtins.property
@@ -787,6 +787,7 @@ class StepStreamResponse(_message.Message):
     STEP_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ATTACH_FIELD_NUMBER: _builtins.int
+    SEND_FIELD_NUMBER: _builtins.int
     RECV_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
@@ -808,6 +809,10 @@ class StepStreamResponse(_message.Message):
         """Answer to `attach`."""
 
     @_builtins.property
+    def send(self) -> Global___SendResponse:
+        """Answer to `send`: the sub-envs have started stepping."""
+
+    @_builtins.property
     def recv(self) -> Global___StepResponse:
         """Answer to `recv`: the results of the sub-envs that finished first."""
 
@@ -823,18 +828,43 @@ class StepStreamResponse(_message.Message):
         step: Global___StepResponse | None = ...,
         state: Global___StateResponse | None = ...,
         attach: Global___AttachResponse | None = ...,
+        send: Global___SendResponse | None = ...,
         recv: Global___StepResponse | None = ...,
         error: Global___Status | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "state", b"state", "step", b"step"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "send", b"send", "state", b"state", "step", b"step"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "seq", b"seq", "state", b"state", "step", b"step"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "send", b"send", "seq", b"seq", "state", b"state", "step", b"step"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "recv", "error"]  # noqa: Y015
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "send", "recv", "error"]  # noqa: Y015
     _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 
 Global___StepStreamResponse: _TypeAlias = StepStreamResponse  # noqa: Y015
+
+@_typing.final
+class SendResponse(_message.Message):
+    """SendResponse confirms that sub-envs have started stepping."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs now stepping, in the order of the request."""
+
+    def __init__(
+        self,
+        *,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendResponse: _TypeAlias = SendResponse  # noqa: Y015
 
 @_typing.final
 class RecvRequest(_message.Message):

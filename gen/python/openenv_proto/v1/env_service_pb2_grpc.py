@@ -113,7 +113,7 @@ class EnvServiceServicer:
         """StepStream drives one session over one bidirectional stream. The first
         request resets (creating a session) or attaches to an existing session.
         Every request is answered by one response that echoes its `seq`, in
-        request order, except `send`, which is answered only if it fails. An
+        request order. An
         error about one request comes back as that request's `error` and the
         stream goes on; the stream itself ends with a non-OK status only when it
         cannot go on (for example its session was reaped or closed elsewhere, or
