@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -10,7 +12,8 @@ import pytest
 
 from openenv_grpc import errors
 from openenv_grpc.client import EnvClient
-from openenv_grpc.sessions import SessionManager
+from openenv_grpc.env import StepResult
+from openenv_grpc.sessions import INLINE_AFTER, SLOW_CALL, SessionManager
 
 from conftest import StartServer
 from testenvs import CounterEnv
@@ -127,3 +130,63 @@ def test_reaping_through_a_real_server_on_a_controlled_clock(start_server: Start
         with pytest.raises(errors.NotFound):
             client.state(old)
         assert client.state(fresh).episode_done is False
+
+
+class ThreadRecordingEnv(CounterEnv):
+    """Records which thread ran each step; action 2 stands for a slow call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+
+    def step(self, action: Any) -> StepResult:
+        self.threads.append(threading.current_thread())
+        if int(action) == 2:
+            time.sleep(SLOW_CALL * 2)  # the env's own slow work, not synchronisation
+        return super().step(action)
+
+
+def test_adaptive_env_calls_inline_a_cheap_env_until_it_is_slow_once() -> None:
+    async def scenario() -> list[bool]:
+        manager = SessionManager(ThreadRecordingEnv, env_calls="adaptive")
+        session = await manager.open()
+        await manager.reset(session)
+        for _ in range(INLINE_AFTER + 3):
+            await manager.step(session, 0)
+        await manager.step(session, 2)  # slow, on the event loop: back to threads for good
+        for _ in range(INLINE_AFTER + 3):
+            await manager.step(session, 0)
+        env = session.env
+        assert isinstance(env, ThreadRecordingEnv)
+        loop_thread = threading.current_thread()
+        manager.shutdown()
+        return [thread is loop_thread for thread in env.threads]
+
+    on_loop = run(scenario())
+    first = INLINE_AFTER + 3
+    proving = INLINE_AFTER - 1  # the reset was the first fast call
+    assert on_loop[:proving] == [False] * proving  # proving itself, on threads
+    assert on_loop[proving:first] == [True] * 4  # cheap: on the event loop
+    assert on_loop[first] is True  # the slow call itself ran on the loop ...
+    assert on_loop[first + 1 :] == [False] * (INLINE_AFTER + 3)  # ... and never again
+
+
+@pytest.mark.parametrize("policy", ["thread", "inline"])
+def test_fixed_env_call_policies(policy: str) -> None:
+    async def scenario() -> list[bool]:
+        manager = SessionManager(ThreadRecordingEnv, env_calls=policy)
+        session = await manager.open()
+        await manager.reset(session)
+        for _ in range(INLINE_AFTER + 3):
+            await manager.step(session, 0)
+        env = session.env
+        assert isinstance(env, ThreadRecordingEnv)
+        manager.shutdown()
+        return [thread is threading.current_thread() for thread in env.threads]
+
+    assert set(run(scenario())) == {policy == "inline"}
+
+
+def test_an_unknown_env_call_policy_is_refused() -> None:
+    with pytest.raises(ValueError, match="env_calls must be one of"):
+        SessionManager(CounterEnv, env_calls="fibers")

@@ -96,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
         "helps envs that release the GIL (default %(default)s)",
     )
     serve_cmd.add_argument(
+        "--env-calls",
+        choices=["adaptive", "thread", "inline"],
+        default=defaults.env_calls,
+        help="where env code runs: on threads, so a slow env never stalls other sessions "
+        "(thread); on the event loop (inline, for envs that never block); or on the loop "
+        "once an env has shown itself cheap, back to threads at its first slow call "
+        "(adaptive, the default)",
+    )
+    serve_cmd.add_argument(
         "--drain-seconds",
         type=_seconds,
         default=defaults.drain_seconds,
@@ -171,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers or None,
         max_num_envs=max(1, args.max_num_envs),
         vector_workers=max(1, args.vector_workers),
+        env_calls=args.env_calls,
         drain_seconds=args.drain_seconds,
         unready_at_limit=args.unready_at_limit,
     )

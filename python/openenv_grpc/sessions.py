@@ -1,7 +1,13 @@
 """The session table: one environment per session, limits, idle reaping, one call at a time.
 
-Env code is synchronous and may be slow, so every call into it runs on a
-thread pool and the event loop stays free for other sessions. A session
+Env code is synchronous and may be slow, so calls into it run on a thread
+pool and the event loop stays free for other sessions. A thread hop costs
+about as much as a CartPole step itself, though, so under the default
+`adaptive` policy an env that has shown itself cheap (its last
+INLINE_AFTER calls each under FAST_CALL) is called on the event loop
+directly, until one of its calls takes longer than SLOW_CALL: then it goes
+back to the threads for good. A consistently slow env never runs on the
+loop; `thread` turns the shortcut off, `inline` always takes it. A session
 takes one call at a time: a second call while one runs fails at once with
 SessionBusy (FAILED_PRECONDITION) instead of queueing behind it, so a
 confused client learns of its bug instead of deadlocking. The session stays
@@ -39,6 +45,11 @@ from .vector import AutoresetMode, SubEnvs
 
 log = logging.getLogger("openenv_grpc.sessions")
 T = TypeVar("T")
+
+ENV_CALL_POLICIES = ("adaptive", "thread", "inline")
+INLINE_AFTER = 16  # calls in a row under FAST_CALL before an env runs on the event loop
+FAST_CALL = 0.0005  # seconds
+SLOW_CALL = 0.005  # seconds: one call this slow sends the env back to the threads for good
 
 
 class CloseReason(enum.Enum):
@@ -78,6 +89,9 @@ class Session:
     busy: bool = False
     closed: bool = False
     _env_closed: bool = field(default=False, repr=False)
+    # The adaptive env-call policy: fast calls in a row, and whether the env was ever slow.
+    fast_calls: int = field(default=0, repr=False)
+    ever_slow: bool = field(default=False, repr=False)
 
 
 class SessionListener(Protocol):
@@ -102,7 +116,11 @@ class SessionManager:
         listeners: Sequence[SessionListener] = (),
         max_num_envs: int = 1024,
         vector_workers: int = 1,
+        env_calls: str = "adaptive",
     ) -> None:
+        if env_calls not in ENV_CALL_POLICIES:
+            raise ValueError(f"env_calls must be one of {ENV_CALL_POLICIES}, not {env_calls!r}")
+        self.env_calls = env_calls
         self.max_num_envs = max_num_envs
         self.vector_workers = max(1, vector_workers)
         # Chunks of one batched step run here while the session's own job waits for
@@ -427,7 +445,17 @@ class SessionManager:
         session.last_used = self._clock()
         self._busy += 1
         self._idle.clear()
-        future = asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        if self._inline(session):
+            return self._call_inline(session, where, fn)
+
+        def timed() -> T:
+            start = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                self._observe(session, time.perf_counter() - start, inline=False)
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, timed)
         future.add_done_callback(lambda done: self._release(session, done))
         try:
             # shield: a caller that goes away (deadline, cancel) leaves the call
@@ -438,8 +466,41 @@ class SessionManager:
         except Exception as exc:
             raise EnvCodeError(where, exc) from exc
 
-    def _release(self, session: Session, done: asyncio.Future[Any]) -> None:
-        if not done.cancelled():
+    def _inline(self, session: Session) -> bool:
+        if self.env_calls == "adaptive":
+            return session.fast_calls >= INLINE_AFTER and not session.ever_slow
+        return self.env_calls == "inline"
+
+    def _call_inline(self, session: Session, where: str, fn: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        try:
+            return fn()
+        except EnvError:
+            raise
+        except Exception as exc:
+            raise EnvCodeError(where, exc) from exc
+        finally:
+            self._observe(session, time.perf_counter() - start, inline=True)
+            self._release(session, None)
+
+    @staticmethod
+    def _observe(session: Session, seconds: float, inline: bool) -> None:
+        """Feed the adaptive policy one call's duration (from whichever thread ran it).
+
+        Slow calls on a thread only restart the count (first calls warm caches
+        up); a slow call on the event loop ends inlining for good.
+        """
+        if inline and seconds > SLOW_CALL:
+            session.ever_slow = True
+            log.info(
+                "session %s: an env call took %.1f ms; env calls go to threads",
+                session.id,
+                seconds * 1e3,
+            )
+        session.fast_calls = session.fast_calls + 1 if seconds < FAST_CALL else 0
+
+    def _release(self, session: Session, done: asyncio.Future[Any] | None) -> None:
+        if done is not None and not done.cancelled():
             done.exception()  # retrieved here so an abandoned call never logs it as unhandled
         session.busy = False
         session.last_used = self._clock()

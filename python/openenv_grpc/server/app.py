@@ -51,6 +51,7 @@ class ServerConfig:
     workers: int | None = None
     max_num_envs: int = 1024
     vector_workers: int = 1
+    env_calls: str = "adaptive"
     drain_seconds: float = 30.0
     grace_seconds: float = 5.0
     unready_at_limit: bool = False
@@ -170,6 +171,7 @@ class EnvServer:
             listeners=[_SessionEvents(self)],
             max_num_envs=self.config.max_num_envs,
             vector_workers=self.config.vector_workers,
+            env_calls=self.config.env_calls,
         )
         self.health = health_aio.HealthServicer()
         self.servicer = EnvServicer(
