@@ -231,3 +231,11 @@ def test_send_on_a_single_env_session_is_refused_in_band(start_server: StartServ
         with pytest.raises(errors.FailedPrecondition, match="holds one env"):
             stream.recv(1)
         assert stream.step(1).step_count == 1  # the stream goes on
+
+
+def test_a_batch_of_one_is_still_a_vector_env(cartpole: ServerThread) -> None:
+    remote = RemoteVectorEnv(cartpole.address, 1)
+    try:
+        run_side_by_side(remote, local_cartpoles(1, AutoresetMode.NEXT_STEP), 40)
+    finally:
+        remote.close()

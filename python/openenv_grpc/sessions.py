@@ -173,13 +173,13 @@ class SessionManager:
         return session
 
     async def open(
-        self, num_envs: int = 1, autoreset: AutoresetMode = AutoresetMode.NEXT_STEP
+        self, num_envs: int = 0, autoreset: AutoresetMode = AutoresetMode.NEXT_STEP
     ) -> Session:
         """Make a new session with fresh envs (SessionLimitReached at the limit).
 
-        num_envs > 1 makes a batched session of that many sub-environments.
+        num_envs 0 makes a single-env session; N >= 1 a batched session of N sub-envs.
         """
-        if not 1 <= num_envs <= self.max_num_envs:
+        if num_envs and not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(
                 f"num_envs {num_envs} is out of range: a session holds 1 to "
                 f"{self.max_num_envs} sub-environments on this server"
@@ -194,7 +194,7 @@ class SessionManager:
         self._opening += 1
         self._empty.clear()
         try:
-            if num_envs == 1:
+            if num_envs == 0:
                 env: Environment | None = await self._in_thread("the env factory", self._factory)
                 vector = None
             else:
@@ -545,7 +545,7 @@ def _batched(session: Session) -> SubEnvs:
     if session.vector is None:
         raise FailedPrecondition(
             f"session {session.id!r} holds one env; send and recv need a batched session "
-            "(Reset with num_envs > 1)"
+            "(Reset with num_envs of 1 or more)"
         )
     return session.vector
 

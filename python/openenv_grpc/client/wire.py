@@ -94,7 +94,7 @@ def reset_request(
         task_id=task_id,
         num_envs=num_envs,
         autoreset_mode=AUTORESET_TO_PROTO[autoreset_mode]
-        if num_envs > 1
+        if num_envs
         else pb.AUTORESET_MODE_UNSPECIFIED,
         env_ids=[int(i) for i in env_ids],
     )

@@ -81,7 +81,7 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
         action_space=spaces.to_proto(env.action_space),
         reward_range=pb.RewardRange(min=float(low), max=float(high)),
         capabilities=pb.Capabilities(
-            batched=config.max_num_envs > 1,
+            batched=config.max_num_envs >= 1,
             tools=False,
             max_sessions=config.max_sessions,
             session_ttl_seconds=config.session_ttl,

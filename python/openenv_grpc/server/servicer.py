@@ -285,7 +285,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
 
     async def _open_and_reset(self, request: pb.ResetRequest, out: pb.ResetResponse) -> Session:
         """A new session with its first episode started; no session is left if that fails."""
-        session = await self._sessions.open(max(1, request.num_envs), autoreset_mode(request))
+        session = await self._sessions.open(request.num_envs, autoreset_mode(request))
         try:
             await self._reset(session, request, out)
         except BaseException:

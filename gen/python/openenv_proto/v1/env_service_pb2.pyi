@@ -274,9 +274,10 @@ class ResetRequest(_message.Message):
     task_id: _builtins.str
     """Which task of a multi-task env to start ("" for the env's default)."""
     num_envs: _builtins.int
-    """When the request creates a session: 0 or 1 makes a single-env session;
-    N > 1 makes a batched session of N sub-environments stepped together
-    (at most capabilities.max_num_envs). Sub-env i is seeded with seed + i,
+    """When the request creates a session: 0 makes a single-env session;
+    N >= 1 makes a batched session of N sub-environments stepped together
+    (at most capabilities.max_num_envs; N = 1 is a batch of one, for
+    vector-env code). Sub-env i is seeded with seed + i,
     as Gymnasium's vector envs do. Ignored on an existing session.
     """
     autoreset_mode: Global___AutoresetMode.ValueType
