@@ -7,9 +7,9 @@ ENV ?= gymnasium:CartPole-v1
 HOST ?= 127.0.0.1
 PORT ?= 50051
 BASELINE := proto/released/openenv-v1.binpb
-PY_SOURCES := python tests examples scripts
+PY_SOURCES := python tests examples scripts bench
 
-.PHONY: setup gen gen-check lint format breaking release-contract test serve lock clean
+.PHONY: setup gen gen-check lint format breaking release-contract test serve bench bench-quick lock clean
 
 setup: $(STAMP) ## .venv with pinned tools, the generated package and openenv-grpc, editable
 
@@ -49,6 +49,12 @@ release-contract: $(STAMP) ## record the current contract as the released baseli
 test: $(STAMP) ## the whole test suite; "no tests collected" (pytest's 5) is a failure too
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+bench: $(STAMP) ## openenv-grpc beside OpenEnv in one run (about 5 min); table + bench/results/latest.json
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP) ## the same in under 2 minutes: shorter rows, no 16 MiB
+	$(BIN)/python bench/run.py --quick
 
 serve: $(STAMP) ## serve ENV (default CartPole-v1) on HOST:PORT
 	$(BIN)/openenv-grpc serve $(ENV) --host $(HOST) --port $(PORT)

@@ -11,6 +11,7 @@ space's key order for Dict, an array of the space's dtype for Box), and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -144,8 +145,8 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value[()]
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            info = np.iinfo(space.dtype)
-            if info.min <= int(value) <= info.max:
+            low, high = _int_range(space.dtype)
+            if low <= int(value) <= high:
                 return space.dtype.type(value)
         raise InvalidArgument(f"expected an integer in {space}, got {_summary(value)}")
     if isinstance(space, gs.Text):
@@ -246,3 +247,9 @@ def _summary(value: Any) -> str:
     else:
         text = repr(value)
     return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."
+
+
+@functools.cache
+def _int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)

@@ -120,9 +120,11 @@ class StepReply:
             reward=msg.reward,
             terminated=msg.terminated,
             truncated=msg.truncated,
-            info=decode_map(msg.info),
+            info=decode_map(msg.info) if msg.info.entries else {},
             step_count=msg.step_count,
-            reward_components=dict(sorted(msg.reward_components.items())),
+            reward_components=(
+                dict(sorted(msg.reward_components.items())) if msg.reward_components else {}
+            ),
         )
 
 
@@ -164,7 +166,7 @@ class BatchResetReply:
             session_id=msg.session_id,
             env_ids=ids,
             observations=decode_for_space(msg.observation, spaces[len(ids)]),
-            infos=[decode_map(info) for info in msg.infos],
+            infos=_infos(msg.infos, len(ids)),
             episode_id=msg.episode_id,
         )
 
@@ -190,6 +192,11 @@ class BatchStepReply:
             rewards=decode_tensor(msg.rewards),
             terminations=decode_tensor(msg.terminations),
             truncations=decode_tensor(msg.truncations),
-            infos=[decode_map(info) for info in msg.infos],
+            infos=_infos(msg.infos, len(ids)),
             step_count=msg.step_count,
         )
+
+
+def _infos(infos: Any, count: int) -> list[dict[str, Any]]:
+    """One info per sub-env; the wire leaves them out when all are empty."""
+    return [decode_map(info) for info in infos] if infos else [{} for _ in range(count)]

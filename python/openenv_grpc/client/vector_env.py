@@ -108,7 +108,8 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         infos: dict[str, Any] = {}
         for offset, reply in replies:
             for i, info in zip(reply.env_ids, reply.infos, strict=True):
-                infos = self._add_info(infos, info, offset + int(i))
+                if info:
+                    infos = self._add_info(infos, info, offset + int(i))
         if mask is None and len(replies) == 1:
             self._observations = replies[0][1].observations
         else:
@@ -142,7 +143,8 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         reply = self._single_stream().recv(num_envs)
         infos: dict[str, Any] = {}
         for position, info in enumerate(reply.infos):
-            infos = self._add_info(infos, info, position)
+            if info:
+                infos = self._add_info(infos, info, position)
         return (
             reply.observations,
             reply.rewards,
@@ -168,7 +170,8 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         infos: dict[str, Any] = {}
         for offset, reply in replies:
             for i, info in zip(reply.env_ids, reply.infos, strict=True):
-                infos = self._add_info(infos, info, offset + int(i))
+                if info:
+                    infos = self._add_info(infos, info, offset + int(i))
         if len(replies) == 1:
             reply = replies[0][1]
             self._observations = reply.observations

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
@@ -66,16 +66,23 @@ def metadata(session_id: str = "") -> tuple[tuple[str, str], ...]:
     headers = [(PROTOCOL_HEADER, PROTOCOL_VERSION)]
     if session_id:
         headers.append((SESSION_HEADER, session_id))
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    headers.extend(carrier.items())
+    if _tracing():
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        headers.extend(carrier.items())
     return tuple(headers)
+
+
+def _tracing() -> bool:
+    """Whether the caller is inside a span (else there is no context to propagate)."""
+    return trace.get_current_span().get_span_context().is_valid
 
 
 def stream_request(seq: int, kind: str, message: Any) -> pb.StepStreamRequest:
     """One StepStream request, carrying the caller's current trace context."""
     request = pb.StepStreamRequest(seq=seq, **{kind: message})
-    propagate.inject(request.trace_context)
+    if _tracing():
+        propagate.inject(request.trace_context)
     return request
 
 

@@ -77,8 +77,7 @@ class Batched:
         encode_value(
             self._observations.stack([r.observation for r in results]), out=out.observation
         )
-        for result in results:
-            encode_map(result.info, out=out.infos.add())
+        _encode_infos([r.info for r in results], out.infos)
 
     async def step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
         ids, actions = self._actions_of(session, request)
@@ -120,11 +119,13 @@ class Batched:
         encode_tensor(np.array([float(r.reward) for r in results], dtype=np.float64), out.rewards)
         encode_tensor(np.array([bool(r.terminated) for r in results]), out.terminations)
         encode_tensor(np.array([bool(r.truncated) for r in results]), out.truncations)
-        for result in results:
-            info = result.info
-            if result.reward_components:
-                info = {**info, "reward_components": dict(result.reward_components)}
-            encode_map(info, out=out.infos.add())
+        infos = [
+            {**r.info, "reward_components": dict(r.reward_components)}
+            if r.reward_components
+            else r.info
+            for r in results
+        ]
+        _encode_infos(infos, out.infos)
 
     def _actions_of(self, session: Session, request: pb.StepRequest) -> tuple[list[int], list[Any]]:
         if request.WhichOneof("input") != "action":
@@ -140,3 +141,10 @@ class Batched:
 
 def _num_envs(session: Session) -> int:
     return session.vector.num_envs if session.vector is not None else 1
+
+
+def _encode_infos(infos: Sequence[dict[str, Any]], out: Any) -> None:
+    """One MapValue per sub-env, or none when all are empty (so a plain batch costs nothing)."""
+    if any(infos):
+        for info in infos:
+            encode_map(info, out=out.add())

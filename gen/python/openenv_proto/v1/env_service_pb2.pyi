@@ -348,7 +348,9 @@ class ResetResponse(_message.Message):
 
     @_builtins.property
     def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
-        """Batched sessions: one info per entry of env_ids (`info` stays empty)."""
+        """Batched sessions: one info per entry of env_ids (`info` stays empty),
+        or none at all when every sub-env's info is empty.
+        """
 
     def __init__(
         self,
@@ -494,7 +496,9 @@ class StepResponse(_message.Message):
 
     @_builtins.property
     def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
-        """Batched sessions: one info per entry of env_ids."""
+        """Batched sessions: one info per entry of env_ids, or none at all when
+        every sub-env's info is empty (the common case, so it costs nothing).
+        """
 
     def __init__(
         self,
