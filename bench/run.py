@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = RESULTS / "logs"
     started = time.perf_counter()
     rows = first_group(plan, log_dir) + size_group(plan, log_dir)
-    rows += batched.batched_group(plan.rounds, 3.0 if plan.quick else 8.0, log_dir)
+    rows += batched.batched_group(plan.rounds, 2.0 if plan.quick else 8.0, log_dir)
     rows.sort(key=lambda r: GROUP_ORDER.index(r.group) if r.group in GROUP_ORDER else 99)
     fill_ratios(rows)
     checks = targets(rows) + batched.targets(rows)
