@@ -85,12 +85,7 @@ class EnvClient:
 
     def describe(self) -> EnvSpec:
         """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        try:
-            response = self._stub.Describe(
-                pb.DescribeRequest(), timeout=self.timeout, metadata=wire.metadata()
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = self._invoke(self._stub.Describe, pb.DescribeRequest())
         self._spec = _spec(response)
         return self._spec
 
@@ -107,25 +102,13 @@ class EnvClient:
         request = wire.reset_request(
             session_id=session_id, seed=seed, options=options, task_id=task_id
         )
-        try:
-            response = self._stub.Reset(
-                request, timeout=self.timeout, metadata=wire.metadata(session_id)
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = self._invoke(self._stub.Reset, request, session_id)
         return ResetReply.from_proto(response, space)
 
     def step(self, session_id: str, action: Any) -> StepReply:
         """Apply one action in a session."""
         space = self.spec.observation_space
-        try:
-            response = self._stub.Step(
-                wire.step_request(action, session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = self._invoke(self._stub.Step, wire.step_request(action, session_id), session_id)
         return StepReply.from_proto(response, space)
 
     def reset_batch(
@@ -150,27 +133,24 @@ class EnvClient:
             autoreset_mode=autoreset_mode,
             env_ids=env_ids,
         )
-        try:
-            response = self._stub.Reset(
-                request, timeout=self.timeout, metadata=wire.metadata(session_id)
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = self._invoke(self._stub.Reset, request, session_id)
         return BatchResetReply.from_proto(response, self._batched())
 
     def step_batch(
         self, session_id: str, actions: Any, env_ids: Sequence[int] = ()
     ) -> BatchStepReply:
         """Step sub-envs of a batched session together (all, in order, when env_ids is empty)."""
+        response = self._invoke(
+            self._stub.Step, wire.step_request(actions, session_id, env_ids), session_id
+        )
+        return BatchStepReply.from_proto(response, self._batched())
+
+    def _invoke(self, method: Any, request: Any, session_id: str = "") -> Any:
+        """One unary call with the client's deadline and headers; failures as EnvErrors."""
         try:
-            response = self._stub.Step(
-                wire.step_request(actions, session_id, env_ids),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
+            return method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
         except grpc.RpcError as exc:
             raise _error(exc) from None
-        return BatchStepReply.from_proto(response, self._batched())
 
     def _batched(self) -> BatchedSpaces:
         if self._batched_spaces is None:
@@ -179,26 +159,16 @@ class EnvClient:
 
     def state(self, session_id: str) -> StateReply:
         """Read a session's episode id, step count and env state."""
-        try:
-            response = self._stub.State(
-                pb.StateRequest(session_id=session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = self._invoke(
+            self._stub.State, pb.StateRequest(session_id=session_id), session_id
+        )
         return StateReply.from_proto(response)
 
     def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
-        try:
-            self._stub.CloseSession(
-                pb.CloseSessionRequest(session_id=session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        self._invoke(
+            self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
+        )
 
     def stream(self) -> StreamSession:
         """A new session on its own bidirectional stream (reset or attach it first)."""
@@ -379,12 +349,7 @@ class AsyncEnvClient:
 
     async def describe(self) -> EnvSpec:
         """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        try:
-            response = await self._stub.Describe(
-                pb.DescribeRequest(), timeout=self.timeout, metadata=wire.metadata()
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = await self._invoke(self._stub.Describe, pb.DescribeRequest())
         self._spec = _spec(response)
         return self._spec
 
@@ -401,47 +366,34 @@ class AsyncEnvClient:
         request = wire.reset_request(
             session_id=session_id, seed=seed, options=options, task_id=task_id
         )
-        try:
-            response = await self._stub.Reset(
-                request, timeout=self.timeout, metadata=wire.metadata(session_id)
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = await self._invoke(self._stub.Reset, request, session_id)
         return ResetReply.from_proto(response, space)
 
     async def step(self, session_id: str, action: Any) -> StepReply:
         """Apply one action in a session."""
         space = (await self.spec()).observation_space
-        try:
-            response = await self._stub.Step(
-                wire.step_request(action, session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = await self._invoke(
+            self._stub.Step, wire.step_request(action, session_id), session_id
+        )
         return StepReply.from_proto(response, space)
 
     async def state(self, session_id: str) -> StateReply:
         """Read a session's episode id, step count and env state."""
-        try:
-            response = await self._stub.State(
-                pb.StateRequest(session_id=session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        response = await self._invoke(
+            self._stub.State, pb.StateRequest(session_id=session_id), session_id
+        )
         return StateReply.from_proto(response)
 
     async def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
+        await self._invoke(
+            self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
+        )
+
+    async def _invoke(self, method: Any, request: Any, session_id: str = "") -> Any:
+        """One unary call with the client's deadline and headers; failures as EnvErrors."""
         try:
-            await self._stub.CloseSession(
-                pb.CloseSessionRequest(session_id=session_id),
-                timeout=self.timeout,
-                metadata=wire.metadata(session_id),
-            )
+            return await method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
         except grpc.RpcError as exc:
             raise _error(exc) from None
 
