@@ -26,8 +26,8 @@ READY = "grpc floor serving on 127.0.0.1:{port}"
 def canned_reply() -> pb.StepStreamResponse:
     """A step reply as our server sends it for the 16 B echo env."""
     reply = pb.StepStreamResponse()
-    encode_value(np.zeros(16, np.uint8), out=reply.step.observation)
-    reply.step.reward = 1.0
+    encode_value(np.zeros(16, np.uint8), out=reply.step_response.observation)
+    reply.step_response.reward = 1.0
     return reply
 
 
@@ -42,8 +42,8 @@ class FloorServicer(pb_grpc.EnvServiceServicer):
     ) -> AsyncIterator[pb.StepStreamResponse]:
         async for request in request_iterator:
             reply = pb.StepStreamResponse()
-            if request.WhichOneof("request") == "reset":
-                reply.reset.observation.CopyFrom(self._reply.step.observation)
+            if request.WhichOneof("request") == "reset_request":
+                reply.reset_response.observation.CopyFrom(self._reply.step_response.observation)
             else:
                 reply.CopyFrom(self._reply)
             reply.seq = request.seq
@@ -63,11 +63,13 @@ class FloorStream:
         encode_value(1, out=self._step.action)
 
     async def reset(self) -> None:
-        await self._call.write(pb.StepStreamRequest(seq=0, reset=pb.ResetRequest()))
+        await self._call.write(
+            pb.StepStreamRequest(seq=0, reset_request=pb.ResetRequest(new_session=pb.NewSession()))
+        )
         await self._call.read()
 
     async def step(self, i: int) -> bool:
-        await self._call.write(pb.StepStreamRequest(seq=i, step=self._step))
+        await self._call.write(pb.StepStreamRequest(seq=i, step_request=self._step))
         await self._call.read()
         return False
 

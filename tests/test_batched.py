@@ -143,7 +143,10 @@ def test_unary_batched_calls_and_state(start_server: StartServer) -> None:
         np.testing.assert_array_equal(step.env_ids, [2, 0])
         np.testing.assert_array_equal(step.observations, [[3], [2]])
         np.testing.assert_array_equal(step.rewards, [2.0, 1.0])
-        assert step.infos[0]["reward_components"] == {"bonus": 0.5, "base": 2.0}
+        assert list(step.reward_components) == ["base", "bonus"]  # one tensor per component
+        np.testing.assert_array_equal(step.reward_components["base"], [2.0, 1.0])
+        np.testing.assert_array_equal(step.reward_components["bonus"], [0.5, 0.5])
+        assert step.step_index == 1
         state = client.state(reset.session_id)
         assert state.state == [{"count": 2}, {"count": 1}, {"count": 3}]
         assert state.step_count == 1
@@ -152,8 +155,12 @@ def test_unary_batched_calls_and_state(start_server: StartServer) -> None:
 def test_batched_requests_that_cannot_be_served(start_server: StartServer) -> None:
     server = start_server(CounterEnv, max_num_envs=4)
     with EnvClient(server.address) as client:
-        with pytest.raises(errors.InvalidArgument, match="1 to 4 sub-environments"):
+        with pytest.raises(errors.ResourceExhausted, match="at most 4 sub-environments") as big:
             client.reset_batch(5)
+        assert (big.value.reason, big.value.metadata) == (
+            "ENV_LIMIT",
+            {"limit": "4", "requested": "5"},
+        )
         session = client.reset_batch(4, autoreset_mode=AutoresetMode.DISABLED).session_id
         for bad_ids in ([0, 0], [4], [-1]):
             with pytest.raises(errors.InvalidArgument, match="distinct sub-env ids in"):
@@ -173,8 +180,9 @@ def test_batched_requests_that_cannot_be_served(start_server: StartServer) -> No
         client.reset_batch(session_id=session, env_ids=[1])
         assert client.step_batch(session, np.array([1]), env_ids=[1]).observations[0][0] == 1
         single = client.reset().session_id
-        with pytest.raises(errors.InvalidArgument, match="batched sessions"):
+        with pytest.raises(errors.FailedPrecondition, match="single-env session") as kind:
             client.step_batch(single, np.array([1]), env_ids=[0])
+        assert kind.value.reason == "WRONG_SESSION_KIND"
 
 
 def test_a_sub_env_exception_is_internal_and_autoreset_restarts_it(
@@ -226,11 +234,13 @@ def test_send_on_a_single_env_session_is_refused_in_band(start_server: StartServ
     server = start_server(CounterEnv)
     with EnvClient(server.address) as client, client.stream() as stream:
         stream.reset()  # a single-env session
-        with pytest.raises(errors.InvalidArgument, match="batched sessions"):
+        with pytest.raises(errors.FailedPrecondition, match="single-env session") as send:
             stream.send(np.array([1]), env_ids=[0])
-        with pytest.raises(errors.FailedPrecondition, match="holds one env"):
+        assert send.value.reason == "WRONG_SESSION_KIND"
+        with pytest.raises(errors.FailedPrecondition, match="single-env session") as recv:
             stream.recv(1)
-        assert stream.step(1).step_count == 1  # the stream goes on
+        assert recv.value.reason == "WRONG_SESSION_KIND"
+        assert stream.step(1).step_index == 1  # the stream goes on
 
 
 def test_a_batch_of_one_is_still_a_vector_env(cartpole: ServerThread) -> None:

@@ -38,7 +38,7 @@ def test_describe_prints_the_spec_as_json(served: Served) -> None:
     spec = json.loads(out)
     assert spec["env_name"] == "CartPole-v1"
     assert spec["action_space"] == "Discrete(2)"
-    assert spec["protocol_version"] == "1.0"
+    assert spec["protocol_version"] == "1.1"
     assert spec["capabilities"]["max_sessions"] == 1024
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import grpc
 import numpy as np
 import pytest
 from gymnasium import spaces as gs
@@ -25,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from openenv_grpc import codec
-from openenv_grpc.errors import InvalidArgument
+from openenv_grpc.errors import Code, InvalidArgument
 from openenv_grpc.tensors import decode_tensor
 from openenv_proto.v1 import values_pb2
 
@@ -386,7 +385,7 @@ MALFORMED: dict[str, values_pb2.Value] = {
 def test_malformed_value_is_invalid_argument(msg: values_pb2.Value) -> None:
     with pytest.raises(InvalidArgument) as info:
         codec.decode_value(msg)
-    assert info.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.code is Code.INVALID_ARGUMENT
     assert info.value.message
 
 
@@ -567,7 +566,7 @@ def test_bad_action_is_invalid_argument_naming_the_space(case: str) -> None:
     space, action = BAD_ACTIONS[case]
     with pytest.raises(InvalidArgument) as info:
         codec.decode_action(as_message(action), space)
-    assert info.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.code is Code.INVALID_ARGUMENT
     assert str(NAMED_IN_MESSAGE.get(case, space)) in info.value.message
 
 

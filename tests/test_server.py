@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
 
-from openenv_grpc import errors
+from openenv_grpc import codec, errors
 from openenv_grpc.client import EnvClient
+from openenv_grpc.errors import Code
 from openenv_grpc.version import PROTOCOL_HEADER, PROTOCOL_VERSION
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
@@ -72,7 +73,7 @@ def test_step_returns_every_field_and_never_drops_info(client: EnvClient) -> Non
     reply = client.step(session, 2)
     np.testing.assert_array_equal(reply.observation, [2])
     assert reply.reward == 2.0
-    assert (reply.terminated, reply.truncated, reply.step_count) == (False, False, 1)
+    assert (reply.terminated, reply.truncated, reply.step_index) == (False, False, 1)
     assert reply.info == {"count": 2, "nested": {"list": [1, "two", None], "flag": True}}
     assert reply.reward_components == {"base": 2.0, "bonus": 0.5}
     assert list(reply.reward_components) == ["base", "bonus"]  # sorted, the same every step
@@ -114,9 +115,11 @@ def test_close_session_frees_it(client: EnvClient, counter_server: ServerThread)
 def test_unknown_session_is_not_found(client: EnvClient, call: Callable[[EnvClient], Any]) -> None:
     with pytest.raises(errors.NotFound) as caught:
         call(client)
-    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert caught.value.code == Code.NOT_FOUND
     assert "no-such-session" in caught.value.message
-    assert "call Reset" in caught.value.message
+    assert caught.value.reason == "SESSION_NOT_FOUND"
+    assert caught.value.metadata == {"session_id": "no-such-session"}
+    assert "start a new session" in caught.value.message
 
 
 def test_action_outside_the_space_is_invalid_argument_naming_the_space(client: EnvClient) -> None:
@@ -125,13 +128,13 @@ def test_action_outside_the_space_is_invalid_argument_naming_the_space(client: E
         with pytest.raises(errors.InvalidArgument) as caught:
             client.step(session, bad)
         assert "Discrete(4)" in caught.value.message
-    assert client.step(session, 1).step_count == 1  # the session is unharmed
+    assert client.step(session, 1).step_index == 1  # the session is unharmed
 
 
 def test_step_without_an_action_is_invalid_argument(counter_server: ServerThread) -> None:
     with grpc.insecure_channel(counter_server.address) as channel:
         stub = pb_grpc.EnvServiceStub(channel)
-        session = stub.Reset(pb.ResetRequest()).session_id
+        session = stub.Reset(pb.ResetRequest(new_session=pb.NewSession())).session_id
         with pytest.raises(grpc.RpcError) as caught:
             stub.Step(pb.StepRequest(session_id=session))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -141,7 +144,7 @@ def test_step_without_an_action_is_invalid_argument(counter_server: ServerThread
 def test_malformed_tensor_is_invalid_argument(counter_server: ServerThread) -> None:
     with grpc.insecure_channel(counter_server.address) as channel:
         stub = pb_grpc.EnvServiceStub(channel)
-        session = stub.Reset(pb.ResetRequest()).session_id
+        session = stub.Reset(pb.ResetRequest(new_session=pb.NewSession())).session_id
         request = pb.StepRequest(session_id=session)
         request.action.tensor.dtype = 5  # int64
         request.action.tensor.data = b"\x01\x00"  # 2 bytes, a scalar needs 8
@@ -160,7 +163,7 @@ def test_step_after_the_episode_ended_is_failed_precondition(client: EnvClient) 
     assert "terminated" in caught.value.message
     assert "Reset" in caught.value.message
     client.reset(session_id=session)
-    assert client.step(session, 1).step_count == 1
+    assert client.step(session, 1).step_index == 1
 
 
 def test_env_exception_is_internal_and_harms_no_other_session(client: EnvClient) -> None:
@@ -168,7 +171,7 @@ def test_env_exception_is_internal_and_harms_no_other_session(client: EnvClient)
     client.step(other, 2)
     with pytest.raises(errors.Internal) as caught:
         client.step(broken, 3)
-    assert caught.value.code == grpc.StatusCode.INTERNAL
+    assert caught.value.code == Code.INTERNAL
     assert "RuntimeError" in caught.value.message
     assert "action 3 breaks the counter" in caught.value.message
     # The broken session stays open but its episode is over until a Reset.
@@ -176,7 +179,7 @@ def test_env_exception_is_internal_and_harms_no_other_session(client: EnvClient)
     with pytest.raises(errors.FailedPrecondition, match="error in step"):
         client.step(broken, 1)
     client.reset(session_id=broken)
-    assert client.step(broken, 1).step_count == 1
+    assert client.step(broken, 1).step_index == 1
     # The other session never noticed.
     assert client.step(other, 1).info["count"] == 3
 
@@ -193,7 +196,7 @@ def test_a_result_the_server_cannot_send_is_internal_and_ends_the_episode(
     with pytest.raises(errors.FailedPrecondition, match="cannot send"):
         client.step(session, 1)
     client.reset(session_id=session)
-    assert client.step(session, 1).step_count == 1
+    assert client.step(session, 1).step_index == 1
 
 
 def test_env_raising_a_precise_error_keeps_its_status(client: EnvClient) -> None:
@@ -231,17 +234,19 @@ def test_concurrent_call_on_one_session_is_failed_precondition(
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(client.step, session, 1)
             assert gate.entered.wait(30)
-            with pytest.raises(errors.FailedPrecondition, match="one call at a time"):
-                client.step(session, 1)
-            with pytest.raises(errors.FailedPrecondition):
+            with pytest.raises(errors.FailedPrecondition, match="one call at a time") as busy:
                 client.state(session)
+            assert busy.value.reason == "SESSION_BUSY"
+            with pytest.raises(errors.FailedPrecondition) as again:
+                client.reset(session_id=session)
+            assert again.value.reason == "SESSION_BUSY"
             # Another session is not blocked by the slow one's env.
             gate.gate.set()
-            assert first.result(30).step_count == 1
-        assert client.step(other, 2).step_count == 1
+            assert first.result(30).step_index == 1
+        assert client.step(other, 2).step_index == 1
 
 
-def test_client_deadline_is_honoured_and_the_session_stays_safe(
+def test_a_step_retried_after_its_deadline_is_applied_once(
     start_server: StartServer, gate: type[GatedEnv]
 ) -> None:
     server = start_server(gate)
@@ -252,12 +257,26 @@ def test_client_deadline_is_honoured_and_the_session_stays_safe(
             client.step(session, 1)
         client.timeout = 30
         assert gate.entered.is_set()
-        # The env is still inside step: the session refuses a second call.
+        # The env is still inside step: other calls are refused, but the same step
+        # again (same step index) joins the one that is running.
         with pytest.raises(errors.FailedPrecondition, match="one call at a time"):
-            client.step(session, 1)
-        gate.gate.set()
-        state = _wait_until_free(client, session)
-        assert state.step_count == 1  # the abandoned step did complete, once
+            client.state(session)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            retried = pool.submit(client.step, session, 1)
+            gate.gate.set()
+            first = retried.result(30)
+        assert first.step_index == 1
+        # Once more by hand, after it completed: the same answer, from the server's memory.
+        with grpc.insecure_channel(server.address) as channel:
+            request = pb.StepRequest(session_id=session, step_index=1)
+            request.action.int_value = 1
+            repeat = pb_grpc.EnvServiceStub(channel).Step(request)
+        assert repeat.step_index == 1
+        np.testing.assert_array_equal(codec.decode_value(repeat.observation), first.observation)
+        assert (repeat.reward, repeat.terminated) == (first.reward, first.terminated)
+        state = client.state(session)
+        assert state.step_count == 1  # applied once, answered three times
+        assert state.state == {"count": 1}
 
 
 def _wait_until_free(client: EnvClient, session: str):  # type: ignore[no-untyped-def]
@@ -294,7 +313,7 @@ def test_messages_over_the_size_limit_are_refused_and_harm_nothing(
         session = client.reset().session_id
         with pytest.raises(errors.ResourceExhausted):
             client.step(session, np.zeros(100_000, dtype=np.uint8))
-        assert client.step(session, 1).step_count == 1
+        assert client.step(session, 1).step_index == 1
 
 
 def test_a_client_of_another_protocol_major_is_refused(counter_server: ServerThread) -> None:

@@ -13,7 +13,7 @@ import pytest
 from openenv_grpc import errors
 from openenv_grpc.client import EnvClient
 from openenv_grpc.env import StepResult
-from openenv_grpc.sessions import INLINE_AFTER, SLOW_CALL, SessionManager
+from openenv_grpc.sessions import INLINE_AFTER, SLOW_CALL, CloseReason, SessionManager
 
 from conftest import StartServer
 from testenvs import CounterEnv
@@ -45,7 +45,7 @@ def test_idle_sessions_are_reaped_after_the_ttl_and_their_env_closed() -> None:
 
     async def scenario() -> None:
         manager = SessionManager(factory, ttl_seconds=60, clock=clock)
-        idle, busy_one = await manager.open(), await manager.open()
+        (idle, _), (busy_one, _) = await manager.open(), await manager.open()
         await manager.reset(idle)
         await manager.reset(busy_one)
         clock.now += 59
@@ -71,7 +71,7 @@ def test_ttl_zero_never_reaps() -> None:
 
     async def scenario() -> None:
         manager = SessionManager(CounterEnv, ttl_seconds=0, clock=clock)
-        session = await manager.open()
+        session, _ = await manager.open()
         clock.now += 10**9
         assert await manager.reap_expired() == []
         assert manager.get(session.id) is session
@@ -114,7 +114,7 @@ def test_the_server_reaper_closes_idle_sessions_on_its_own(start_server: StartSe
             if server.call(lambda: len(server.server.sessions)) == 0:
                 break
             server.run(asyncio.sleep(0.01))
-        with pytest.raises(errors.NotFound, match="reaped after being idle"):
+        with pytest.raises(errors.NotFound, match="idle for longer than the session TTL"):
             client.step(session, 1)
 
 
@@ -149,7 +149,7 @@ class ThreadRecordingEnv(CounterEnv):
 def test_adaptive_env_calls_inline_a_cheap_env_until_it_is_slow_once() -> None:
     async def scenario() -> list[bool]:
         manager = SessionManager(ThreadRecordingEnv, env_calls="adaptive")
-        session = await manager.open()
+        session, _ = await manager.open()
         await manager.reset(session)
         for _ in range(INLINE_AFTER + 3):
             await manager.step(session, 0)
@@ -175,7 +175,7 @@ def test_adaptive_env_calls_inline_a_cheap_env_until_it_is_slow_once() -> None:
 def test_fixed_env_call_policies(policy: str) -> None:
     async def scenario() -> list[bool]:
         manager = SessionManager(ThreadRecordingEnv, env_calls=policy)
-        session = await manager.open()
+        session, _ = await manager.open()
         await manager.reset(session)
         for _ in range(INLINE_AFTER + 3):
             await manager.step(session, 0)
@@ -190,3 +190,55 @@ def test_fixed_env_call_policies(policy: str) -> None:
 def test_an_unknown_env_call_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="env_calls must be one of"):
         SessionManager(CounterEnv, env_calls="fibers")
+
+
+def test_a_creation_repeated_with_its_request_id_makes_one_session() -> None:
+    async def scenario() -> None:
+        manager = SessionManager(CounterEnv, max_sessions=5)
+        # Both arrive while the first is still being made: one env, one session.
+        (first, made), (second, again) = await asyncio.gather(
+            manager.open(request_id="r-1"), manager.open(request_id="r-1")
+        )
+        assert (made, again) == (True, False)
+        assert first is second
+        assert len(manager) == 1
+        other, made_other = await manager.open(request_id="r-2")
+        assert made_other
+        assert other is not first
+        # Closed, its request id is forgotten: the same id makes a fresh session.
+        await manager.close(first.id, CloseReason.CLIENT)
+        fresh, made_fresh = await manager.open(request_id="r-1")
+        assert made_fresh
+        assert fresh.id != first.id
+        manager.shutdown()
+
+    run(scenario())
+
+
+def test_steps_are_idempotent_by_index_and_refused_out_of_order() -> None:
+    async def scenario() -> None:
+        manager = SessionManager(CounterEnv)
+        session, _ = await manager.open()
+        await manager.reset(session, request_id="reset-1")
+        first = await manager.step(session, 2, step_index=1)
+        assert await manager.step(session, 2, step_index=1) is first  # a repeat: same result
+        assert session.step_count == 1
+        assert session.env is not None
+        assert session.env.state() == {"count": 2}
+        for wrong in (3, 7, -1):
+            with pytest.raises(errors.Aborted) as caught:
+                await manager.step(session, 2, step_index=wrong)
+            assert caught.value.reason == "STEP_OUT_OF_ORDER"
+            assert caught.value.metadata == {"step_index": str(wrong), "step_count": "1"}
+        await manager.step(session, 1, step_index=2)
+        # A reset repeated with its request id is answered again, not run again.
+        episode = session.episode_id
+        await manager.reset(session, request_id="reset-1")
+        assert session.episode_id == episode
+        assert session.step_count == 2
+        await manager.reset(session, request_id="reset-2")
+        assert session.episode_id != episode
+        assert session.step_count == 0
+        manager.shutdown()
+
+    run(scenario())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 import numpy as np
 import pytest
 from gymnasium import spaces as gs
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from openenv_grpc import spaces
-from openenv_grpc.errors import InvalidArgument
+from openenv_grpc.errors import Code, InvalidArgument
 from openenv_proto.v1 import spaces_pb2, values_pb2
 
 # Gymnasium's Box.contains warns when given a numpy scalar rather than an array.
@@ -398,7 +397,7 @@ def test_unsupported_space_raises(space: gs.Space[Any]) -> None:
 def test_empty_space_message_is_invalid_argument() -> None:
     with pytest.raises(InvalidArgument) as info:
         spaces.from_proto(spaces_pb2.Space.FromString(spaces_pb2.Space().SerializeToString()))
-    assert info.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.code is Code.INVALID_ARGUMENT
 
 
 def test_empty_nested_space_message_is_invalid_argument() -> None:
@@ -452,7 +451,7 @@ def test_invalid_space_message_is_invalid_argument(msg: spaces_pb2.Space) -> Non
     msg = spaces_pb2.Space.FromString(msg.SerializeToString())
     with pytest.raises(InvalidArgument) as info:
         spaces.from_proto(msg)
-    assert info.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.code is Code.INVALID_ARGUMENT
 
 
 # --- random spaces -----------------------------------------------------------

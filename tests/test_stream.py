@@ -10,7 +10,7 @@ import grpc
 import numpy as np
 import pytest
 
-from openenv_grpc import errors
+from openenv_grpc import errors, status
 from openenv_grpc.client import AsyncEnvClient, EnvClient
 from openenv_grpc.codec import encode_value
 from openenv_proto.v1 import env_service_pb2 as pb
@@ -35,7 +35,7 @@ def test_a_stream_resets_steps_and_reads_state(client: EnvClient) -> None:
         assert stream.session_id == reset.session_id
         np.testing.assert_array_equal(reset.observation, [1])
         step = stream.step(2)
-        assert (step.reward, step.step_count, step.info["count"]) == (2.0, 1, 3)
+        assert (step.reward, step.step_index, step.info["count"]) == (2.0, 1, 3)
         assert step.reward_components == {"base": 2.0, "bonus": 0.5}
         state = stream.state()
         assert (state.session_id, state.step_count, state.state) == (
@@ -49,7 +49,9 @@ def test_a_stream_resets_steps_and_reads_state(client: EnvClient) -> None:
 
 def test_errors_come_back_in_band_and_the_stream_goes_on(client: EnvClient) -> None:
     with client.stream() as stream:
-        with pytest.raises(errors.FailedPrecondition, match="send reset or attach first"):
+        with pytest.raises(
+            errors.FailedPrecondition, match="send a reset with new_session, or attach first"
+        ):
             stream.step(1)
         stream.reset()
         with pytest.raises(errors.InvalidArgument, match="Discrete"):
@@ -59,7 +61,7 @@ def test_errors_come_back_in_band_and_the_stream_goes_on(client: EnvClient) -> N
         with pytest.raises(errors.FailedPrecondition, match="Reset"):
             stream.step(1)
         stream.reset()
-        assert stream.step(1).step_count == 1
+        assert stream.step(1).step_index == 1
 
 
 def test_a_failed_first_reset_on_a_stream_leaves_no_session(
@@ -98,7 +100,7 @@ def test_attach_binds_a_stream_to_a_unary_session_and_leaves_it_open(
             {"count": 6},
         )
         assert stream.step(2).info["count"] == 8
-        with pytest.raises(errors.FailedPrecondition, match="attach only as the first"):
+        with pytest.raises(errors.FailedPrecondition, match="only as its first request"):
             stream.attach(session)
     assert client.state(session).step_count == 2  # still open after the stream ended
     assert _open_sessions(counter_server) == 1
@@ -127,24 +129,27 @@ def test_pipelined_requests_are_answered_in_order_with_their_seq(
     counter_server: ServerThread,
 ) -> None:
     requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
-    requests.put(pb.StepStreamRequest(seq=100, reset=pb.ResetRequest()))
+    requests.put(
+        pb.StepStreamRequest(seq=100, reset_request=pb.ResetRequest(new_session=pb.NewSession()))
+    )
     for seq in range(101, 109):
         step = pb.StepRequest()
         encode_value(1, out=step.action)
-        requests.put(pb.StepStreamRequest(seq=seq, step=step))
+        requests.put(pb.StepStreamRequest(seq=seq, step_request=step))
     requests.put(pb.StepStreamRequest(seq=109))  # sets no request: an in-band error
-    requests.put(pb.StepStreamRequest(seq=110, state=pb.StateRequest()))
+    requests.put(pb.StepStreamRequest(seq=110, state_request=pb.StateRequest()))
     requests.put(None)
     with grpc.insecure_channel(counter_server.address) as channel:
         stub = pb_grpc.EnvServiceStub(channel)
         responses = list(stub.StepStream(iter(requests.get, None)))
     assert [r.seq for r in responses] == list(range(100, 111))
     assert [r.WhichOneof("response") for r in responses] == (
-        ["reset"] + ["step"] * 8 + ["error", "state"]
+        ["reset_response"] + ["step_response"] * 8 + ["error", "state_response"]
     )
-    assert [r.step.step_count for r in responses[1:9]] == list(range(1, 9))
+    assert [r.step_response.step_index for r in responses[1:9]] == list(range(1, 9))
     assert responses[9].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    assert responses[10].state.step_count == 8
+    assert status.from_proto(responses[9].error).reason == "INVALID_REQUEST"
+    assert responses[10].state_response.step_count == 8
 
 
 def test_async_client_streams_and_unary_calls(counter_server: ServerThread) -> None:

@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         state = env.state()
         print(f"# state: {state.state}")
     if not step.terminated:
-        raise SystemExit(f"lost after {step.step_count} steps")
-    print(f"# won in {step.step_count} steps")
-    return step.step_count
+        raise SystemExit(f"lost after {step.step_index} steps")
+    print(f"# won in {step.step_index} steps")
+    return step.step_index
 
 
 if __name__ == "__main__":

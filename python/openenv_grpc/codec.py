@@ -21,7 +21,7 @@ from gymnasium import spaces as gs
 
 from openenv_proto.v1 import values_pb2
 
-from .errors import InvalidArgument
+from .errors import ActionOutOfSpace, InvalidArgument, InvalidValue
 from .tensors import UnencodableValue, decode_tensor, encode_tensor
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -125,14 +125,14 @@ def decode_value(msg: values_pb2.Value) -> Any:
         return decode_map(msg.map_value)
     if kind == "null_value":
         return None
-    raise InvalidArgument("a Value has no kind set; set one of its fields (tensor, int_value, ...)")
+    raise InvalidValue("a Value has no kind set; set one of its fields (tensor, int_value, ...)")
 
 
 def decode_map(msg: values_pb2.MapValue) -> dict[str, Any]:
     """Decode a MapValue into a dict, keeping its key order (INVALID_ARGUMENT on a repeated key)."""
     decoded = {entry.key: decode_value(entry.value) for entry in msg.entries}
     if len(decoded) != len(msg.entries):
-        raise InvalidArgument(f"a map repeats a key: {_repeated_keys(msg)}; keys must be unique")
+        raise InvalidValue(f"a map repeats a key: {_repeated_keys(msg)}; keys must be unique")
     return decoded
 
 
@@ -186,12 +186,22 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
 
 
 def decode_action(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
-    """Decode an action and check it lies in the action space (INVALID_ARGUMENT if not)."""
-    action = decode_for_space(msg, space)
+    """Decode an action and check it lies in the action space.
+
+    A malformed value is INVALID_VALUE; a well-formed value of the wrong kind,
+    shape, dtype or range is ACTION_OUT_OF_SPACE (both INVALID_ARGUMENT).
+    """
+    try:
+        action = decode_for_space(msg, space)
+    except InvalidValue:
+        raise
+    except InvalidArgument as exc:
+        raise ActionOutOfSpace(f"{exc.message}; send a sample of the action space", space) from None
     if not space.contains(action):
-        raise InvalidArgument(
+        raise ActionOutOfSpace(
             f"action {_summary(action)} is not in the action space {space}; send a sample of "
-            "that space (Describe returns it)"
+            "that space (Describe returns it)",
+            space,
         )
     return action
 

@@ -1,21 +1,101 @@
-"""The project's error types and the gRPC status code of each: one table.
+"""The project's errors: a status code, a stable reason, metadata, and what to do.
 
-The server raises these from anywhere (sessions, codec, servicer) and the
-servicer turns them into a status with the exception's message; the clients
-turn a status back into the matching family class, so a trainer can write
-`except NotFound:` whether the server or a stream reported it. Messages say
-what to do next, because they are what a user sees.
+The contract's error model (AIP-193, `proto/openenv/v1/errors.proto`): every
+failure a client can cause has a gRPC status code (the `google.rpc.Code`
+numbers, held here in `Code` so this module needs no grpc), a stable
+`reason` from the contract's ErrorReason list, `metadata` with the facts a
+program needs (a session id, a limit, the server's step count), and a
+message for people that says what to do next. The server raises these from
+anywhere; `server/` turns them into a gRPC status with a google.rpc.Status
+detail (in-band on streams), and `client/` turns both back into the same
+classes, so a trainer can write `except NotFound:` or match `err.reason`
+whichever path the error came by.
 """
 
 from __future__ import annotations
 
-from grpc import StatusCode
+import enum
+from collections.abc import Mapping
+
+DOMAIN = "openenv.v1"  # google.rpc.ErrorInfo.domain of every reason below
+_ECHO_LIMIT = 128  # at most this many characters of client input go back in an error
+
+
+class Code(enum.IntEnum):
+    """gRPC status codes by their `google.rpc.Code` numbers."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class Reason(enum.StrEnum):
+    """The contract's ErrorReason values, as ErrorInfo.reason spells them."""
+
+    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+    SESSION_EXPIRED = "SESSION_EXPIRED"
+    SESSION_BUSY = "SESSION_BUSY"
+    EPISODE_ENDED = "EPISODE_ENDED"
+    STEP_OUT_OF_ORDER = "STEP_OUT_OF_ORDER"
+    ACTION_OUT_OF_SPACE = "ACTION_OUT_OF_SPACE"
+    INVALID_VALUE = "INVALID_VALUE"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    SESSION_LIMIT = "SESSION_LIMIT"
+    ENV_LIMIT = "ENV_LIMIT"
+    DRAINING = "DRAINING"
+    ENV_ERROR = "ENV_ERROR"
+    ENV_REJECTED = "ENV_REJECTED"
+    WRONG_SESSION_KIND = "WRONG_SESSION_KIND"
+    SUB_ENVS_IN_FLIGHT = "SUB_ENVS_IN_FLIGHT"
+    STREAM_NOT_BOUND = "STREAM_NOT_BOUND"
+    STREAM_ALREADY_BOUND = "STREAM_ALREADY_BOUND"
+    PROTOCOL_MISMATCH = "PROTOCOL_MISMATCH"
+
+
+def echo(text: object) -> str:
+    """Client input as it may appear in a message or metadata: cut to a bounded length."""
+    text = str(text)
+    return text if len(text) <= _ECHO_LIMIT else text[: _ECHO_LIMIT - 3] + "..."
 
 
 class EnvError(Exception):
-    """Base of every error with a gRPC status; `code` is that status."""
+    """Base of every error with a status: `code`, `reason`, `metadata`, `retry_delay`.
 
-    code: StatusCode = StatusCode.UNKNOWN
+    `reason` is "" when the error carries none (an env's own refusal; a
+    status from a server that sent no ErrorInfo). `retry_delay` is the
+    seconds a server asked the caller to wait before retrying, or None.
+    """
+
+    code: Code = Code.UNKNOWN
+    reason: str = ""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_delay: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = str(reason)
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.retry_delay = retry_delay
 
     @property
     def message(self) -> str:
@@ -25,132 +105,286 @@ class EnvError(Exception):
 class InvalidArgument(EnvError):
     """The request itself is wrong: a malformed value, an action outside the space."""
 
-    code = StatusCode.INVALID_ARGUMENT
+    code = Code.INVALID_ARGUMENT
 
 
 class NotFound(EnvError):
-    """The named thing does not exist (a session that was never made, closed or reaped)."""
+    """The named thing does not exist (a session never made, closed, or reaped)."""
 
-    code = StatusCode.NOT_FOUND
+    code = Code.NOT_FOUND
 
 
 class FailedPrecondition(EnvError):
     """The request is valid but the session is not in a state to take it."""
 
-    code = StatusCode.FAILED_PRECONDITION
+    code = Code.FAILED_PRECONDITION
+
+
+class Aborted(EnvError):
+    """A sequencing check failed (a step index that is not the next one)."""
+
+    code = Code.ABORTED
 
 
 class ResourceExhausted(EnvError):
-    """A server limit was reached (sessions, message size)."""
+    """A server limit was reached (sessions, sub-environments, message size)."""
 
-    code = StatusCode.RESOURCE_EXHAUSTED
+    code = Code.RESOURCE_EXHAUSTED
 
 
 class Unavailable(EnvError):
-    """The server cannot take the request now (shutting down, unreachable)."""
+    """The server cannot take the request now (draining, shutting down, unreachable)."""
 
-    code = StatusCode.UNAVAILABLE
+    code = Code.UNAVAILABLE
 
 
 class DeadlineExceeded(EnvError):
     """The caller's deadline passed before the answer came."""
 
-    code = StatusCode.DEADLINE_EXCEEDED
+    code = Code.DEADLINE_EXCEEDED
 
 
 class Cancelled(EnvError):
     """The call was cancelled."""
 
-    code = StatusCode.CANCELLED
+    code = Code.CANCELLED
 
 
 class Unauthenticated(EnvError):
     """The caller did not prove who it is."""
 
-    code = StatusCode.UNAUTHENTICATED
+    code = Code.UNAUTHENTICATED
+
+
+class PermissionDenied(EnvError):
+    """The caller is known but may not do this."""
+
+    code = Code.PERMISSION_DENIED
 
 
 class Unimplemented(EnvError):
     """The server does not support the request (a newer protocol feature)."""
 
-    code = StatusCode.UNIMPLEMENTED
+    code = Code.UNIMPLEMENTED
 
 
 class Internal(EnvError):
     """Something broke on the server side, most often in the environment's own code."""
 
-    code = StatusCode.INTERNAL
+    code = Code.INTERNAL
 
 
-# Specific server-side conditions: each is one family above.
+# The specific conditions of the contract: each one family above, one reason.
 
 
 class SessionNotFound(NotFound):
+    reason = Reason.SESSION_NOT_FOUND
+
     def __init__(self, session_id: str) -> None:
         super().__init__(
-            f"session {session_id!r} does not exist on this server (never created, closed, "
-            "or reaped after being idle longer than the session TTL); call Reset without a "
-            "session id to start a new one"
+            f"session {echo(session_id)!r} does not exist on this server (never created, or "
+            "closed); start a new session (Reset with new_session)",
+            metadata={"session_id": echo(session_id)},
+        )
+
+
+class SessionExpired(NotFound):
+    reason = Reason.SESSION_EXPIRED
+
+    def __init__(self, session_id: str, ttl_seconds: float) -> None:
+        super().__init__(
+            f"session {echo(session_id)!r} was closed after being idle for longer than the "
+            f"session TTL of {ttl_seconds:g}s; start a new session, and call more often than "
+            "the TTL",
+            metadata={"session_id": echo(session_id), "ttl_seconds": f"{ttl_seconds:g}"},
         )
 
 
 class SessionBusy(FailedPrecondition):
+    reason = Reason.SESSION_BUSY
+
     def __init__(self, session_id: str) -> None:
         super().__init__(
             f"session {session_id!r} is still running another call; a session takes one "
-            "call at a time, so wait for the previous answer before sending the next"
+            "call at a time, so wait for the previous answer before sending the next",
+            metadata={"session_id": session_id},
         )
 
 
 class EpisodeEnded(FailedPrecondition):
+    reason = Reason.EPISODE_ENDED
+
     def __init__(self, session_id: str, why: str) -> None:
-        super().__init__(f"the episode of session {session_id!r} {why}; call Reset first")
-
-
-class SessionLimitReached(ResourceExhausted):
-    def __init__(self, limit: int) -> None:
         super().__init__(
-            f"the server already holds its maximum of {limit} sessions; close sessions you "
-            "no longer need, retry later, or connect to another server"
+            f"the episode of session {session_id!r} {why}; call Reset first",
+            metadata={"session_id": session_id, "why": why},
         )
 
 
+class StepOutOfOrder(Aborted):
+    reason = Reason.STEP_OUT_OF_ORDER
+
+    def __init__(self, step_index: int, step_count: int) -> None:
+        super().__init__(
+            f"step_index {step_index} is out of order: the episode has {step_count} steps "
+            f"applied, so the next step is {step_count + 1} (a repeat of {step_count} is "
+            "answered again); read State and continue from the server's count",
+            metadata={"step_index": str(step_index), "step_count": str(step_count)},
+        )
+
+
+class ActionOutOfSpace(InvalidArgument):
+    reason = Reason.ACTION_OUT_OF_SPACE
+
+    def __init__(self, message: str, space: object) -> None:
+        super().__init__(message, metadata={"space": echo(space)})
+
+
+class InvalidValue(InvalidArgument):
+    """A malformed Value or Tensor (sizes, dtypes, kinds, repeated keys)."""
+
+    reason = Reason.INVALID_VALUE
+
+
+class InvalidRequest(InvalidArgument):
+    """A malformed request: a missing field, bad env ids, an unknown enum value."""
+
+    reason = Reason.INVALID_REQUEST
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message, metadata={"field": field} if field else None)
+
+
+class SessionLimitReached(ResourceExhausted):
+    reason = Reason.SESSION_LIMIT
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the server already holds its maximum of {limit} sessions; close sessions you "
+            "no longer need, retry later, or connect to another server",
+            metadata={"limit": str(limit)},
+            retry_delay=1.0,
+        )
+
+
+class EnvLimitReached(ResourceExhausted):
+    reason = Reason.ENV_LIMIT
+
+    def __init__(self, limit: int, requested: int) -> None:
+        what = (
+            "batched sessions are turned off on this server"
+            if limit == 0
+            else f"a batched session holds at most {limit} sub-environments on this server"
+        )
+        super().__init__(
+            f"{requested} sub-environments asked for, but {what}; ask for fewer, or use "
+            "single-env sessions",
+            metadata={"limit": str(limit), "requested": str(requested)},
+        )
+
+
+class Draining(Unavailable):
+    reason = Reason.DRAINING
+
+    def __init__(
+        self, what: str = "is draining before it shuts down and takes no new sessions"
+    ) -> None:
+        super().__init__(f"the server {what}; connect to another server", retry_delay=1.0)
+
+
 class EnvCodeError(Internal):
-    """An exception raised by the environment's own code."""
+    """An exception raised by the environment's own code, or a result it cannot send."""
 
-    def __init__(self, where: str, exc: BaseException) -> None:
-        super().__init__(f"the environment raised {type(exc).__name__} in {where}: {exc}")
+    reason = Reason.ENV_ERROR
+
+    def __init__(self, where: str, exc: BaseException | str) -> None:
+        if isinstance(exc, BaseException):
+            what, kind = f"raised {type(exc).__name__} in {where}: {exc}", type(exc).__name__
+        else:
+            what, kind = f"failed in {where}: {exc}", ""
+        super().__init__(
+            f"the environment {what}",
+            metadata={"where": where, **({"exception": kind} if kind else {})},
+        )
 
 
-_FAMILIES: dict[StatusCode, type[EnvError]] = {
+class WrongSessionKind(FailedPrecondition):
+    reason = Reason.WRONG_SESSION_KIND
+
+    def __init__(self, session_id: str, num_envs: int, wanted: str) -> None:
+        kind = f"a batched session of {num_envs} sub-envs" if num_envs else "a single-env session"
+        super().__init__(
+            f"session {session_id!r} is {kind}; {wanted}",
+            metadata={"session_id": session_id, "num_envs": str(num_envs)},
+        )
+
+
+class SubEnvsInFlight(FailedPrecondition):
+    reason = Reason.SUB_ENVS_IN_FLIGHT
+
+    def __init__(self, message: str, in_flight: int) -> None:
+        super().__init__(message, metadata={"in_flight": str(in_flight)})
+
+
+class StreamNotBound(FailedPrecondition):
+    reason = Reason.STREAM_NOT_BOUND
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this stream has no session yet; send a reset with new_session, or attach first"
+        )
+
+
+class StreamAlreadyBound(FailedPrecondition):
+    reason = Reason.STREAM_ALREADY_BOUND
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"this stream is already bound to session {session_id!r}; a stream creates or "
+            "attaches a session only as its first request, so open a new stream",
+            metadata={"session_id": session_id},
+        )
+
+
+class ProtocolMismatch(FailedPrecondition):
+    reason = Reason.PROTOCOL_MISMATCH
+
+
+_FAMILIES: dict[Code, type[EnvError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument,
         NotFound,
         FailedPrecondition,
+        Aborted,
         ResourceExhausted,
         Unavailable,
         DeadlineExceeded,
         Cancelled,
         Unauthenticated,
+        PermissionDenied,
         Unimplemented,
         Internal,
     )
 }
-_BY_NUMBER: dict[int, StatusCode] = {code.value[0]: code for code in StatusCode}
 
 
-def status_number(code: StatusCode) -> int:
-    """The wire number of a status code (as carried in a stream's error Status)."""
-    number: int = code.value[0]
-    return number
-
-
-def from_status(code: StatusCode | int, message: str) -> EnvError:
-    """The family error for a status received from a server (by code or its number)."""
-    if isinstance(code, int):
-        code = _BY_NUMBER.get(code, StatusCode.UNKNOWN)
-    error = _FAMILIES.get(code, EnvError)(message)
+def from_status(
+    code: int,
+    message: str,
+    *,
+    reason: str = "",
+    metadata: Mapping[str, str] | None = None,
+    retry_delay: float | None = None,
+) -> EnvError:
+    """The family error for a status received from a server, reason and metadata kept."""
+    try:
+        known = Code(code)
+    except ValueError:
+        known = Code.UNKNOWN
+    error = _FAMILIES.get(known, EnvError)(
+        message, reason=reason, metadata=metadata, retry_delay=retry_delay
+    )
     if type(error) is EnvError:
-        error.code = code
+        error.code = known
     return error

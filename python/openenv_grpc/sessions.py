@@ -13,6 +13,13 @@ SessionBusy (FAILED_PRECONDITION) instead of queueing behind it, so a
 confused client learns of its bug instead of deadlocking. The session stays
 busy until the env call has really returned, even when the caller gave up
 (deadline, cancelled stream), so an env is never entered by two threads.
+
+Retries are safe. A creation with a request id that is already known
+returns the session it made (waiting for it if it is still being made); a
+reset with the request id of the session's last reset, and a step with the
+index of the last step applied, return the same result again (waiting for
+it if it is still running), so a call retried after a deadline is never
+applied twice. Any other step index is refused with STEP_OUT_OF_ORDER.
 """
 
 from __future__ import annotations
@@ -31,17 +38,21 @@ from typing import Any, Protocol, TypeVar
 
 from .env import EnvFactory, Environment, ResetResult, StepResult
 from .errors import (
+    Draining,
     EnvCodeError,
     EnvError,
+    EnvLimitReached,
     EpisodeEnded,
-    FailedPrecondition,
-    InvalidArgument,
+    InvalidRequest,
     SessionBusy,
+    SessionExpired,
     SessionLimitReached,
     SessionNotFound,
-    Unavailable,
+    StepOutOfOrder,
+    SubEnvsInFlight,
+    WrongSessionKind,
 )
-from .vector import AutoresetMode, SubEnvs
+from .vector import AutoresetMode, SubEnvs, SubEnvStart
 
 log = logging.getLogger("openenv_grpc.sessions")
 T = TypeVar("T")
@@ -50,6 +61,7 @@ ENV_CALL_POLICIES = ("adaptive", "thread", "inline")
 INLINE_AFTER = 16  # calls in a row under FAST_CALL before an env runs on the event loop
 FAST_CALL = 0.0005  # seconds
 SLOW_CALL = 0.005  # seconds: one call this slow sends the env back to the threads for good
+EXPIRED_KEPT = 10_000  # ids of reaped sessions remembered, to answer SESSION_EXPIRED
 
 
 class CloseReason(enum.Enum):
@@ -84,6 +96,12 @@ class Session:
     ready_changed: asyncio.Event = field(default_factory=asyncio.Event)
     episode_id: str = ""
     step_count: int = 0
+    # The request id that created the session ("" when none was given).
+    request_id: str = ""
+    # Retries: the last reset (its request id and its result, possibly still
+    # running) and the last step (its index and result), answered again on a repeat.
+    last_reset: tuple[str, asyncio.Future[Any]] | None = field(default=None, repr=False)
+    last_step: tuple[int, asyncio.Future[Any]] | None = field(default=None, repr=False)
     episode_done: bool = True
     done_reason: str = "has not started"
     busy: bool = False
@@ -137,6 +155,9 @@ class SessionManager:
         self._executor = executor or ThreadPoolExecutor(thread_name_prefix="openenv-env")
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        # Creations by request id: the session, or the future of one still being made.
+        self._requests: dict[str, asyncio.Future[Session]] = {}
+        self._expired: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._opening = 0
         self._busy = 0
         self.draining = False
@@ -166,31 +187,53 @@ class SessionManager:
         await self._idle.wait()
 
     def get(self, session_id: str) -> Session:
-        """The live session with this id, or SessionNotFound."""
+        """The live session with this id; SessionExpired if it was reaped, else SessionNotFound."""
         session = self._sessions.get(session_id)
         if session is None:
+            if session_id in self._expired:
+                raise SessionExpired(session_id, self.ttl_seconds)
             raise SessionNotFound(session_id)
         return session
 
     async def open(
-        self, num_envs: int = 0, autoreset: AutoresetMode = AutoresetMode.NEXT_STEP
-    ) -> Session:
-        """Make a new session with fresh envs (SessionLimitReached at the limit).
+        self,
+        num_envs: int = 0,
+        autoreset: AutoresetMode = AutoresetMode.NEXT_STEP,
+        request_id: str = "",
+    ) -> tuple[Session, bool]:
+        """A new session with fresh envs, and True; or, for a request id already used by an
+        open session, that session and False (waiting while it is still being made).
 
         num_envs 0 makes a single-env session; N >= 1 a batched session of N sub-envs.
         """
-        if num_envs and not 1 <= num_envs <= self.max_num_envs:
-            raise InvalidArgument(
-                f"num_envs {num_envs} is out of range: a session holds 1 to "
-                f"{self.max_num_envs} sub-environments on this server"
-            )
+        known = self._requests.get(request_id) if request_id else None
+        if known is not None:
+            return await asyncio.shield(known), False
+        if num_envs < 0:
+            raise InvalidRequest(f"num_envs {num_envs} is negative", field="num_envs")
+        if num_envs > self.max_num_envs:
+            raise EnvLimitReached(self.max_num_envs, num_envs)
         if self.draining:
-            raise Unavailable(
-                "the server is draining before it shuts down and takes no new sessions; "
-                "connect to another server"
-            )
+            raise Draining()
         if self.at_limit:
             raise SessionLimitReached(self.max_sessions)
+        creating: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
+        if request_id:
+            self._requests[request_id] = creating
+        try:
+            session = await self._make(num_envs, autoreset, request_id)
+        except BaseException as exc:
+            self._requests.pop(request_id, None)
+            if isinstance(exc, Exception):
+                creating.set_exception(exc)
+                creating.exception()  # retrieved: only duplicates that wait on it re-raise it
+            else:
+                creating.cancel()
+            raise
+        creating.set_result(session)
+        return session, True
+
+    async def _make(self, num_envs: int, autoreset: AutoresetMode, request_id: str) -> Session:
         self._opening += 1
         self._empty.clear()
         try:
@@ -205,7 +248,13 @@ class SessionManager:
         finally:
             self._opening -= 1
             self._update_empty()
-        session = Session(id=uuid.uuid4().hex, env=env, vector=vector, last_used=self._clock())
+        session = Session(
+            id=uuid.uuid4().hex,
+            env=env,
+            vector=vector,
+            last_used=self._clock(),
+            request_id=request_id,
+        )
         self._sessions[session.id] = session
         self._empty.clear()
         open_sessions = len(self._sessions)
@@ -226,9 +275,13 @@ class SessionManager:
         seed: int | None = None,
         options: dict[str, Any] | None = None,
         task_id: str = "",
+        request_id: str = "",
     ) -> ResetResult:
-        """Start a new episode in the session."""
-
+        """Start a new episode in the session (a repeat of its last request id: that reset)."""
+        replay = _replayed_reset(session, request_id)
+        if replay is not None:
+            result: ResetResult = await self._result("reset", replay)
+            return result
         env = _single(session)
 
         def run() -> ResetResult:
@@ -240,14 +293,21 @@ class SessionManager:
             session.episode_done, session.done_reason = False, ""
             return result
 
-        return await self._call(session, "reset", run)
+        future = self._start(session, run)
+        session.last_reset, session.last_step = (request_id, future), None
+        return await self._result("reset", future)
 
-    async def step(self, session: Session, action: Any) -> StepResult:
-        """Apply an action (already checked against the action space)."""
-        self._check_free(session)
+    async def step(self, session: Session, action: Any, step_index: int = 0) -> StepResult:
+        """Apply an action (already checked against the action space) as step `step_index`
+        of the episode (0: the next one, unchecked)."""
+        repeat = _repeated_step(session, step_index)
+        if repeat is not None:
+            result: StepResult = await self._result("step", repeat)
+            return result
         env = _single(session)
         if session.episode_done:
             raise EpisodeEnded(session.id, session.done_reason)
+        _check_order(session, step_index)
 
         def run() -> StepResult:
             try:
@@ -265,37 +325,60 @@ class SessionManager:
                 session.done_reason = "terminated" if result.terminated else "was truncated"
             return result
 
-        return await self._call(session, "step", run)
+        return await self._remember_step(session, "step", run)
 
     async def vector_reset(
         self,
         session: Session,
         env_ids: Sequence[int],
-        *,
-        seed: int | None = None,
-        options: dict[str, Any] | None = None,
-        task_id: str = "",
+        starts: Sequence[SubEnvStart] | None = None,
+        request_id: str = "",
     ) -> tuple[list[int], list[ResetResult]]:
-        """Reset sub-envs of a batched session (all when env_ids is empty)."""
+        """Reset sub-envs of a batched session (all when env_ids is empty), each with its
+        start (default: none), or repeat the reset of the same request id."""
+        replay = _replayed_reset(session, request_id)
+        if replay is not None:
+            done: tuple[list[int], list[ResetResult]] = await self._result("reset", replay)
+            return done
         vector = _batched(session)
         ids = vector.check_ids(env_ids)
+        if starts is None:
+            starts = [SubEnvStart()] * len(ids)
+        elif len(starts) != len(ids):
+            raise InvalidRequest(
+                f"{len(starts)} sub-env starts for {len(ids)} sub-envs reset; give one per "
+                "entry of env_ids (per sub-env when env_ids is empty)",
+                field="sub_envs",
+            )
         _check_nothing_in_flight(session)
 
-        def run() -> list[ResetResult]:
-            results = vector.reset(ids, seed=seed, options=options, task_id=task_id)
+        def run() -> tuple[list[int], list[ResetResult]]:
+            results = vector.reset(ids, starts)
             if len(ids) == vector.num_envs:
                 session.episode_id, session.step_count = uuid.uuid4().hex, 0
             session.episode_done = False
-            return results
+            return ids, results
 
-        return ids, await self._call(session, "reset", run)
+        future = self._start(session, run)
+        session.last_reset, session.last_step = (request_id, future), None
+        return await self._result("reset", future)
 
     async def vector_step(
-        self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]
+        self,
+        session: Session,
+        env_ids: Sequence[int],
+        actions: Sequence[Any],
+        step_index: int = 0,
     ) -> list[StepResult]:
-        """Step sub-envs of a batched session together; with vector_workers > 1, in chunks
-        on that many threads at once (for envs that release the GIL)."""
+        """Step sub-envs of a batched session together as batched step `step_index` (0:
+        unchecked); with vector_workers > 1, in chunks on that many threads at once (for
+        envs that release the GIL)."""
+        repeat = _repeated_step(session, step_index)
+        if repeat is not None:
+            result: list[StepResult] = await self._result("step", repeat)
+            return result
         vector = _batched(session)
+        _check_order(session, step_index)
         _check_nothing_in_flight(session)
         chunks = max(1, min(self.vector_workers, len(env_ids)))
         pool = self._chunk_pool
@@ -315,7 +398,14 @@ class SessionManager:
             session.step_count += 1
             return results
 
-        return await self._call(session, "step", run)
+        return await self._remember_step(session, "step", run)
+
+    async def _remember_step(self, session: Session, where: str, fn: Callable[[], T]) -> T:
+        """Run a step and keep its result for a repeat of its index."""
+        index = session.step_count + 1  # before the call: an inline call counts at once
+        future = self._start(session, fn)
+        session.last_step = (index, future)
+        return await self._result(where, future)
 
     def send(self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]) -> None:
         """Start stepping sub-envs (one thread job each); results wait for `recv`."""
@@ -323,7 +413,10 @@ class SessionManager:
         self._check_free(session)
         busy = sorted(session.in_flight.intersection(env_ids))
         if busy:
-            raise FailedPrecondition(f"sub-envs {busy[:16]} are still stepping; recv them first")
+            raise SubEnvsInFlight(
+                f"sub-envs {busy[:16]} are still stepping; recv them first",
+                len(session.in_flight),
+            )
         loop = asyncio.get_running_loop()
         session.last_used = self._clock()
 
@@ -349,9 +442,10 @@ class SessionManager:
         waiting = len(session.in_flight) + len(session.ready)
         wanted = num_envs or waiting
         if not 0 < wanted <= waiting:
-            raise FailedPrecondition(
+            raise SubEnvsInFlight(
                 f"recv of {wanted} results, but {waiting} sub-envs have been sent and not "
-                "received; send actions first"
+                "received; send actions first",
+                waiting,
             )
         session.busy = True
         try:
@@ -374,12 +468,16 @@ class SessionManager:
         """The env's own state() value (a list of them for a batched session)."""
         if session.vector is not None:
             vector = session.vector
-            return await self._call(session, "state", lambda: [env.state() for env in vector.envs])
-        return await self._call(session, "state", _single(session).state)
+            states = self._start(session, lambda: [env.state() for env in vector.envs])
+        else:
+            states = self._start(session, _single(session).state)
+        return await self._result("state", states)
 
     def end_episode(self, session: Session, why: str) -> None:
-        """Mark the current episode over (Step then needs a Reset), e.g. after a lost result."""
+        """Mark the current episode over (Step then needs a Reset), e.g. after a lost result
+        (which a repeat of the step could not send either)."""
         session.episode_done, session.done_reason = True, why
+        session.last_step = None
 
     async def close(self, session_id: str, reason: CloseReason) -> None:
         """Remove the session and close its env (after a running call returns)."""
@@ -387,6 +485,12 @@ class SessionManager:
         if session is None:
             raise SessionNotFound(session_id)
         session.closed = True
+        if session.request_id:
+            self._requests.pop(session.request_id, None)
+        if reason is CloseReason.IDLE:
+            self._expired[session_id] = None
+            while len(self._expired) > EXPIRED_KEPT:
+                self._expired.popitem(last=False)
         open_sessions = len(self._sessions)
         log.info(
             "session %s ended: %s (%d open)",
@@ -439,14 +543,29 @@ class SessionManager:
         if session.busy:
             raise SessionBusy(session.id)
 
-    async def _call(self, session: Session, where: str, fn: Callable[[], T]) -> T:
+    def _start(self, session: Session, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Start an env call on a free session and mark it busy until the call returns.
+
+        The future is the call's outcome, kept for retries; it runs on the thread
+        pool, or (adaptive policy, cheap env) has already run on the event loop.
+        """
         self._check_free(session)
         session.busy = True
         session.last_used = self._clock()
         self._busy += 1
         self._idle.clear()
+        loop = asyncio.get_running_loop()
         if self._inline(session):
-            return self._call_inline(session, where, fn)
+            future: asyncio.Future[T] = loop.create_future()
+            start = time.perf_counter()
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
+            finally:
+                self._observe(session, time.perf_counter() - start, inline=True)
+                self._release(session, None)
+            return future
 
         def timed() -> T:
             start = time.perf_counter()
@@ -455,11 +574,18 @@ class SessionManager:
             finally:
                 self._observe(session, time.perf_counter() - start, inline=False)
 
-        future = asyncio.get_running_loop().run_in_executor(self._executor, timed)
+        future = loop.run_in_executor(self._executor, timed)
         future.add_done_callback(lambda done: self._release(session, done))
+        return future
+
+    @staticmethod
+    async def _result(where: str, future: asyncio.Future[T]) -> T:
+        """The outcome of an env call; an exception of env code as EnvCodeError.
+
+        shield: a caller that goes away (deadline, cancel) leaves the call
+        running, and the session busy, until the env has returned.
+        """
         try:
-            # shield: a caller that goes away (deadline, cancel) leaves the call
-            # running, and the session busy, until the env has returned.
             return await asyncio.shield(future)
         except EnvError:
             raise
@@ -470,18 +596,6 @@ class SessionManager:
         if self.env_calls == "adaptive":
             return session.fast_calls >= INLINE_AFTER and not session.ever_slow
         return self.env_calls == "inline"
-
-    def _call_inline(self, session: Session, where: str, fn: Callable[[], T]) -> T:
-        start = time.perf_counter()
-        try:
-            return fn()
-        except EnvError:
-            raise
-        except Exception as exc:
-            raise EnvCodeError(where, exc) from exc
-        finally:
-            self._observe(session, time.perf_counter() - start, inline=True)
-            self._release(session, None)
 
     @staticmethod
     def _observe(session: Session, seconds: float, inline: bool) -> None:
@@ -533,26 +647,62 @@ class SessionManager:
             raise EnvCodeError(where, exc) from exc
 
 
+def _replayed_reset(session: Session, request_id: str) -> asyncio.Future[Any] | None:
+    """The last reset's outcome when this reset repeats its request id, else None."""
+    if session.closed:
+        raise SessionNotFound(session.id)
+    last = session.last_reset
+    if request_id and last is not None and last[0] == request_id:
+        return last[1]
+    return None
+
+
+def _repeated_step(session: Session, step_index: int) -> asyncio.Future[Any] | None:
+    """The outcome to answer again when a step repeats the index of the last one applied
+    (still running, or done); None otherwise. A step that failed is not answered again:
+    its repeat is judged afresh (the episode has ended, most often)."""
+    if session.closed:
+        raise SessionNotFound(session.id)
+    last = session.last_step
+    if not step_index or last is None or last[0] != step_index:
+        return None
+    outcome = last[1]
+    if outcome.done() and (outcome.cancelled() or outcome.exception() is not None):
+        return None
+    return outcome
+
+
+def _check_order(session: Session, step_index: int) -> None:
+    """StepOutOfOrder unless the index is 0 (unchecked) or the next step's."""
+    if step_index and step_index != session.step_count + 1:
+        raise StepOutOfOrder(step_index, session.step_count)
+
+
 def _single(session: Session) -> Environment:
     if session.env is None:
-        raise FailedPrecondition(
-            f"session {session.id!r} is batched; send a batch of actions (with env_ids)"
+        assert session.vector is not None
+        raise WrongSessionKind(
+            session.id, session.vector.num_envs, "send batched requests (ResetBatch, StepBatch)"
         )
     return session.env
 
 
 def _batched(session: Session) -> SubEnvs:
     if session.vector is None:
-        raise FailedPrecondition(
-            f"session {session.id!r} holds one env; send and recv need a batched session "
-            "(Reset with num_envs of 1 or more)"
+        raise WrongSessionKind(
+            session.id,
+            0,
+            "send single-env requests (Reset, Step); batched requests, send and "
+            "recv need a session made by ResetBatch",
         )
     return session.vector
 
 
 def _check_nothing_in_flight(session: Session) -> None:
     if session.in_flight or session.ready:
-        raise FailedPrecondition(
-            f"session {session.id!r} has {len(session.in_flight) + len(session.ready)} "
-            "sub-env steps sent and not received; recv them first"
+        waiting = len(session.in_flight) + len(session.ready)
+        raise SubEnvsInFlight(
+            f"session {session.id!r} has {waiting} sub-env steps sent and not received; "
+            "recv them first",
+            waiting,
         )

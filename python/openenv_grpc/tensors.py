@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from openenv_proto.v1 import values_pb2
 
-from .errors import InvalidArgument
+from .errors import InvalidValue
 
 Dtype = values_pb2.Dtype
 
@@ -54,7 +54,7 @@ def dtype_to_numpy(dtype: values_pb2.Dtype.ValueType) -> np.dtype[Any]:
     try:
         return _TO_NUMPY[dtype]
     except KeyError:
-        raise InvalidArgument(
+        raise InvalidValue(
             f"tensor dtype {dtype} is not supported; use one of "
             f"{', '.join(Dtype.Name(d) for d in _TO_NUMPY)}"
         ) from None
@@ -93,11 +93,11 @@ def decode_tensor(tensor: values_pb2.Tensor) -> npt.NDArray[Any]:
     dt = dtype_to_numpy(tensor.dtype)
     shape = tuple(tensor.shape)
     if any(d < 0 for d in shape):
-        raise InvalidArgument(f"tensor shape {list(shape)} has a negative dimension")
+        raise InvalidValue(f"tensor shape {list(shape)} has a negative dimension")
     data = tensor.data
     expected = math.prod(shape) * dt.itemsize
     if len(data) != expected:
-        raise InvalidArgument(
+        raise InvalidValue(
             f"tensor of dtype {Dtype.Name(tensor.dtype)} and shape {list(shape)} needs "
             f"{expected} bytes of data but carries {len(data)}"
         )

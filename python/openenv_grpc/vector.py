@@ -10,6 +10,7 @@ code and nothing else: the session table decides which thread calls it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,28 +18,29 @@ from gymnasium import spaces as gs
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 
-from openenv_proto.v1 import env_service_pb2 as pb
-
 from .env import Environment, ResetResult, StepResult
-from .errors import FailedPrecondition, InvalidArgument
+from .errors import FailedPrecondition, InvalidRequest, Reason
 
 __all__ = [
-    "AUTORESET_FROM_PROTO",
-    "AUTORESET_TO_PROTO",
     "AutoresetMode",
     "BatchedSpaces",
+    "SubEnvStart",
     "SubEnvs",
 ]
 
-AUTORESET_TO_PROTO: dict[AutoresetMode, pb.AutoresetMode.ValueType] = {
-    AutoresetMode.NEXT_STEP: pb.AUTORESET_MODE_NEXT_STEP,
-    AutoresetMode.SAME_STEP: pb.AUTORESET_MODE_SAME_STEP,
-    AutoresetMode.DISABLED: pb.AUTORESET_MODE_DISABLED,
-}
-AUTORESET_FROM_PROTO: dict[pb.AutoresetMode.ValueType, AutoresetMode] = {
-    pb.AUTORESET_MODE_UNSPECIFIED: AutoresetMode.NEXT_STEP,
-    **{proto: mode for mode, proto in AUTORESET_TO_PROTO.items()},
-}
+
+@dataclass(frozen=True)
+class SubEnvStart:
+    """How one sub-env starts its episode: the arguments of its `reset`."""
+
+    seed: int | None = None
+    options: dict[str, Any] | None = None
+    task_id: str = ""
+
+    @classmethod
+    def same_for(cls, env_ids: Sequence[int], seed: int | None, **kwargs: Any) -> list[SubEnvStart]:
+        """One start per sub-env, sub-env i seeded with seed + i as Gymnasium's vector envs do."""
+        return [cls(None if seed is None else seed + i, **kwargs) for i in env_ids]
 
 
 class SubEnvs:
@@ -60,24 +62,18 @@ class SubEnvs:
             return list(range(self.num_envs))
         ids = [int(i) for i in env_ids]
         if len(set(ids)) != len(ids) or not all(0 <= i < self.num_envs for i in ids):
-            raise InvalidArgument(
-                f"env_ids {ids[:16]} must be distinct sub-env ids in [0, {self.num_envs})"
+            raise InvalidRequest(
+                f"env_ids {ids[:16]} must be distinct sub-env ids in [0, {self.num_envs})",
+                field="env_ids",
             )
         return ids
 
-    def reset(
-        self,
-        env_ids: Sequence[int],
-        *,
-        seed: int | None,
-        options: dict[str, Any] | None,
-        task_id: str,
-    ) -> list[ResetResult]:
-        """Reset the given sub-envs; sub-env i gets seed + i, as in Gymnasium."""
+    def reset(self, env_ids: Sequence[int], starts: Sequence[SubEnvStart]) -> list[ResetResult]:
+        """Reset the given sub-envs, each with its own start (seed, options, task)."""
         results = []
-        for i in env_ids:
+        for i, start in zip(env_ids, starts, strict=True):
             result = self.envs[i].reset(
-                seed=None if seed is None else seed + i, options=options, task_id=task_id
+                seed=start.seed, options=start.options, task_id=start.task_id
             )
             if not isinstance(result, ResetResult):
                 raise TypeError(f"reset returned {type(result).__name__}, not ResetResult")
@@ -92,7 +88,9 @@ class SubEnvs:
             if ended:
                 raise FailedPrecondition(
                     f"sub-envs {ended[:16]} have ended and autoreset is disabled; reset them "
-                    "with env_ids first"
+                    "with env_ids first",
+                    reason=Reason.EPISODE_ENDED,
+                    metadata={"env_ids": ",".join(map(str, ended[:16]))},
                 )
         return [self.step_one(i, action) for i, action in zip(env_ids, actions, strict=True)]
 

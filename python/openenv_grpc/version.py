@@ -4,22 +4,30 @@ PROTOCOL_VERSION is "MAJOR.MINOR". MINOR grows with additions that old
 peers can ignore; MAJOR changes only with a new proto package (openenv.v2),
 and peers of different MAJOR refuse each other (see `check_protocol`), as
 Unity ML-Agents' handshake does.
+
+History: 1.0 was the first contract, never released to users; 1.1 is the
+final v1 (rich errors with stable reasons, idempotent creation and steps,
+batched sessions with messages of their own, int32 counts, Duration TTL).
 """
 
 from __future__ import annotations
 
-from .errors import FailedPrecondition
+from .errors import ProtocolMismatch
 
-__version__ = "0.1.0"
-PROTOCOL_VERSION = "1.0"
+__version__ = "0.2.0"
+PROTOCOL_VERSION = "1.1"
 PROTOCOL_HEADER = "openenv-protocol-version"
 SESSION_HEADER = "openenv-session-id"
 
 
 def check_protocol(remote: str, *, who: str) -> None:
-    """Refuse a peer whose protocol MAJOR differs from ours (FAILED_PRECONDITION)."""
+    """Refuse a peer whose protocol MAJOR differs from ours (PROTOCOL_MISMATCH)."""
     if remote.split(".", 1)[0] != PROTOCOL_VERSION.split(".", 1)[0]:
-        raise FailedPrecondition(
+        server, client = (
+            (remote, PROTOCOL_VERSION) if who == "server" else (PROTOCOL_VERSION, remote)
+        )
+        raise ProtocolMismatch(
             f"the {who} speaks openenv protocol {remote or '(unknown)'} but this side speaks "
-            f"{PROTOCOL_VERSION}; upgrade the older side to the same major version"
+            f"{PROTOCOL_VERSION}; upgrade the older side to the same major version",
+            metadata={"server_version": server[:32], "client_version": client[:32]},
         )

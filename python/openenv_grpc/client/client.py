@@ -4,7 +4,12 @@ Both offer the unary calls, which name a session by id, and `stream()`, a
 session on one bidirectional stream: one message per step each way, the
 session pinned to one server, closed when the stream closes. Failures raise
 the `openenv_grpc.errors` family of the status (NotFound, InvalidArgument,
-FailedPrecondition, ...), with the server's message.
+FailedPrecondition, ...), with the server's message, its stable `reason`
+and `metadata`.
+
+Every creation and reset carries a fresh request id and every step its
+step index, so the retries the channel makes on UNAVAILABLE, and the
+`deadline_retries` a caller asks for, are never applied twice.
 
     with EnvClient("localhost:50051") as client, client.stream() as env:
         reply = env.reset(seed=0)
@@ -25,8 +30,9 @@ from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stu
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
-from ..errors import EnvError, Unavailable, from_status
-from ..vector import AutoresetMode, BatchedSpaces
+from .. import status
+from ..errors import Code, EnvError, Unavailable, from_status
+from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 from ..version import check_protocol
 from . import wire
 from .results import (
@@ -42,10 +48,23 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def _error(exc: grpc.RpcError) -> EnvError:
-    """The family error for a failed call (sync calls and aio errors both carry a status)."""
+    """The error of a failed call, reason and metadata read from its status details."""
     if isinstance(exc, (grpc.Call, grpc.aio.AioRpcError)):
-        return from_status(exc.code(), exc.details() or "")
-    return from_status(grpc.StatusCode.UNKNOWN, str(exc))
+        code = exc.code() or grpc.StatusCode.UNKNOWN
+        trailers: Any = exc.trailing_metadata() or ()
+        return status.from_details(code.value[0], exc.details() or "", _details(trailers))
+    return from_status(Code.UNKNOWN, str(exc))
+
+
+def _details(trailers: Any) -> bytes | None:
+    """The serialized google.rpc.Status in a call's trailers, if the server sent one."""
+    for key, value in trailers:
+        if key == status.DETAILS_KEY and isinstance(value, bytes):
+            return value
+    return None
+
+
+_RETRIED_AFTER_DEADLINE = (Code.DEADLINE_EXCEEDED,)
 
 
 def _spec(response: pb.DescribeResponse) -> EnvSpec:
@@ -67,10 +86,14 @@ class EnvClient:
         timeout: float | None = DEFAULT_TIMEOUT,
         max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
         keepalive_seconds: float = 30.0,
+        deadline_retries: int = 0,
         channel: grpc.Channel | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
+        self.deadline_retries = deadline_retries
+        # The step index each session is at, as far as this client has seen it.
+        self._step_index: dict[str, int] = {}
         self._channel = channel or grpc.insecure_channel(
             address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
         )
@@ -100,15 +123,19 @@ class EnvClient:
         """Start an episode: in a new session (no session_id) or in the given one."""
         space = self.spec.observation_space
         request = wire.reset_request(
-            session_id=session_id, seed=seed, options=options, task_id=task_id
+            session_id=session_id, new=not session_id, seed=seed, options=options, task_id=task_id
         )
-        response = self._invoke(self._stub.Reset, request, session_id)
+        response = self._invoke(self._stub.Reset, request, session_id, idempotent=True)
+        self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
     def step(self, session_id: str, action: Any) -> StepReply:
-        """Apply one action in a session."""
+        """Apply one action in a session (as the next step index this client knows of)."""
         space = self.spec.observation_space
-        response = self._invoke(self._stub.Step, wire.step_request(action, session_id), session_id)
+        index = self._next_step(session_id)
+        request = wire.step_request(action, session_id, index)
+        response = self._invoke(self._stub.Step, request, session_id, idempotent=True)
+        self._step_index[session_id] = response.step_index
         return StepReply.from_proto(response, space)
 
     def reset_batch(
@@ -121,36 +148,53 @@ class EnvClient:
         task_id: str = "",
         session_id: str = "",
         env_ids: Sequence[int] = (),
+        starts: Sequence[SubEnvStart] = (),
     ) -> BatchResetReply:
         """Create a batched session of num_envs sub-envs (no session_id), or reset the
-        sub-envs env_ids (all when empty) of an existing one."""
-        request = wire.reset_request(
+        sub-envs env_ids (all when empty) of an existing one. `starts` gives each sub-env
+        reset its own seed, options and task instead of seed + i and the shared ones."""
+        request = wire.reset_batch_request(
             session_id=session_id,
+            num_envs=0 if session_id else num_envs,
+            autoreset_mode=autoreset_mode,
             seed=seed,
             options=options,
             task_id=task_id,
-            num_envs=num_envs,
-            autoreset_mode=autoreset_mode,
             env_ids=env_ids,
+            starts=starts,
         )
-        response = self._invoke(self._stub.Reset, request, session_id)
+        response = self._invoke(self._stub.ResetBatch, request, session_id, idempotent=True)
+        if not session_id or not env_ids:
+            self._step_index[response.session_id] = 0
         return BatchResetReply.from_proto(response, self._batched())
 
     def step_batch(
         self, session_id: str, actions: Any, env_ids: Sequence[int] = ()
     ) -> BatchStepReply:
         """Step sub-envs of a batched session together (all, in order, when env_ids is empty)."""
-        response = self._invoke(
-            self._stub.Step, wire.step_request(actions, session_id, env_ids), session_id
-        )
+        request = wire.step_batch_request(actions, session_id, env_ids, self._next_step(session_id))
+        response = self._invoke(self._stub.StepBatch, request, session_id, idempotent=True)
+        self._step_index[session_id] = response.step_index
         return BatchStepReply.from_proto(response, self._batched())
 
-    def _invoke(self, method: Any, request: Any, session_id: str = "") -> Any:
-        """One unary call with the client's deadline and headers; failures as EnvErrors."""
-        try:
-            return method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+    def _next_step(self, session_id: str) -> int:
+        known = self._step_index.get(session_id)
+        return 0 if known is None else known + 1
+
+    def _invoke(
+        self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
+    ) -> Any:
+        """One unary call with the client's deadline and headers; failures as EnvErrors.
+        An idempotent call whose deadline passed is sent again `deadline_retries` times."""
+        attempts = 1 + (self.deadline_retries if idempotent else 0)
+        for attempt in range(attempts):
+            try:
+                return method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
+            except grpc.RpcError as exc:
+                error = _error(exc)
+                if error.code not in _RETRIED_AFTER_DEADLINE or attempt + 1 == attempts:
+                    raise error from None
+        raise AssertionError("unreachable")
 
     def _batched(self) -> BatchedSpaces:
         if self._batched_spaces is None:
@@ -166,6 +210,7 @@ class EnvClient:
 
     def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
+        self._step_index.pop(session_id, None)
         self._invoke(
             self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
         )
@@ -190,12 +235,75 @@ class EnvClient:
         self.close()
 
 
+class _StreamState:
+    """What a stream session knows of its session: id, kind, and the step index it is at."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        self.batched = BatchedSpaces(space)
+        self.session_id = ""
+        self.num_envs = 0
+        self.step_index = 0
+
+    def reset_request(
+        self, seed: int | None, options: Mapping[str, Any] | None, task_id: str
+    ) -> pb.ResetRequest:
+        return wire.reset_request(
+            new=not self.session_id, seed=seed, options=options, task_id=task_id
+        )
+
+    def reset_reply(self, response: pb.ResetResponse) -> ResetReply:
+        self.session_id, self.step_index = response.session_id, 0
+        return ResetReply.from_proto(response, self.space)
+
+    def reset_batch_request(
+        self,
+        num_envs: int,
+        autoreset_mode: AutoresetMode,
+        seed: int | None,
+        options: Mapping[str, Any] | None,
+        task_id: str,
+        env_ids: Sequence[int],
+        starts: Sequence[SubEnvStart],
+    ) -> pb.ResetBatchRequest:
+        if not self.session_id:
+            self.num_envs = num_envs
+        return wire.reset_batch_request(
+            num_envs=0 if self.session_id else num_envs,
+            autoreset_mode=autoreset_mode,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            env_ids=env_ids,
+            starts=starts,
+        )
+
+    def reset_batch_reply(self, response: pb.ResetBatchResponse) -> BatchResetReply:
+        self.session_id = response.session_id
+        if len(response.env_ids) == self.num_envs:
+            self.step_index = 0
+        return BatchResetReply.from_proto(response, self.batched)
+
+    def step_reply(self, response: pb.StepResponse) -> StepReply:
+        self.step_index = response.step_index
+        return StepReply.from_proto(response, self.space)
+
+    def step_batch_reply(self, response: pb.StepBatchResponse) -> BatchStepReply:
+        self.step_index = response.step_index
+        return BatchStepReply.from_proto(response, self.batched)
+
+    def attach_reply(self, response: pb.AttachResponse) -> StateReply:
+        state = response.state
+        self.session_id, self.num_envs = state.session_id, state.num_envs
+        self.step_index = state.step_count
+        return StateReply.from_proto(state)
+
+
 class StreamSession:
     """One session on one StepStream, driven by blocking calls."""
 
     def __init__(self, client: EnvClient) -> None:
-        self._space = client.spec.observation_space
-        self._batched = BatchedSpaces(self._space)
+        self._state = _StreamState(client.spec.observation_space)
         self._requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
         self._responses = cast(
             Iterator[pb.StepStreamResponse],
@@ -203,7 +311,11 @@ class StreamSession:
         )
         self._seq = 0
         self._closed = False
-        self.session_id = ""
+
+    @property
+    def session_id(self) -> str:
+        """The stream's session ("" before the first reset or attach)."""
+        return self._state.session_id
 
     def reset(
         self,
@@ -213,24 +325,22 @@ class StreamSession:
         task_id: str = "",
     ) -> ResetReply:
         """Start an episode (the first reset creates the stream's session)."""
-        request = wire.reset_request(seed=seed, options=options, task_id=task_id)
-        reply = ResetReply.from_proto(self._call("reset", request), self._space)
-        self.session_id = reply.session_id
-        return reply
+        request = self._state.reset_request(seed, options, task_id)
+        return self._state.reset_reply(self._call("reset_request", request))
 
     def step(self, action: Any) -> StepReply:
-        """Apply one action."""
-        return StepReply.from_proto(self._call("step", wire.step_request(action)), self._space)
+        """Apply one action (as the next step index)."""
+        request = wire.step_request(action, step_index=self._state.step_index + 1)
+        return self._state.step_reply(self._call("step_request", request))
 
     def state(self) -> StateReply:
         """Read the session's state."""
-        return StateReply.from_proto(self._call("state", pb.StateRequest()))
+        return StateReply.from_proto(self._call("state_request", pb.StateRequest()))
 
     def attach(self, session_id: str) -> StateReply:
-        """Bind this stream to a session made by a unary Reset (first request only)."""
-        response = self._call("attach", pb.AttachRequest(session_id=session_id))
-        self.session_id = response.session_id
-        return StateReply.from_proto(response.state)
+        """Bind this stream to a session made elsewhere (first request only)."""
+        response = self._call("attach_request", pb.AttachRequest(session_id=session_id))
+        return self._state.attach_reply(response)
 
     def reset_batch(
         self,
@@ -241,20 +351,14 @@ class StreamSession:
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
         env_ids: Sequence[int] = (),
+        starts: Sequence[SubEnvStart] = (),
     ) -> BatchResetReply:
         """Reset a batched session: the first call creates it with num_envs sub-envs;
         later calls reset the sub-envs in env_ids (all when empty)."""
-        request = wire.reset_request(
-            seed=seed,
-            options=options,
-            task_id=task_id,
-            num_envs=num_envs,
-            autoreset_mode=autoreset_mode,
-            env_ids=env_ids,
+        request = self._state.reset_batch_request(
+            num_envs, autoreset_mode, seed, options, task_id, env_ids, starts
         )
-        reply = BatchResetReply.from_proto(self._call("reset", request), self._batched)
-        self.session_id = reply.session_id
-        return reply
+        return self._state.reset_batch_reply(self._call("reset_batch_request", request))
 
     def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
         """Step sub-envs together: actions is a batch of the action space for env_ids
@@ -263,20 +367,23 @@ class StreamSession:
 
     def begin_step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> int:
         """Send a batched step without waiting (to overlap several streams); returns its seq."""
-        return self._write("step", wire.step_request(actions, env_ids=env_ids))
+        request = wire.step_batch_request(
+            actions, env_ids=env_ids, step_index=self._state.step_index + 1
+        )
+        return self._write("step_batch_request", request)
 
     def finish_step_batch(self, seq: int) -> BatchStepReply:
         """The answer of a step begun by `begin_step_batch`."""
-        return BatchStepReply.from_proto(self._read("step", seq), self._batched)
+        return self._state.step_batch_reply(self._read("step_batch_request", seq))
 
     def send(self, actions: Any, env_ids: Sequence[int]) -> None:
         """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
-        self._call("send", wire.step_request(actions, env_ids=env_ids))
+        self._call("send_request", wire.send_request(actions, env_ids))
 
     def recv(self, num_envs: int = 0) -> BatchStepReply:
         """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
-        response = self._call("recv", pb.RecvRequest(num_envs=num_envs))
-        return BatchStepReply.from_proto(response, self._batched)
+        response = self._call("recv_request", pb.RecvRequest(num_envs=num_envs))
+        return self._state.step_batch_reply(response)
 
     def close(self) -> None:
         """End the stream; the server closes a session the stream created."""
@@ -333,10 +440,13 @@ class AsyncEnvClient:
         timeout: float | None = DEFAULT_TIMEOUT,
         max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
         keepalive_seconds: float = 30.0,
+        deadline_retries: int = 0,
         channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
+        self.deadline_retries = deadline_retries
+        self._step_index: dict[str, int] = {}
         self._channel = channel or grpc.aio.insecure_channel(
             address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
         )
@@ -364,17 +474,19 @@ class AsyncEnvClient:
         """Start an episode: in a new session (no session_id) or in the given one."""
         space = (await self.spec()).observation_space
         request = wire.reset_request(
-            session_id=session_id, seed=seed, options=options, task_id=task_id
+            session_id=session_id, new=not session_id, seed=seed, options=options, task_id=task_id
         )
-        response = await self._invoke(self._stub.Reset, request, session_id)
+        response = await self._invoke(self._stub.Reset, request, session_id, idempotent=True)
+        self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
     async def step(self, session_id: str, action: Any) -> StepReply:
-        """Apply one action in a session."""
+        """Apply one action in a session (as the next step index this client knows of)."""
         space = (await self.spec()).observation_space
-        response = await self._invoke(
-            self._stub.Step, wire.step_request(action, session_id), session_id
-        )
+        known = self._step_index.get(session_id)
+        request = wire.step_request(action, session_id, 0 if known is None else known + 1)
+        response = await self._invoke(self._stub.Step, request, session_id, idempotent=True)
+        self._step_index[session_id] = response.step_index
         return StepReply.from_proto(response, space)
 
     async def state(self, session_id: str) -> StateReply:
@@ -386,16 +498,27 @@ class AsyncEnvClient:
 
     async def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
+        self._step_index.pop(session_id, None)
         await self._invoke(
             self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
         )
 
-    async def _invoke(self, method: Any, request: Any, session_id: str = "") -> Any:
-        """One unary call with the client's deadline and headers; failures as EnvErrors."""
-        try:
-            return await method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+    async def _invoke(
+        self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
+    ) -> Any:
+        """One unary call with the client's deadline and headers; failures as EnvErrors.
+        An idempotent call whose deadline passed is sent again `deadline_retries` times."""
+        attempts = 1 + (self.deadline_retries if idempotent else 0)
+        for attempt in range(attempts):
+            try:
+                return await method(
+                    request, timeout=self.timeout, metadata=wire.metadata(session_id)
+                )
+            except grpc.RpcError as exc:
+                error = _error(exc)
+                if error.code not in _RETRIED_AFTER_DEADLINE or attempt + 1 == attempts:
+                    raise error from None
+        raise AssertionError("unreachable")
 
     async def stream(self) -> AsyncStreamSession:
         """A new session on its own bidirectional stream (reset or attach it first)."""
@@ -421,12 +544,15 @@ class AsyncStreamSession:
     """One session on one StepStream, driven by awaited calls."""
 
     def __init__(self, stub: Any, space: Any) -> None:
-        self._space = space
-        self._batched = BatchedSpaces(space)
+        self._state = _StreamState(space)
         self._call_obj = stub.StepStream(metadata=wire.metadata())
         self._seq = 0
         self._closed = False
-        self.session_id = ""
+
+    @property
+    def session_id(self) -> str:
+        """The stream's session ("" before the first reset or attach)."""
+        return self._state.session_id
 
     async def reset(
         self,
@@ -436,25 +562,22 @@ class AsyncStreamSession:
         task_id: str = "",
     ) -> ResetReply:
         """Start an episode (the first reset creates the stream's session)."""
-        request = wire.reset_request(seed=seed, options=options, task_id=task_id)
-        reply = ResetReply.from_proto(await self._call("reset", request), self._space)
-        self.session_id = reply.session_id
-        return reply
+        request = self._state.reset_request(seed, options, task_id)
+        return self._state.reset_reply(await self._call("reset_request", request))
 
     async def step(self, action: Any) -> StepReply:
-        """Apply one action."""
-        response = await self._call("step", wire.step_request(action))
-        return StepReply.from_proto(response, self._space)
+        """Apply one action (as the next step index)."""
+        request = wire.step_request(action, step_index=self._state.step_index + 1)
+        return self._state.step_reply(await self._call("step_request", request))
 
     async def state(self) -> StateReply:
         """Read the session's state."""
-        return StateReply.from_proto(await self._call("state", pb.StateRequest()))
+        return StateReply.from_proto(await self._call("state_request", pb.StateRequest()))
 
     async def attach(self, session_id: str) -> StateReply:
-        """Bind this stream to a session made by a unary Reset (first request only)."""
-        response = await self._call("attach", pb.AttachRequest(session_id=session_id))
-        self.session_id = response.session_id
-        return StateReply.from_proto(response.state)
+        """Bind this stream to a session made elsewhere (first request only)."""
+        response = await self._call("attach_request", pb.AttachRequest(session_id=session_id))
+        return self._state.attach_reply(response)
 
     async def close(self) -> None:
         """End the stream; the server closes a session the stream created."""
@@ -477,33 +600,29 @@ class AsyncStreamSession:
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
         env_ids: Sequence[int] = (),
+        starts: Sequence[SubEnvStart] = (),
     ) -> BatchResetReply:
         """Reset a batched session (the first call creates it with num_envs sub-envs)."""
-        request = wire.reset_request(
-            seed=seed,
-            options=options,
-            task_id=task_id,
-            num_envs=num_envs,
-            autoreset_mode=autoreset_mode,
-            env_ids=env_ids,
+        request = self._state.reset_batch_request(
+            num_envs, autoreset_mode, seed, options, task_id, env_ids, starts
         )
-        reply = BatchResetReply.from_proto(await self._call("reset", request), self._batched)
-        self.session_id = reply.session_id
-        return reply
+        return self._state.reset_batch_reply(await self._call("reset_batch_request", request))
 
     async def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
         """Step sub-envs together (all, in order, when env_ids is empty)."""
-        response = await self._call("step", wire.step_request(actions, env_ids=env_ids))
-        return BatchStepReply.from_proto(response, self._batched)
+        request = wire.step_batch_request(
+            actions, env_ids=env_ids, step_index=self._state.step_index + 1
+        )
+        return self._state.step_batch_reply(await self._call("step_batch_request", request))
 
     async def send(self, actions: Any, env_ids: Sequence[int]) -> None:
         """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
-        await self._call("send", wire.step_request(actions, env_ids=env_ids))
+        await self._call("send_request", wire.send_request(actions, env_ids))
 
     async def recv(self, num_envs: int = 0) -> BatchStepReply:
         """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
-        response = await self._call("recv", pb.RecvRequest(num_envs=num_envs))
-        return BatchStepReply.from_proto(response, self._batched)
+        response = await self._call("recv_request", pb.RecvRequest(num_envs=num_envs))
+        return self._state.step_batch_reply(response)
 
     async def _write(self, kind: str, message: Any) -> int:
         if self._closed:
@@ -527,7 +646,12 @@ class AsyncStreamSession:
             self._closed = True
             code = await self._call_obj.code()
             details = await self._call_obj.details()
-            raise from_status(code, details or "the server ended the stream; open a new one")
+            trailers = await self._call_obj.trailing_metadata()
+            raise status.from_details(
+                code.value[0],
+                details or "the server ended the stream; open a new one",
+                _details(trailers or ()),
+            )
         return wire.unwrap_stream_response(response, seq, kind)
 
     async def __aenter__(self) -> AsyncStreamSession:

@@ -18,8 +18,9 @@ from openenv_proto.v1 import env_service_pb2 as pb
 
 from .. import spaces
 from ..codec import decode_for_space, decode_map, decode_value
+from ..modes import AUTORESET_FROM_PROTO
 from ..tensors import decode_tensor
-from ..vector import AUTORESET_FROM_PROTO, AutoresetMode, BatchedSpaces
+from ..vector import AutoresetMode, BatchedSpaces
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ class EnvSpec:
             protocol_version=msg.protocol_version,
             observation_space=spaces.from_proto(msg.observation_space),
             action_space=spaces.from_proto(msg.action_space),
-            reward_range=(msg.reward_range.min, msg.reward_range.max),
+            reward_range=(msg.reward_range.low, msg.reward_range.high),
             capabilities=Capabilities(
                 batched=caps.batched,
                 tools=caps.tools,
                 max_sessions=caps.max_sessions,
-                session_ttl_seconds=caps.session_ttl_seconds,
+                session_ttl_seconds=caps.session_ttl.ToNanoseconds() / 1e9,
                 max_message_bytes=caps.max_message_bytes,
                 max_num_envs=caps.max_num_envs,
                 autoreset_modes=tuple(
@@ -105,7 +106,7 @@ class StepReply:
     terminated: bool
     truncated: bool
     info: dict[str, Any]
-    step_count: int
+    step_index: int
     reward_components: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -121,7 +122,7 @@ class StepReply:
             terminated=msg.terminated,
             truncated=msg.truncated,
             info=decode_map(msg.info) if msg.info.entries else {},
-            step_count=msg.step_count,
+            step_index=msg.step_index,
             reward_components=(
                 dict(sorted(msg.reward_components.items())) if msg.reward_components else {}
             ),
@@ -137,6 +138,7 @@ class StateReply:
     step_count: int
     state: Any
     episode_done: bool
+    num_envs: int = 0
 
     @classmethod
     def from_proto(cls, msg: pb.StateResponse) -> StateReply:
@@ -146,6 +148,7 @@ class StateReply:
             step_count=msg.step_count,
             state=decode_value(msg.state) if msg.state.WhichOneof("kind") else None,
             episode_done=msg.episode_done,
+            num_envs=msg.num_envs,
         )
 
 
@@ -160,12 +163,12 @@ class BatchResetReply:
     episode_id: str
 
     @classmethod
-    def from_proto(cls, msg: pb.ResetResponse, spaces: BatchedSpaces) -> BatchResetReply:
+    def from_proto(cls, msg: pb.ResetBatchResponse, spaces: BatchedSpaces) -> BatchResetReply:
         ids = np.array(msg.env_ids, dtype=np.int64)
         return cls(
             session_id=msg.session_id,
             env_ids=ids,
-            observations=decode_for_space(msg.observation, spaces[len(ids)]),
+            observations=decode_for_space(msg.observations, spaces[len(ids)]),
             infos=_infos(msg.infos, len(ids)),
             episode_id=msg.episode_id,
         )
@@ -181,19 +184,23 @@ class BatchStepReply:
     terminations: npt.NDArray[np.bool_]
     truncations: npt.NDArray[np.bool_]
     infos: list[dict[str, Any]]
-    step_count: int
+    step_index: int
+    reward_components: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
 
     @classmethod
-    def from_proto(cls, msg: pb.StepResponse, spaces: BatchedSpaces) -> BatchStepReply:
+    def from_proto(cls, msg: pb.StepBatchResponse, spaces: BatchedSpaces) -> BatchStepReply:
         ids = np.array(msg.env_ids, dtype=np.int64)
         return cls(
             env_ids=ids,
-            observations=decode_for_space(msg.observation, spaces[len(ids)]),
+            observations=decode_for_space(msg.observations, spaces[len(ids)]),
             rewards=decode_tensor(msg.rewards),
             terminations=decode_tensor(msg.terminations),
             truncations=decode_tensor(msg.truncations),
             infos=_infos(msg.infos, len(ids)),
-            step_count=msg.step_count,
+            step_index=msg.step_index,
+            reward_components={
+                name: decode_tensor(part) for name, part in sorted(msg.reward_components.items())
+            },
         )
 
 

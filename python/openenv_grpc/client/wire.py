@@ -1,13 +1,16 @@
 """What the sync and async clients share: channel options, headers, request builders.
 
-The retry policy goes through gRPC's service config, so it applies only to
-the calls that are safe to repeat (Describe, State) and only on UNAVAILABLE;
-Reset and Step change the env and are never retried behind the caller's back.
+The retry policy goes through gRPC's service config and applies on
+UNAVAILABLE to every call that is safe to repeat: Describe and State, and
+the resets and steps, which are idempotent because the clients always send a
+request id (creation, reset) and a step index (step): the server answers a
+repeat with the first answer and never applies it twice.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,9 +18,11 @@ from opentelemetry import propagate, trace
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
+from .. import status
 from ..codec import encode_map, encode_value
-from ..errors import Internal, from_status
-from ..vector import AUTORESET_TO_PROTO, AutoresetMode
+from ..errors import Internal
+from ..modes import AUTORESET_TO_PROTO
+from ..vector import AutoresetMode, SubEnvStart
 from ..version import PROTOCOL_HEADER, PROTOCOL_VERSION, SESSION_HEADER
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
@@ -29,8 +34,8 @@ _SERVICE_CONFIG = json.dumps(
         "methodConfig": [
             {
                 "name": [
-                    {"service": SERVICE_NAME, "method": "Describe"},
-                    {"service": SERVICE_NAME, "method": "State"},
+                    {"service": SERVICE_NAME, "method": method}
+                    for method in ("Describe", "State", "Reset", "Step", "ResetBatch", "StepBatch")
                 ],
                 "retryPolicy": {
                     "maxAttempts": 4,
@@ -86,25 +91,28 @@ def stream_request(seq: int, kind: str, message: Any) -> pb.StepStreamRequest:
     return request
 
 
+def request_id() -> str:
+    """A fresh request id (AIP-155): a random UUID."""
+    return str(uuid.uuid4())
+
+
 def reset_request(
     *,
     session_id: str = "",
+    new: bool = False,
     seed: int | None = None,
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
-    num_envs: int = 0,
-    autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
-    env_ids: Sequence[int] = (),
 ) -> pb.ResetRequest:
-    request = pb.ResetRequest(
-        session_id=session_id,
-        task_id=task_id,
-        num_envs=num_envs,
-        autoreset_mode=AUTORESET_TO_PROTO[autoreset_mode]
-        if num_envs
-        else pb.AUTORESET_MODE_UNSPECIFIED,
-        env_ids=[int(i) for i in env_ids],
-    )
+    """A reset: of a new session (`new`), of `session_id`, or (neither) of a stream's own."""
+    rid = request_id()
+    request = pb.ResetRequest(task_id=task_id)
+    if new:
+        request.new_session.request_id = rid
+    else:
+        request.request_id = rid
+        if session_id:
+            request.session_id = session_id
     if seed is not None:
         request.seed = seed
     if options:
@@ -112,19 +120,90 @@ def reset_request(
     return request
 
 
-def step_request(action: Any, session_id: str = "", env_ids: Sequence[int] = ()) -> pb.StepRequest:
-    request = pb.StepRequest(session_id=session_id, env_ids=[int(i) for i in env_ids])
+def reset_batch_request(
+    *,
+    session_id: str = "",
+    num_envs: int = 0,
+    autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+    seed: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    task_id: str = "",
+    env_ids: Sequence[int] = (),
+    starts: Sequence[SubEnvStart] = (),
+) -> pb.ResetBatchRequest:
+    """A batched reset: a new session of num_envs sub-envs (num_envs > 0), or the sub-envs
+    env_ids (all when empty) of `session_id` (or of a stream's own session)."""
+    rid = request_id()
+    request = pb.ResetBatchRequest(env_ids=[int(i) for i in env_ids])
+    if num_envs:
+        new = request.new_session
+        new.request_id, new.num_envs = rid, num_envs
+        new.autoreset_mode = AUTORESET_TO_PROTO[autoreset_mode]
+    else:
+        request.request_id = rid
+        if session_id:
+            request.session_id = session_id
+    if starts:
+        for start in starts:
+            _sub_env_reset(start.seed, start.options, start.task_id, request.sub_envs.add())
+    else:
+        _sub_env_reset(seed, options, task_id, request.all)
+    return request
+
+
+def _sub_env_reset(
+    seed: int | None, options: Mapping[str, Any] | None, task_id: str, out: pb.SubEnvReset
+) -> None:
+    out.task_id = task_id
+    if seed is not None:
+        out.seed = seed
+    if options:
+        encode_map(options, out=out.options)
+
+
+def step_request(action: Any, session_id: str = "", step_index: int = 0) -> pb.StepRequest:
+    request = pb.StepRequest(session_id=session_id, step_index=step_index)
     encode_value(action, out=request.action)
     return request
 
 
+def step_batch_request(
+    actions: Any, session_id: str = "", env_ids: Sequence[int] = (), step_index: int = 0
+) -> pb.StepBatchRequest:
+    request = pb.StepBatchRequest(
+        session_id=session_id, env_ids=[int(i) for i in env_ids], step_index=step_index
+    )
+    encode_value(actions, out=request.actions)
+    return request
+
+
+def send_request(actions: Any, env_ids: Sequence[int]) -> pb.SendRequest:
+    request = pb.SendRequest(env_ids=[int(i) for i in env_ids])
+    encode_value(actions, out=request.actions)
+    return request
+
+
 def unwrap_stream_response(response: pb.StepStreamResponse, seq: int, kind: str) -> Any:
-    """The `kind` answer of a stream response, or its in-band error raised as an EnvError."""
+    """The answer to a `kind` request (e.g. "step_request"), or its in-band error raised."""
     if response.seq != seq:
         raise Internal(f"the stream answered request {response.seq} where {seq} was due")
     which = response.WhichOneof("response")
     if which == "error":
-        raise from_status(response.error.code, response.error.message)
-    if which != kind:
-        raise Internal(f"the stream answered a {kind} request with {which}")
-    return getattr(response, kind)
+        raise status.from_proto(response.error)
+    expected = ANSWERS[kind]
+    if which != expected:
+        raise Internal(f"the stream answered a {kind} with {which}")
+    return getattr(response, expected)
+
+
+# The answer of each stream request kind.
+ANSWERS = {
+    "reset_request": "reset_response",
+    "step_request": "step_response",
+    "reset_batch_request": "reset_batch_response",
+    "step_batch_request": "step_batch_response",
+    "state_request": "state_response",
+    "attach_request": "attach_response",
+    "send_request": "send_response",
+    "recv_request": "recv_response",
+}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
@@ -73,18 +74,20 @@ class ServerConfig:
 def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
     """The Describe answer for an env instance and the server's limits."""
     low, high = env.reward_range
+    ttl = duration_pb2.Duration()
+    ttl.FromNanoseconds(int(config.session_ttl * 1e9))
     response = pb.DescribeResponse(
         env_name=env.display_name,
         env_version=env.version,
         protocol_version=PROTOCOL_VERSION,
         observation_space=spaces.to_proto(env.observation_space),
         action_space=spaces.to_proto(env.action_space),
-        reward_range=pb.RewardRange(min=float(low), max=float(high)),
+        reward_range=pb.RewardRange(low=float(low), high=float(high)),
         capabilities=pb.Capabilities(
             batched=config.max_num_envs >= 1,
             tools=False,
             max_sessions=config.max_sessions,
-            session_ttl_seconds=config.session_ttl,
+            session_ttl=ttl,
             max_message_bytes=config.max_message_bytes,
             max_num_envs=config.max_num_envs,
             autoreset_modes=[

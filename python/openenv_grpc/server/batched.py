@@ -1,9 +1,10 @@
-"""The batched half of the servicer: reset, step, send and recv of batched sessions.
+"""The batched half of the servicer: ResetBatch, StepBatch, send and recv.
 
 A batch travels as one message each way: the actions of M sub-envs as one
 value of Gymnasium's batched action space (for Discrete, one int64 tensor),
-and back their observations as one batched value, rewards, terminations and
-truncations as one tensor each, and one info per sub-env.
+and back their observations as one batched value, rewards, terminations,
+truncations and each reward component as one tensor each, and one info per
+sub-env.
 """
 
 from __future__ import annotations
@@ -19,21 +20,12 @@ from openenv_proto.v1 import env_service_pb2 as pb
 
 from ..codec import decode_action, decode_map, encode_map, encode_value
 from ..env import StepResult
-from ..errors import InvalidArgument
+from ..errors import InvalidRequest, WrongSessionKind
+from ..modes import AUTORESET_FROM_PROTO
 from ..sessions import Session, SessionManager
 from ..telemetry import Telemetry, monotonic
 from ..tensors import encode_tensor
-from ..vector import AUTORESET_FROM_PROTO, AutoresetMode, BatchedSpaces
-
-
-def autoreset_mode(request: pb.ResetRequest) -> AutoresetMode:
-    try:
-        return AUTORESET_FROM_PROTO[request.autoreset_mode]
-    except KeyError:
-        raise InvalidArgument(
-            f"autoreset_mode {request.autoreset_mode} is unknown; use NEXT_STEP, SAME_STEP "
-            "or DISABLED"
-        ) from None
+from ..vector import AutoresetMode, BatchedSpaces, SubEnvs, SubEnvStart
 
 
 class Batched:
@@ -53,34 +45,49 @@ class Batched:
         self._telemetry = telemetry
         self._env_name = env_name
 
+    @staticmethod
+    def autoreset_mode(new: pb.NewBatchSession) -> AutoresetMode:
+        try:
+            return AUTORESET_FROM_PROTO[new.autoreset_mode]
+        except KeyError:
+            raise InvalidRequest(
+                f"autoreset_mode {new.autoreset_mode} is unknown; use NEXT_STEP, SAME_STEP "
+                "or DISABLED",
+                field="new_session.autoreset_mode",
+            ) from None
+
     async def reset(
-        self, session: Session, request: pb.ResetRequest, out: pb.ResetResponse
+        self,
+        session: Session,
+        request: pb.ResetBatchRequest,
+        out: pb.ResetBatchResponse,
+        request_id: str,
     ) -> None:
+        vector = _vector(session)
+        ids = vector.check_ids(request.env_ids)
         with self._telemetry.env_span(
             "env.reset",
             **{
                 "openenv.session.id": session.id,
                 "openenv.env.name": self._env_name,
-                "openenv.batch.size": len(request.env_ids) or _num_envs(session),
+                "openenv.batch.size": len(ids),
             },
         ):
             ids, results = await self._sessions.vector_reset(
-                session,
-                list(request.env_ids),
-                seed=request.seed if request.HasField("seed") else None,
-                options=decode_map(request.options),
-                task_id=request.task_id,
+                session, ids, _starts(request, ids), request_id
             )
         out.session_id = session.id
         out.episode_id = session.episode_id
         out.env_ids[:] = ids
         encode_value(
-            self._observations.stack([r.observation for r in results]), out=out.observation
+            self._observations.stack([r.observation for r in results]), out=out.observations
         )
         _encode_infos([r.info for r in results], out.infos)
 
-    async def step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
-        ids, actions = self._actions_of(session, request)
+    async def step(
+        self, session: Session, request: pb.StepBatchRequest, out: pb.StepBatchResponse
+    ) -> None:
+        ids, actions = self._actions_of(session, request.env_ids, request, "StepBatchRequest")
         start = monotonic()
         with self._telemetry.env_span(
             "env.step",
@@ -88,59 +95,102 @@ class Batched:
                 "openenv.session.id": session.id,
                 "openenv.env.name": self._env_name,
                 "openenv.episode.id": session.episode_id,
-                "openenv.step.index": session.step_count + 1,
+                "openenv.step.index": request.step_index or session.step_count + 1,
                 "openenv.batch.size": len(ids),
             },
         ):
-            results = await self._sessions.vector_step(session, ids, actions)
+            results = await self._sessions.vector_step(session, ids, actions, request.step_index)
         self._telemetry.record_step(self._env_name, monotonic() - start, sub_envs=len(ids))
-        self.fill(out, ids, results, session.step_count)
+        self.fill(out, ids, results, request.step_index or session.step_count)
 
-    def send(self, session: Session, request: pb.StepRequest, out: pb.SendResponse) -> None:
-        ids, actions = self._actions_of(session, request)
+    def send(self, session: Session, request: pb.SendRequest, out: pb.SendResponse) -> None:
+        ids, actions = self._actions_of(session, request.env_ids, request, "SendRequest")
+        if not request.env_ids:
+            raise InvalidRequest(
+                "SendRequest.env_ids is empty; name the sub-envs to start", field="env_ids"
+            )
         self._sessions.send(session, ids, actions)
         out.env_ids[:] = ids
 
-    async def recv(self, session: Session, request: pb.RecvRequest, out: pb.StepResponse) -> None:
+    async def recv(
+        self, session: Session, request: pb.RecvRequest, out: pb.StepBatchResponse
+    ) -> None:
         start = monotonic()
         done = await self._sessions.recv(session, request.num_envs)
         self._telemetry.record_step(self._env_name, monotonic() - start, sub_envs=len(done))
         self.fill(out, [i for i, _ in done], [r for _, r in done], session.step_count)
 
     def fill(
-        self, out: pb.StepResponse, ids: Sequence[int], results: Sequence[StepResult], count: int
+        self,
+        out: pb.StepBatchResponse,
+        ids: Sequence[int],
+        results: Sequence[StepResult],
+        step_index: int,
     ) -> None:
-        """Write M sub-env results into one batched StepResponse."""
-        out.step_count = count
+        """Write M sub-env results into one StepBatchResponse."""
+        out.step_index = step_index
         out.env_ids[:] = ids
         encode_value(
-            self._observations.stack([r.observation for r in results]), out=out.observation
+            self._observations.stack([r.observation for r in results]), out=out.observations
         )
         encode_tensor(np.array([float(r.reward) for r in results], dtype=np.float64), out.rewards)
         encode_tensor(np.array([bool(r.terminated) for r in results]), out.terminations)
         encode_tensor(np.array([bool(r.truncated) for r in results]), out.truncations)
-        infos = [
-            {**r.info, "reward_components": dict(r.reward_components)}
-            if r.reward_components
-            else r.info
-            for r in results
-        ]
-        _encode_infos(infos, out.infos)
+        names = {name for r in results if r.reward_components for name in r.reward_components}
+        for name in sorted(names):
+            parts = [float(r.reward_components.get(name, 0.0)) for r in results]
+            encode_tensor(np.array(parts, dtype=np.float64), out.reward_components[name])
+        _encode_infos([r.info for r in results], out.infos)
 
-    def _actions_of(self, session: Session, request: pb.StepRequest) -> tuple[list[int], list[Any]]:
-        if request.WhichOneof("input") != "action":
-            raise InvalidArgument("StepRequest.action is not set; send the batch of actions")
-        vector = session.vector
-        if vector is None:
-            raise InvalidArgument("env_ids are for batched sessions; this session holds one env")
-        ids = vector.check_ids(request.env_ids)
+    def _actions_of(
+        self, session: Session, env_ids: Sequence[int], request: Any, what: str
+    ) -> tuple[list[int], list[Any]]:
+        ids = _vector(session).check_ids(env_ids)
+        if not request.HasField("actions"):
+            raise InvalidRequest(
+                f"{what}.actions is not set; send the batch of actions", field="actions"
+            )
         space = self._actions[len(ids)]
-        actions = decode_action(request.action, space)
+        actions = decode_action(request.actions, space)
         return ids, list(iterate(space, actions))
 
 
-def _num_envs(session: Session) -> int:
-    return session.vector.num_envs if session.vector is not None else 1
+def _vector(session: Session) -> SubEnvs:
+    if session.vector is None:
+        raise WrongSessionKind(
+            session.id,
+            0,
+            "send single-env requests (Reset, Step); batched requests need a "
+            "session made by ResetBatch",
+        )
+    return session.vector
+
+
+def _starts(request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:
+    """Each reset sub-env's start: the same for all (seed + i), or one of its own each."""
+    if request.sub_envs:
+        if request.HasField("all"):
+            raise InvalidRequest("set either `all` or `sub_envs`, not both", field="all")
+        if len(request.sub_envs) != len(ids):
+            raise InvalidRequest(
+                f"{len(request.sub_envs)} sub_envs for {len(ids)} sub-envs reset; give one per "
+                "entry of env_ids (per sub-env when env_ids is empty)",
+                field="sub_envs",
+            )
+        return [_start(one) for one in request.sub_envs]
+    every = request.all
+    return SubEnvStart.same_for(
+        ids,
+        every.seed if every.HasField("seed") else None,
+        options=decode_map(every.options),
+        task_id=every.task_id,
+    )
+
+
+def _start(one: pb.SubEnvReset) -> SubEnvStart:
+    return SubEnvStart(
+        one.seed if one.HasField("seed") else None, decode_map(one.options), one.task_id
+    )
 
 
 def _encode_infos(infos: Sequence[dict[str, Any]], out: Any) -> None:

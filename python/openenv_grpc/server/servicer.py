@@ -2,9 +2,11 @@
 
 Nothing else lives here: values go through `codec`, sessions through
 `SessionManager`, spans and metrics through `Telemetry`, and every
-`EnvError` becomes its gRPC status. On StepStream the same errors come back
-in-band, as the failed request's `error`, and the stream goes on; each
-stream message gets a span of its own, child of the trace context it carries.
+`EnvError` becomes its gRPC status with a google.rpc.Status in the
+`grpc-status-details-bin` trailer (`status.to_proto`). On StepStream the
+same Status comes back in-band, as the failed request's `error`, and the
+stream goes on; each stream message gets a span of its own, child of the
+trace context it carries.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from gymnasium import spaces as gs
@@ -24,19 +26,22 @@ from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 from ..codec import UnencodableValue, decode_action, decode_map, encode_map, encode_value
 from ..env import ResetResult, StepResult
 from ..errors import (
+    Draining,
+    EnvCodeError,
     EnvError,
-    FailedPrecondition,
-    Internal,
-    InvalidArgument,
-    SessionNotFound,
-    Unavailable,
-    status_number,
+    InvalidRequest,
+    NotFound,
+    StreamAlreadyBound,
+    StreamNotBound,
+    WrongSessionKind,
 )
+from ..modes import AUTORESET_TO_PROTO
 from ..sessions import CloseReason, Session, SessionManager
+from ..status import DETAILS_KEY, to_proto
 from ..telemetry import Telemetry, carrier_from_metadata, monotonic
-from ..vector import AUTORESET_TO_PROTO
+from ..vector import AutoresetMode
 from ..version import PROTOCOL_HEADER, check_protocol
-from .batched import Batched, autoreset_mode
+from .batched import Batched
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -44,17 +49,25 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
+GRPC_CODES: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def _status(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
-    """The status a failure stands for, or None for a bug of our own (it propagates)."""
+def _error(exc: Exception) -> EnvError | None:
+    """The error a failure stands for, or None for a bug of our own (it propagates)."""
     if isinstance(exc, EnvError):
-        return exc.code, exc.message
+        return exc
     if isinstance(exc, UnencodableValue):
-        return grpc.StatusCode.INTERNAL, (
-            f"the environment returned a value the protocol cannot carry: {exc}"
-        )
+        return EnvCodeError("encoding its result", f"a value the protocol cannot carry: {exc}")
     return None
+
+
+async def abort(context: Context, error: EnvError) -> NoReturn:
+    """End the call with the error's status and its google.rpc.Status in the trailer."""
+    details = to_proto(error).SerializeToString()
+    await context.abort(
+        GRPC_CODES[int(error.code)], error.message, trailing_metadata=((DETAILS_KEY, details),)
+    )
+    raise AssertionError("unreachable: context.abort raises")
 
 
 def _rpc(
@@ -69,13 +82,12 @@ def _rpc(
             self.check_open()
             return await method(self, request, context)
         except Exception as exc:
-            status = _status(exc)
-            if status is None:
+            error = _error(exc)
+            if error is None:
                 raise
-            await context.abort(*status)
+            await abort(context, error)
         finally:
             self.inflight.exit()
-        raise AssertionError("unreachable: context.abort raises")
 
     @functools.wraps(method)
     async def wrapper(self: EnvServicer, request: Request, context: Context) -> Response:
@@ -132,7 +144,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
     def check_open(self) -> None:
         """Refuse requests once the server has begun to close (after its drain)."""
         if self.closing:
-            raise Unavailable("the server is shutting down; reconnect to another server")
+            raise Draining("is shutting down")
 
     @_rpc
     async def Describe(self, request: pb.DescribeRequest, context: Context) -> pb.DescribeResponse:
@@ -143,16 +155,49 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
     async def Reset(self, request: pb.ResetRequest, context: Context) -> pb.ResetResponse:
         _check_client_protocol(context)
         response = pb.ResetResponse()
-        if request.session_id:
-            await self._reset(self._sessions.get(request.session_id), request, response)
+        which = request.WhichOneof("session")
+        if which == "new_session":
+            await self._open(
+                request.new_session.request_id,
+                0,
+                AutoresetMode.NEXT_STEP,
+                lambda s, rid: self._reset(s, request, response, rid),
+            )
+        elif which == "session_id":
+            session = self._sessions.get(request.session_id)
+            await self._reset(session, request, response, request.request_id)
         else:
-            await self._open_and_reset(request, response)
+            raise _no_session("ResetRequest")
         return response
 
     @_rpc
     async def Step(self, request: pb.StepRequest, context: Context) -> pb.StepResponse:
         response = pb.StepResponse()
         await self._step(self._sessions.get(request.session_id), request, response)
+        return response
+
+    @_rpc
+    async def ResetBatch(
+        self, request: pb.ResetBatchRequest, context: Context
+    ) -> pb.ResetBatchResponse:
+        _check_client_protocol(context)
+        response = pb.ResetBatchResponse()
+        which = request.WhichOneof("session")
+        if which == "new_session":
+            await self._open_batch(request, response)
+        elif which == "session_id":
+            session = self._sessions.get(request.session_id)
+            await self._batched.reset(session, request, response, request.request_id)
+        else:
+            raise _no_session("ResetBatchRequest")
+        return response
+
+    @_rpc
+    async def StepBatch(
+        self, request: pb.StepBatchRequest, context: Context
+    ) -> pb.StepBatchResponse:
+        response = pb.StepBatchResponse()
+        await self._batched.step(self._sessions.get(request.session_id), request, response)
         return response
 
     @_rpc
@@ -174,7 +219,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         try:
             _check_client_protocol(context)
         except EnvError as exc:
-            await context.abort(exc.code, exc.message)
+            await abort(context, exc)
         telemetry = self._telemetry
         stream = _Stream(carrier_from_metadata(context.invocation_metadata()))
         start, code = monotonic(), "UNKNOWN"
@@ -183,10 +228,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 self.inflight.enter()
                 try:
                     if self.closing:
-                        await context.abort(
-                            grpc.StatusCode.UNAVAILABLE,
-                            "the server is shutting down; reconnect to another server",
-                        )
+                        await abort(context, Draining("is shutting down"))
                     response = pb.StepStreamResponse(seq=request.seq)
                     if telemetry.tracing:
                         await self._answer_traced(stream, request, response, context)
@@ -230,7 +272,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 self._telemetry.end_rpc_span(span, code, context.details() or "")
                 raise
             if response.HasField("error"):
-                code = _CODES[response.error.code].name
+                code = GRPC_CODES[response.error.code].name
                 self._telemetry.end_rpc_span(span, code, response.error.message)
             else:
                 self._telemetry.end_rpc_span(span, "OK")
@@ -245,59 +287,134 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         """Carry out one stream request into `response`; its error goes in-band."""
         kind = request.WhichOneof("request")
         try:
-            if kind == "reset":
-                if stream.session is None:
-                    stream.session = await self._open_and_reset(request.reset, response.reset)
-                    stream.owned = True
-                else:
-                    await self._reset(stream.session, request.reset, response.reset)
-            elif kind == "step":
-                await self._step(stream.bound(), request.step, response.step)
-            elif kind == "state":
-                await self._state(stream.bound(), response.state)
-            elif kind == "send":
-                self._batched.send(stream.bound(), request.send, response.send)
-            elif kind == "recv":
-                await self._batched.recv(stream.bound(), request.recv, response.recv)
-            elif kind == "attach":
-                if stream.session is not None:
-                    raise FailedPrecondition(
-                        f"this stream is already bound to session {stream.session.id!r}; "
-                        "attach only as the first request"
-                    )
-                session = self._sessions.get(request.attach.session_id)
-                await self._state(session, response.attach.state)
+            if kind == "step_request":
+                step = request.step_request
+                await self._step(stream.own(step.session_id), step, response.step_response)
+            elif kind == "step_batch_request":
+                step_batch = request.step_batch_request
+                await self._batched.step(
+                    stream.own(step_batch.session_id), step_batch, response.step_batch_response
+                )
+            elif kind == "reset_request":
+                await self._stream_reset(stream, request.reset_request, response.reset_response)
+            elif kind == "reset_batch_request":
+                await self._stream_reset_batch(
+                    stream, request.reset_batch_request, response.reset_batch_response
+                )
+            elif kind == "state_request":
+                session = stream.own(request.state_request.session_id)
+                await self._state(session, response.state_response)
+            elif kind == "send_request":
+                self._batched.send(stream.own(""), request.send_request, response.send_response)
+            elif kind == "recv_request":
+                await self._batched.recv(
+                    stream.own(""), request.recv_request, response.recv_response
+                )
+            elif kind == "attach_request":
+                stream.check_unbound()
+                session = self._sessions.get(request.attach_request.session_id)
+                await self._state(session, response.attach_response.state)
                 stream.session = session
-                response.attach.session_id = session.id
             else:
-                raise InvalidArgument(
-                    "a StepStreamRequest must set one of reset, step, state, attach, send or recv"
+                raise InvalidRequest(
+                    "a StepStreamRequest must set one of its request kinds (reset_request, "
+                    "step_request, ...); this one sets none this server knows",
+                    field="request",
                 )
         except Exception as exc:
-            status = _status(exc)
-            if status is None:
+            error = _error(exc)
+            if error is None:
                 raise
-            if isinstance(exc, SessionNotFound) and stream.session is not None:
-                await context.abort(*status)  # the stream's own session is gone: it cannot go on
-            response.error.code = status_number(status[0])
-            response.error.message = status[1]
-            self._telemetry.record_error(f"{SERVICE_NAME}/StepStream", status[0].name)
+            if isinstance(error, NotFound) and stream.session is not None and stream.session.closed:
+                await abort(context, error)  # the stream's own session is gone: it cannot go on
+            response.ClearField("response")
+            to_proto(error, response.error)
+            self._telemetry.record_error(
+                f"{SERVICE_NAME}/StepStream", GRPC_CODES[int(error.code)].name
+            )
 
-    async def _open_and_reset(self, request: pb.ResetRequest, out: pb.ResetResponse) -> Session:
-        """A new session with its first episode started; no session is left if that fails."""
-        session = await self._sessions.open(request.num_envs, autoreset_mode(request))
+    async def _stream_reset(
+        self, stream: _Stream, request: pb.ResetRequest, out: pb.ResetResponse
+    ) -> None:
+        if request.WhichOneof("session") == "new_session":
+            stream.check_unbound()
+            stream.session = await self._open(
+                request.new_session.request_id,
+                0,
+                AutoresetMode.NEXT_STEP,
+                lambda s, rid: self._reset(s, request, out, rid),
+            )
+            stream.owned = True
+        else:
+            session = stream.own(request.session_id)
+            await self._reset(session, request, out, request.request_id)
+
+    async def _stream_reset_batch(
+        self, stream: _Stream, request: pb.ResetBatchRequest, out: pb.ResetBatchResponse
+    ) -> None:
+        if request.WhichOneof("session") == "new_session":
+            stream.check_unbound()
+            stream.session = await self._open_batch(request, out)
+            stream.owned = True
+        else:
+            session = stream.own(request.session_id)
+            await self._batched.reset(session, request, out, request.request_id)
+
+    async def _open_batch(
+        self, request: pb.ResetBatchRequest, out: pb.ResetBatchResponse
+    ) -> Session:
+        new = request.new_session
+        if new.num_envs < 1:
+            raise InvalidRequest(
+                f"new_session.num_envs is {new.num_envs}; a batched session holds 1 or more "
+                "sub-environments",
+                field="new_session.num_envs",
+            )
+        if request.env_ids:
+            raise InvalidRequest(
+                "env_ids must be empty when creating a session: every sub-env starts",
+                field="env_ids",
+            )
+        return await self._open(
+            new.request_id,
+            new.num_envs,
+            self._batched.autoreset_mode(new),
+            lambda s, rid: self._batched.reset(s, request, out, rid),
+        )
+
+    async def _open(
+        self,
+        request_id: str,
+        num_envs: int,
+        mode: AutoresetMode,
+        reset: Callable[[Session, str], Awaitable[None]],
+    ) -> Session:
+        """A new session with its first episode started (no session is left if that fails);
+        a creation repeated with its request id answers with the first one's session."""
+        session, created = await self._sessions.open(num_envs, mode, request_id)
+        if not created:
+            last = session.last_reset
+            if last is None or last[0] != request_id:
+                raise InvalidRequest(
+                    f"request_id {request_id!r} created session {session.id!r}, which has been "
+                    "reset since; use a fresh request_id to create a new session",
+                    field="request_id",
+                )
+            await reset(session, request_id)
+            return session
         try:
-            await self._reset(session, request, out)
+            await reset(session, request_id)
         except BaseException:
-            await self._sessions.close(session.id, CloseReason.RESET_FAILED)
+            if not session.closed:
+                await self._sessions.close(session.id, CloseReason.RESET_FAILED)
             raise
         return session
 
     async def _reset(
-        self, session: Session, request: pb.ResetRequest, out: pb.ResetResponse
+        self, session: Session, request: pb.ResetRequest, out: pb.ResetResponse, request_id: str
     ) -> None:
         if session.vector is not None:
-            return await self._batched.reset(session, request, out)
+            raise WrongSessionKind(session.id, session.vector.num_envs, "reset it with ResetBatch")
         attributes = {"openenv.session.id": session.id, "openenv.env.name": self._env_name}
         with self._telemetry.env_span("env.reset", **attributes) as span:
             result: ResetResult = await self._sessions.reset(
@@ -305,6 +422,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 seed=request.seed if request.HasField("seed") else None,
                 options=decode_map(request.options),
                 task_id=request.task_id,
+                request_id=request_id,
             )
             if span is not None:
                 span.set_attribute("openenv.episode.id", session.episode_id)
@@ -315,10 +433,12 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
             encode_map(result.info, out=out.info)
 
     async def _step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
-        if session.vector is not None or request.env_ids:
-            return await self._batched.step(session, request, out)
-        if request.WhichOneof("input") != "action":
-            raise InvalidArgument("StepRequest.action is not set; send the action to apply")
+        if session.vector is not None:
+            raise WrongSessionKind(session.id, session.vector.num_envs, "step it with StepBatch")
+        if not request.HasField("action"):
+            raise InvalidRequest(
+                "StepRequest.action is not set; send the action to apply", field="action"
+            )
         action = decode_action(request.action, self._action_space)
         telemetry, start = self._telemetry, monotonic()
         with telemetry.env_span(
@@ -327,11 +447,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 "openenv.session.id": session.id,
                 "openenv.env.name": self._env_name,
                 "openenv.episode.id": session.episode_id,
-                "openenv.step.index": session.step_count + 1,
+                "openenv.step.index": request.step_index or session.step_count + 1,
                 "openenv.batch.size": 1,
             },
         ) as span:
-            result: StepResult = await self._sessions.step(session, action)
+            result: StepResult = await self._sessions.step(session, action, request.step_index)
             if span is not None:
                 span.set_attributes(
                     {
@@ -349,8 +469,8 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
                 for name, part in result.reward_components.items():
                     out.reward_components[name] = float(part)
             except (TypeError, ValueError) as exc:
-                raise Internal(f"the environment returned a malformed StepResult: {exc}") from exc
-            out.step_count = session.step_count
+                raise EnvCodeError("step", f"a malformed StepResult: {exc}") from exc
+            out.step_index = request.step_index or session.step_count
             encode_value(result.observation, out=out.observation)
             encode_map(result.info, out=out.info)
 
@@ -363,8 +483,6 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         if session.vector is not None:
             out.num_envs = session.vector.num_envs
             out.autoreset_mode = AUTORESET_TO_PROTO[session.vector.mode]
-        else:
-            out.num_envs = 1
         encode_value(state, out=out.state)
 
     @contextlib.contextmanager
@@ -406,13 +524,30 @@ class _Stream:
         self.owned = False
         self.carrier = carrier
 
-    def bound(self) -> Session:
+    def own(self, session_id: str) -> Session:
+        """The stream's session, which a request may name (or leave empty)."""
         if self.session is None:
-            raise FailedPrecondition("this stream has no session yet; send reset or attach first")
+            raise StreamNotBound()
+        if session_id and session_id != self.session.id:
+            raise InvalidRequest(
+                f"this stream drives session {self.session.id!r}, not {session_id[:64]!r}; "
+                "leave session_id empty on a stream, or open another stream",
+                field="session_id",
+            )
         return self.session
 
+    def check_unbound(self) -> None:
+        """Creating or attaching a session: only as the stream's first session."""
+        if self.session is not None:
+            raise StreamAlreadyBound(self.session.id)
 
-_CODES = {status_number(code): code for code in grpc.StatusCode}
+
+def _no_session(message: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{message} names no session: set session_id to reset an existing session, or "
+        "new_session to create one",
+        field="session",
+    )
 
 
 def _check_client_protocol(context: Context) -> None:

@@ -22,11 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from openenv_proto.v1 import spaces_pb2 as openenv_dot_v1_dot_spaces__pb2
 from openenv_proto.v1 import values_pb2 as openenv_dot_v1_dot_values__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1copenenv/v1/env_service.proto\x12\nopenenv.v1\x1a\x17openenv/v1/spaces.proto\x1a\x17openenv/v1/values.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xc2\x03\n\x10\x44\x65scribeResponse\x12\x19\n\x08\x65nv_name\x18\x01 \x01(\tR\x07\x65nvName\x12\x1f\n\x0b\x65nv_version\x18\x02 \x01(\tR\nenvVersion\x12)\n\x10protocol_version\x18\x03 \x01(\tR\x0fprotocolVersion\x12>\n\x11observation_space\x18\x04 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x10observationSpace\x12\x34\n\x0c\x61\x63tion_space\x18\x05 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x0b\x61\x63tionSpace\x12:\n\x0creward_range\x18\x06 \x01(\x0b\x32\x17.openenv.v1.RewardRangeR\x0brewardRange\x12<\n\x0c\x63\x61pabilities\x18\x07 \x01(\x0b\x32\x18.openenv.v1.CapabilitiesR\x0c\x63\x61pabilities\x12\x30\n\x08metadata\x18\x08 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x08metadata\x12%\n\x0eserver_version\x18\t \x01(\tR\rserverVersion\"1\n\x0bRewardRange\x12\x10\n\x03min\x18\x01 \x01(\x01R\x03min\x12\x10\n\x03max\x18\x02 \x01(\x01R\x03max\"\xa3\x02\n\x0c\x43\x61pabilities\x12\x18\n\x07\x62\x61tched\x18\x01 \x01(\x08R\x07\x62\x61tched\x12\x14\n\x05tools\x18\x02 \x01(\x08R\x05tools\x12!\n\x0cmax_sessions\x18\x03 \x01(\x03R\x0bmaxSessions\x12.\n\x13session_ttl_seconds\x18\x04 \x01(\x01R\x11sessionTtlSeconds\x12*\n\x11max_message_bytes\x18\x05 \x01(\x03R\x0fmaxMessageBytes\x12 \n\x0cmax_num_envs\x18\x06 \x01(\x03R\nmaxNumEnvs\x12\x42\n\x0f\x61utoreset_modes\x18\x07 \x03(\x0e\x32\x19.openenv.v1.AutoresetModeR\x0e\x61utoresetModes\"\x8e\x02\n\x0cResetRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n\x04seed\x18\x02 \x01(\x04H\x00R\x04seed\x88\x01\x01\x12.\n\x07options\x18\x03 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x07options\x12\x17\n\x07task_id\x18\x04 \x01(\tR\x06taskId\x12\x19\n\x08num_envs\x18\x05 \x01(\x05R\x07numEnvs\x12@\n\x0e\x61utoreset_mode\x18\x06 \x01(\x0e\x32\x19.openenv.v1.AutoresetModeR\rautoresetMode\x12\x17\n\x07\x65nv_ids\x18\x07 \x03(\x03R\x06\x65nvIdsB\x07\n\x05_seed\"\xf1\x01\n\rResetResponse\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x33\n\x0bobservation\x18\x02 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0bobservation\x12(\n\x04info\x18\x03 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x04info\x12\x1d\n\nepisode_id\x18\x04 \x01(\tR\tepisodeId\x12\x17\n\x07\x65nv_ids\x18\x05 \x03(\x03R\x06\x65nvIds\x12*\n\x05infos\x18\x06 \x03(\x0b\x32\x14.openenv.v1.MapValueR\x05infos\"{\n\x0bStepRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12+\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x11.openenv.v1.ValueH\x00R\x06\x61\x63tion\x12\x17\n\x07\x65nv_ids\x18\x03 \x03(\x03R\x06\x65nvIdsB\x07\n\x05input\"\xe5\x04\n\x0cStepResponse\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0bobservation\x12\x16\n\x06reward\x18\x02 \x01(\x01R\x06reward\x12[\n\x11reward_components\x18\x03 \x03(\x0b\x32..openenv.v1.StepResponse.RewardComponentsEntryR\x10rewardComponents\x12\x1e\n\nterminated\x18\x04 \x01(\x08R\nterminated\x12\x1c\n\ttruncated\x18\x05 \x01(\x08R\ttruncated\x12(\n\x04info\x18\x06 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x04info\x12\x1d\n\nstep_count\x18\x07 \x01(\x03R\tstepCount\x12\x17\n\x07\x65nv_ids\x18\x08 \x03(\x03R\x06\x65nvIds\x12,\n\x07rewards\x18\t \x01(\x0b\x32\x12.openenv.v1.TensorR\x07rewards\x12\x36\n\x0cterminations\x18\n \x01(\x0b\x32\x12.openenv.v1.TensorR\x0cterminations\x12\x34\n\x0btruncations\x18\x0b \x01(\x0b\x32\x12.openenv.v1.TensorR\x0btruncations\x12*\n\x05infos\x18\x0c \x03(\x0b\x32\x14.openenv.v1.MapValueR\x05infos\x1a\x43\n\x15RewardComponentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x01R\x05value:\x02\x38\x01\"-\n\x0cStateRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x95\x02\n\rStateResponse\x12\x1d\n\nepisode_id\x18\x01 \x01(\tR\tepisodeId\x12\x1d\n\nstep_count\x18\x02 \x01(\x03R\tstepCount\x12\'\n\x05state\x18\x03 \x01(\x0b\x32\x11.openenv.v1.ValueR\x05state\x12!\n\x0c\x65pisode_done\x18\x04 \x01(\x08R\x0b\x65pisodeDone\x12\x1d\n\nsession_id\x18\x05 \x01(\tR\tsessionId\x12\x19\n\x08num_envs\x18\x06 \x01(\x05R\x07numEnvs\x12@\n\x0e\x61utoreset_mode\x18\x07 \x01(\x0e\x32\x19.openenv.v1.AutoresetModeR\rautoresetMode\"4\n\x13\x43loseSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x16\n\x14\x43loseSessionResponse\".\n\rAttachRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"`\n\x0e\x41ttachResponse\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12/\n\x05state\x18\x02 \x01(\x0b\x32\x19.openenv.v1.StateResponseR\x05state\"\xed\x03\n\x11StepStreamRequest\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x30\n\x05reset\x18\x02 \x01(\x0b\x32\x18.openenv.v1.ResetRequestH\x00R\x05reset\x12-\n\x04step\x18\x03 \x01(\x0b\x32\x17.openenv.v1.StepRequestH\x00R\x04step\x12\x30\n\x05state\x18\x04 \x01(\x0b\x32\x18.openenv.v1.StateRequestH\x00R\x05state\x12\x33\n\x06\x61ttach\x18\x05 \x01(\x0b\x32\x19.openenv.v1.AttachRequestH\x00R\x06\x61ttach\x12-\n\x04send\x18\x06 \x01(\x0b\x32\x17.openenv.v1.StepRequestH\x00R\x04send\x12-\n\x04recv\x18\x07 \x01(\x0b\x32\x17.openenv.v1.RecvRequestH\x00R\x04recv\x12T\n\rtrace_context\x18\x0e \x03(\x0b\x32/.openenv.v1.StepStreamRequest.TraceContextEntryR\x0ctraceContext\x1a?\n\x11TraceContextEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\t\n\x07request\"\x8a\x03\n\x12StepStreamResponse\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x31\n\x05reset\x18\x02 \x01(\x0b\x32\x19.openenv.v1.ResetResponseH\x00R\x05reset\x12.\n\x04step\x18\x03 \x01(\x0b\x32\x18.openenv.v1.StepResponseH\x00R\x04step\x12\x31\n\x05state\x18\x04 \x01(\x0b\x32\x19.openenv.v1.StateResponseH\x00R\x05state\x12\x34\n\x06\x61ttach\x18\x05 \x01(\x0b\x32\x1a.openenv.v1.AttachResponseH\x00R\x06\x61ttach\x12.\n\x04send\x18\x06 \x01(\x0b\x32\x18.openenv.v1.SendResponseH\x00R\x04send\x12.\n\x04recv\x18\x07 \x01(\x0b\x32\x18.openenv.v1.StepResponseH\x00R\x04recv\x12*\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x12.openenv.v1.StatusH\x00R\x05\x65rrorB\n\n\x08response\"\'\n\x0cSendResponse\x12\x17\n\x07\x65nv_ids\x18\x01 \x03(\x03R\x06\x65nvIds\"(\n\x0bRecvRequest\x12\x19\n\x08num_envs\x18\x01 \x01(\x05R\x07numEnvs\"6\n\x06Status\x12\x12\n\x04\x63ode\x18\x01 \x01(\x05R\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message*\x88\x01\n\rAutoresetMode\x12\x1e\n\x1a\x41UTORESET_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41UTORESET_MODE_NEXT_STEP\x10\x01\x12\x1c\n\x18\x41UTORESET_MODE_SAME_STEP\x10\x02\x12\x1b\n\x17\x41UTORESET_MODE_DISABLED\x10\x03\x32\xae\x03\n\nEnvService\x12\x45\n\x08\x44\x65scribe\x12\x1b.openenv.v1.DescribeRequest\x1a\x1c.openenv.v1.DescribeResponse\x12<\n\x05Reset\x12\x18.openenv.v1.ResetRequest\x1a\x19.openenv.v1.ResetResponse\x12\x39\n\x04Step\x12\x17.openenv.v1.StepRequest\x1a\x18.openenv.v1.StepResponse\x12<\n\x05State\x12\x18.openenv.v1.StateRequest\x1a\x19.openenv.v1.StateResponse\x12Q\n\x0c\x43loseSession\x12\x1f.openenv.v1.CloseSessionRequest\x1a .openenv.v1.CloseSessionResponse\x12O\n\nStepStream\x12\x1d.openenv.v1.StepStreamRequest\x1a\x1e.openenv.v1.StepStreamResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1copenenv/v1/env_service.proto\x12\nopenenv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\x1a\x17openenv/v1/spaces.proto\x1a\x17openenv/v1/values.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xc2\x03\n\x10\x44\x65scribeResponse\x12\x19\n\x08\x65nv_name\x18\x01 \x01(\tR\x07\x65nvName\x12\x1f\n\x0b\x65nv_version\x18\x02 \x01(\tR\nenvVersion\x12)\n\x10protocol_version\x18\x03 \x01(\tR\x0fprotocolVersion\x12>\n\x11observation_space\x18\x04 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x10observationSpace\x12\x34\n\x0c\x61\x63tion_space\x18\x05 \x01(\x0b\x32\x11.openenv.v1.SpaceR\x0b\x61\x63tionSpace\x12:\n\x0creward_range\x18\x06 \x01(\x0b\x32\x17.openenv.v1.RewardRangeR\x0brewardRange\x12<\n\x0c\x63\x61pabilities\x18\x07 \x01(\x0b\x32\x18.openenv.v1.CapabilitiesR\x0c\x63\x61pabilities\x12\x30\n\x08metadata\x18\x08 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x08metadata\x12%\n\x0eserver_version\x18\t \x01(\tR\rserverVersion\"3\n\x0bRewardRange\x12\x10\n\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n\x04high\x18\x02 \x01(\x01R\x04high\"\xaf\x02\n\x0c\x43\x61pabilities\x12\x18\n\x07\x62\x61tched\x18\x01 \x01(\x08R\x07\x62\x61tched\x12\x14\n\x05tools\x18\x02 \x01(\x08R\x05tools\x12!\n\x0cmax_sessions\x18\x03 \x01(\x05R\x0bmaxSessions\x12:\n\x0bsession_ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\nsessionTtl\x12*\n\x11max_message_bytes\x18\x05 \x01(\x05R\x0fmaxMessageBytes\x12 \n\x0cmax_num_envs\x18\x06 \x01(\x05R\nmaxNumEnvs\x12\x42\n\x0f\x61utoreset_modes\x18\x07 \x03(\x0e\x32\x19.openenv.v1.AutoresetModeR\x0e\x61utoresetModes\"+\n\nNewSession\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\"\xff\x01\n\x0cResetRequest\x12\x1f\n\nsession_id\x18\x01 \x01(\tH\x00R\tsessionId\x12\x39\n\x0bnew_session\x18\x02 \x01(\x0b\x32\x16.openenv.v1.NewSessionH\x00R\nnewSession\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12\x17\n\x04seed\x18\x04 \x01(\x04H\x01R\x04seed\x88\x01\x01\x12.\n\x07options\x18\x05 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x07options\x12\x17\n\x07task_id\x18\x06 \x01(\tR\x06taskIdB\t\n\x07sessionB\x07\n\x05_seed\"\xac\x01\n\rResetResponse\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n\nepisode_id\x18\x02 \x01(\tR\tepisodeId\x12\x33\n\x0bobservation\x18\x03 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0bobservation\x12(\n\x04info\x18\x04 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x04info\"v\n\x0bStepRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12)\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x11.openenv.v1.ValueR\x06\x61\x63tion\x12\x1d\n\nstep_index\x18\x03 \x01(\x03R\tstepIndex\"\x84\x03\n\x0cStepResponse\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0bobservation\x12\x16\n\x06reward\x18\x02 \x01(\x01R\x06reward\x12[\n\x11reward_components\x18\x03 \x03(\x0b\x32..openenv.v1.StepResponse.RewardComponentsEntryR\x10rewardComponents\x12\x1e\n\nterminated\x18\x04 \x01(\x08R\nterminated\x12\x1c\n\ttruncated\x18\x05 \x01(\x08R\ttruncated\x12(\n\x04info\x18\x06 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x04info\x12\x1d\n\nstep_index\x18\x07 \x01(\x03R\tstepIndex\x1a\x43\n\x15RewardComponentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x01R\x05value:\x02\x38\x01\"\x8d\x01\n\x0fNewBatchSession\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x19\n\x08num_envs\x18\x02 \x01(\x05R\x07numEnvs\x12@\n\x0e\x61utoreset_mode\x18\x03 \x01(\x0e\x32\x19.openenv.v1.AutoresetModeR\rautoresetMode\"x\n\x0bSubEnvReset\x12\x17\n\x04seed\x18\x01 \x01(\x04H\x00R\x04seed\x88\x01\x01\x12\x17\n\x07task_id\x18\x02 \x01(\tR\x06taskId\x12.\n\x07options\x18\x03 \x01(\x0b\x32\x14.openenv.v1.MapValueR\x07optionsB\x07\n\x05_seed\"\x96\x02\n\x11ResetBatchRequest\x12\x1f\n\nsession_id\x18\x01 \x01(\tH\x00R\tsessionId\x12>\n\x0bnew_session\x18\x02 \x01(\x0b\x32\x1b.openenv.v1.NewBatchSessionH\x00R\nnewSession\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12\x17\n\x07\x65nv_ids\x18\x04 \x03(\x05R\x06\x65nvIds\x12)\n\x03\x61ll\x18\x05 \x01(\x0b\x32\x17.openenv.v1.SubEnvResetR\x03\x61ll\x12\x32\n\x08sub_envs\x18\x06 \x03(\x0b\x32\x17.openenv.v1.SubEnvResetR\x07subEnvsB\t\n\x07session\"\xce\x01\n\x12ResetBatchResponse\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n\nepisode_id\x18\x02 \x01(\tR\tepisodeId\x12\x17\n\x07\x65nv_ids\x18\x03 \x03(\x05R\x06\x65nvIds\x12\x35\n\x0cobservations\x18\x04 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0cobservations\x12*\n\x05infos\x18\x05 \x03(\x0b\x32\x14.openenv.v1.MapValueR\x05infos\"\x96\x01\n\x10StepBatchRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n\x07\x65nv_ids\x18\x02 \x03(\x05R\x06\x65nvIds\x12+\n\x07\x61\x63tions\x18\x03 \x01(\x0b\x32\x11.openenv.v1.ValueR\x07\x61\x63tions\x12\x1d\n\nstep_index\x18\x04 \x01(\x03R\tstepIndex\"\x85\x04\n\x11StepBatchResponse\x12\x17\n\x07\x65nv_ids\x18\x01 \x03(\x05R\x06\x65nvIds\x12\x35\n\x0cobservations\x18\x02 \x01(\x0b\x32\x11.openenv.v1.ValueR\x0cobservations\x12,\n\x07rewards\x18\x03 \x01(\x0b\x32\x12.openenv.v1.TensorR\x07rewards\x12\x36\n\x0cterminations\x18\x04 \x01(\x0b\x32\x12.openenv.v1.TensorR\x0cterminations\x12\x34\n\x0btruncations\x18\x05 \x01(\x0b\x32\x12.openenv.v1.TensorR\x0btruncations\x12`\n\x11reward_components\x18\x06 \x03(\x0b\x32\x33.openenv.v1.StepBatchResponse.RewardComponentsEntryR\x10rewardComponents\x12*\n\x05infos\x18\x07 \x03(\x0b\x32\x14.openenv.v1.MapValueR\x05infos\x12\x1d\n\nstep_index\x18\x08 \x01(\x03R\tstepIndex\x1aW\n\x15RewardComponentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x12.openenv.v1.TensorR\x05value:\x02\x38\x01\"S\n\x0bSendRequest\x12\x17\n\x07\x65nv_ids\x18\x01 \x03(\x05R\x06\x65nvIds\x12+\n\x07\x61\x63tions\x18\x02 \x01(\x0b\x32\x11.openenv.v1.ValueR\x07\x61\x63tions\"\'\n\x0cSendResponse\x12\x17\n\x07\x65nv_ids\x18\x01 \x03(\x05R\x06\x65nvIds\"(\n\x0bRecvRequest\x12\x19\n\x08num_envs\x18\x01 \x01(\x05R\x07numEnvs\"-\n\x0cStateRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x95\x02\n\rStateResponse\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n\nepisode_id\x18\x02 \x01(\tR\tepisodeId\x12\x1d\n\nstep_count\x18\x03 \x01(\x03R\tstepCount\x12!\n\x0c\x65pisode_done\x18\x04 \x01(\x08R\x0b\x65pisodeDone\x12\x19\n\x08num_envs\x18\x05 \x01(\x05R\x07numEnvs\x12@\n\x0e\x61utoreset_mode\x18\x06 \x01(\x0e\x32\x19.openenv.v1.AutoresetModeR\rautoresetMode\x12\'\n\x05state\x18\x07 \x01(\x0b\x32\x11.openenv.v1.ValueR\x05state\"4\n\x13\x43loseSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x16\n\x14\x43loseSessionResponse\".\n\rAttachRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"A\n\x0e\x41ttachResponse\x12/\n\x05state\x18\x01 \x01(\x0b\x32\x19.openenv.v1.StateResponseR\x05state\"\xe6\x05\n\x11StepStreamRequest\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12?\n\rreset_request\x18\x02 \x01(\x0b\x32\x18.openenv.v1.ResetRequestH\x00R\x0cresetRequest\x12<\n\x0cstep_request\x18\x03 \x01(\x0b\x32\x17.openenv.v1.StepRequestH\x00R\x0bstepRequest\x12O\n\x13reset_batch_request\x18\x04 \x01(\x0b\x32\x1d.openenv.v1.ResetBatchRequestH\x00R\x11resetBatchRequest\x12L\n\x12step_batch_request\x18\x05 \x01(\x0b\x32\x1c.openenv.v1.StepBatchRequestH\x00R\x10stepBatchRequest\x12?\n\rstate_request\x18\x06 \x01(\x0b\x32\x18.openenv.v1.StateRequestH\x00R\x0cstateRequest\x12\x42\n\x0e\x61ttach_request\x18\x07 \x01(\x0b\x32\x19.openenv.v1.AttachRequestH\x00R\rattachRequest\x12<\n\x0csend_request\x18\x08 \x01(\x0b\x32\x17.openenv.v1.SendRequestH\x00R\x0bsendRequest\x12<\n\x0crecv_request\x18\t \x01(\x0b\x32\x17.openenv.v1.RecvRequestH\x00R\x0brecvRequest\x12T\n\rtrace_context\x18\x0f \x03(\x0b\x32/.openenv.v1.StepStreamRequest.TraceContextEntryR\x0ctraceContext\x1a?\n\x11TraceContextEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\t\n\x07request\"\x9a\x05\n\x12StepStreamResponse\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x42\n\x0ereset_response\x18\x02 \x01(\x0b\x32\x19.openenv.v1.ResetResponseH\x00R\rresetResponse\x12?\n\rstep_response\x18\x03 \x01(\x0b\x32\x18.openenv.v1.StepResponseH\x00R\x0cstepResponse\x12R\n\x14reset_batch_response\x18\x04 \x01(\x0b\x32\x1e.openenv.v1.ResetBatchResponseH\x00R\x12resetBatchResponse\x12O\n\x13step_batch_response\x18\x05 \x01(\x0b\x32\x1d.openenv.v1.StepBatchResponseH\x00R\x11stepBatchResponse\x12\x42\n\x0estate_response\x18\x06 \x01(\x0b\x32\x19.openenv.v1.StateResponseH\x00R\rstateResponse\x12\x45\n\x0f\x61ttach_response\x18\x07 \x01(\x0b\x32\x1a.openenv.v1.AttachResponseH\x00R\x0e\x61ttachResponse\x12?\n\rsend_response\x18\x08 \x01(\x0b\x32\x18.openenv.v1.SendResponseH\x00R\x0csendResponse\x12\x44\n\rrecv_response\x18\t \x01(\x0b\x32\x1d.openenv.v1.StepBatchResponseH\x00R\x0crecvResponse\x12*\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x12.google.rpc.StatusH\x00R\x05\x65rrorB\n\n\x08response*\x88\x01\n\rAutoresetMode\x12\x1e\n\x1a\x41UTORESET_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41UTORESET_MODE_NEXT_STEP\x10\x01\x12\x1c\n\x18\x41UTORESET_MODE_SAME_STEP\x10\x02\x12\x1b\n\x17\x41UTORESET_MODE_DISABLED\x10\x03\x32\xc5\x04\n\nEnvService\x12\x45\n\x08\x44\x65scribe\x12\x1b.openenv.v1.DescribeRequest\x1a\x1c.openenv.v1.DescribeResponse\x12<\n\x05Reset\x12\x18.openenv.v1.ResetRequest\x1a\x19.openenv.v1.ResetResponse\x12\x39\n\x04Step\x12\x17.openenv.v1.StepRequest\x1a\x18.openenv.v1.StepResponse\x12K\n\nResetBatch\x12\x1d.openenv.v1.ResetBatchRequest\x1a\x1e.openenv.v1.ResetBatchResponse\x12H\n\tStepBatch\x12\x1c.openenv.v1.StepBatchRequest\x1a\x1d.openenv.v1.StepBatchResponse\x12<\n\x05State\x12\x18.openenv.v1.StateRequest\x1a\x19.openenv.v1.StateResponse\x12Q\n\x0c\x43loseSession\x12\x1f.openenv.v1.CloseSessionRequest\x1a .openenv.v1.CloseSessionResponse\x12O\n\nStepStream\x12\x1d.openenv.v1.StepStreamRequest\x1a\x1e.openenv.v1.StepStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,52 +37,70 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._loaded_options = None
   _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._serialized_options = b'8\001'
+  _globals['_STEPBATCHRESPONSE_REWARDCOMPONENTSENTRY']._loaded_options = None
+  _globals['_STEPBATCHRESPONSE_REWARDCOMPONENTSENTRY']._serialized_options = b'8\001'
   _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._loaded_options = None
   _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._serialized_options = b'8\001'
-  _globals['_AUTORESETMODE']._serialized_start=3753
-  _globals['_AUTORESETMODE']._serialized_end=3889
-  _globals['_DESCRIBEREQUEST']._serialized_start=94
-  _globals['_DESCRIBEREQUEST']._serialized_end=111
-  _globals['_DESCRIBERESPONSE']._serialized_start=114
-  _globals['_DESCRIBERESPONSE']._serialized_end=564
-  _globals['_REWARDRANGE']._serialized_start=566
-  _globals['_REWARDRANGE']._serialized_end=615
-  _globals['_CAPABILITIES']._serialized_start=618
-  _globals['_CAPABILITIES']._serialized_end=909
-  _globals['_RESETREQUEST']._serialized_start=912
-  _globals['_RESETREQUEST']._serialized_end=1182
-  _globals['_RESETRESPONSE']._serialized_start=1185
-  _globals['_RESETRESPONSE']._serialized_end=1426
-  _globals['_STEPREQUEST']._serialized_start=1428
-  _globals['_STEPREQUEST']._serialized_end=1551
-  _globals['_STEPRESPONSE']._serialized_start=1554
-  _globals['_STEPRESPONSE']._serialized_end=2167
-  _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._serialized_start=2100
-  _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._serialized_end=2167
-  _globals['_STATEREQUEST']._serialized_start=2169
-  _globals['_STATEREQUEST']._serialized_end=2214
-  _globals['_STATERESPONSE']._serialized_start=2217
-  _globals['_STATERESPONSE']._serialized_end=2494
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=2496
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=2548
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=2550
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=2572
-  _globals['_ATTACHREQUEST']._serialized_start=2574
-  _globals['_ATTACHREQUEST']._serialized_end=2620
-  _globals['_ATTACHRESPONSE']._serialized_start=2622
-  _globals['_ATTACHRESPONSE']._serialized_end=2718
-  _globals['_STEPSTREAMREQUEST']._serialized_start=2721
-  _globals['_STEPSTREAMREQUEST']._serialized_end=3214
-  _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._serialized_start=3140
-  _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._serialized_end=3203
-  _globals['_STEPSTREAMRESPONSE']._serialized_start=3217
-  _globals['_STEPSTREAMRESPONSE']._serialized_end=3611
-  _globals['_SENDRESPONSE']._serialized_start=3613
-  _globals['_SENDRESPONSE']._serialized_end=3652
-  _globals['_RECVREQUEST']._serialized_start=3654
-  _globals['_RECVREQUEST']._serialized_end=3694
-  _globals['_STATUS']._serialized_start=3696
-  _globals['_STATUS']._serialized_end=3750
-  _globals['_ENVSERVICE']._serialized_start=3892
-  _globals['_ENVSERVICE']._serialized_end=4322
+  _globals['_AUTORESETMODE']._serialized_start=5503
+  _globals['_AUTORESETMODE']._serialized_end=5639
+  _globals['_DESCRIBEREQUEST']._serialized_start=151
+  _globals['_DESCRIBEREQUEST']._serialized_end=168
+  _globals['_DESCRIBERESPONSE']._serialized_start=171
+  _globals['_DESCRIBERESPONSE']._serialized_end=621
+  _globals['_REWARDRANGE']._serialized_start=623
+  _globals['_REWARDRANGE']._serialized_end=674
+  _globals['_CAPABILITIES']._serialized_start=677
+  _globals['_CAPABILITIES']._serialized_end=980
+  _globals['_NEWSESSION']._serialized_start=982
+  _globals['_NEWSESSION']._serialized_end=1025
+  _globals['_RESETREQUEST']._serialized_start=1028
+  _globals['_RESETREQUEST']._serialized_end=1283
+  _globals['_RESETRESPONSE']._serialized_start=1286
+  _globals['_RESETRESPONSE']._serialized_end=1458
+  _globals['_STEPREQUEST']._serialized_start=1460
+  _globals['_STEPREQUEST']._serialized_end=1578
+  _globals['_STEPRESPONSE']._serialized_start=1581
+  _globals['_STEPRESPONSE']._serialized_end=1969
+  _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._serialized_start=1902
+  _globals['_STEPRESPONSE_REWARDCOMPONENTSENTRY']._serialized_end=1969
+  _globals['_NEWBATCHSESSION']._serialized_start=1972
+  _globals['_NEWBATCHSESSION']._serialized_end=2113
+  _globals['_SUBENVRESET']._serialized_start=2115
+  _globals['_SUBENVRESET']._serialized_end=2235
+  _globals['_RESETBATCHREQUEST']._serialized_start=2238
+  _globals['_RESETBATCHREQUEST']._serialized_end=2516
+  _globals['_RESETBATCHRESPONSE']._serialized_start=2519
+  _globals['_RESETBATCHRESPONSE']._serialized_end=2725
+  _globals['_STEPBATCHREQUEST']._serialized_start=2728
+  _globals['_STEPBATCHREQUEST']._serialized_end=2878
+  _globals['_STEPBATCHRESPONSE']._serialized_start=2881
+  _globals['_STEPBATCHRESPONSE']._serialized_end=3398
+  _globals['_STEPBATCHRESPONSE_REWARDCOMPONENTSENTRY']._serialized_start=3311
+  _globals['_STEPBATCHRESPONSE_REWARDCOMPONENTSENTRY']._serialized_end=3398
+  _globals['_SENDREQUEST']._serialized_start=3400
+  _globals['_SENDREQUEST']._serialized_end=3483
+  _globals['_SENDRESPONSE']._serialized_start=3485
+  _globals['_SENDRESPONSE']._serialized_end=3524
+  _globals['_RECVREQUEST']._serialized_start=3526
+  _globals['_RECVREQUEST']._serialized_end=3566
+  _globals['_STATEREQUEST']._serialized_start=3568
+  _globals['_STATEREQUEST']._serialized_end=3613
+  _globals['_STATERESPONSE']._serialized_start=3616
+  _globals['_STATERESPONSE']._serialized_end=3893
+  _globals['_CLOSESESSIONREQUEST']._serialized_start=3895
+  _globals['_CLOSESESSIONREQUEST']._serialized_end=3947
+  _globals['_CLOSESESSIONRESPONSE']._serialized_start=3949
+  _globals['_CLOSESESSIONRESPONSE']._serialized_end=3971
+  _globals['_ATTACHREQUEST']._serialized_start=3973
+  _globals['_ATTACHREQUEST']._serialized_end=4019
+  _globals['_ATTACHRESPONSE']._serialized_start=4021
+  _globals['_ATTACHRESPONSE']._serialized_end=4086
+  _globals['_STEPSTREAMREQUEST']._serialized_start=4089
+  _globals['_STEPSTREAMREQUEST']._serialized_end=4831
+  _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._serialized_start=4757
+  _globals['_STEPSTREAMREQUEST_TRACECONTEXTENTRY']._serialized_end=4820
+  _globals['_STEPSTREAMRESPONSE']._serialized_start=4834
+  _globals['_STEPSTREAMRESPONSE']._serialized_end=5500
+  _globals['_ENVSERVICE']._serialized_start=5642
+  _globals['_ENVSERVICE']._serialized_end=6223
 # @@protoc_insertion_point(module_scope)

@@ -4,32 +4,37 @@ isort:skip_file
 EnvService: the OpenEnv environment protocol (reset / step / state) as a
 gRPC service.
 
-A session is one environment instance on one server. There are two ways
-to drive it:
+A session is one environment instance, or one batch of N sub-environments
+stepped together, on one server. There are two ways to drive it:
 
-* Unary calls (`Reset`, `Step`, `State`, `CloseSession`) name the session
-  by `session_id`. A session lives on exactly one server, so behind a load
-  balancer the client must route every call of a session to the same
-  backend. Clients send the id in the `openenv-session-id` request header
-  as well, so an L7 proxy can hash on it.
-* `StepStream`: one bidirectional stream is one session. A stream never
-  moves between backends, so it needs no routing help, and it is the fast
-  path: one message per step each way, pipelining allowed.
+* Unary calls (`Reset`, `Step`, `State`, `CloseSession` and their batched
+  twins) name the session by `session_id`. A session lives on exactly one
+  server, so behind a load balancer every call of a session must reach
+  the same backend; clients send the id in the `openenv-session-id`
+  request header as well, so an L7 proxy can hash on it.
+* `StepStream`: one bidirectional stream drives one session. A stream
+  never moves between backends, so it needs no routing help, and it is
+  the fast path: one message per step each way, pipelining allowed.
 
-Errors a client causes come back as gRPC status codes: NOT_FOUND (unknown
-or reaped session), INVALID_ARGUMENT (an action outside the action space,
-a malformed value), FAILED_PRECONDITION (a step after the episode ended,
-or while another call on the same session is still running),
-RESOURCE_EXHAUSTED (the server's session limit), INTERNAL (an exception in
-the environment's own code), DEADLINE_EXCEEDED (the client's deadline).
-Every message says what to do next.
+Retries are safe. A request that creates a session carries a
+client-chosen `request_id` (AIP-155): the same id again, while the
+session lives, returns the same session and never makes a second env. A
+step carries the `step_index` it means: the server applies the next index
+once, answers a repeat of the last applied index with the same result,
+and refuses any other index, so a step retried after DEADLINE_EXCEEDED or
+UNAVAILABLE is never applied twice.
+
+Errors carry a stable reason (see errors.proto): in the
+`grpc-status-details-bin` trailer on unary calls, in-band on streams.
 """
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.rpc import status_pb2 as _status_pb2
 from openenv_proto.v1 import spaces_pb2 as _spaces_pb2
 from openenv_proto.v1 import values_pb2 as _values_pb2
 import builtins as _builtins
@@ -62,12 +67,12 @@ class _AutoresetModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Autores
     """
     AUTORESET_MODE_DISABLED: _AutoresetMode.ValueType  # 3
     """Sub-envs are never reset automatically: reset them with env_ids;
-    stepping an ended sub-env is FAILED_PRECONDITION.
+    stepping an ended sub-env fails with EPISODE_ENDED.
     """
 
 class AutoresetMode(_AutoresetMode, metaclass=_AutoresetModeEnumTypeWrapper):
-    """AutoresetMode is how a batched session resets a sub-env whose episode
-    ended, exactly as gymnasium.vector.AutoresetMode.
+    """AutoresetMode is how a batched session resets a sub-environment whose
+    episode ended, exactly as gymnasium.vector.AutoresetMode.
     """
 
 AUTORESET_MODE_UNSPECIFIED: AutoresetMode.ValueType  # 0
@@ -83,7 +88,7 @@ episode are in that sub-env's info as "final_obs" and "final_info".
 """
 AUTORESET_MODE_DISABLED: AutoresetMode.ValueType  # 3
 """Sub-envs are never reset automatically: reset them with env_ids;
-stepping an ended sub-env is FAILED_PRECONDITION.
+stepping an ended sub-env fails with EPISODE_ENDED.
 """
 Global___AutoresetMode: _TypeAlias = AutoresetMode  # noqa: Y015
 
@@ -128,18 +133,18 @@ class DescribeResponse(_message.Message):
     refuse a server whose MAJOR differs from its own.
     """
     server_version: _builtins.str
-    """The version of the server software, e.g. "openenv-grpc 0.1.0"."""
+    """The version of the server software, e.g. "openenv-grpc 0.2.0"."""
     @_builtins.property
     def observation_space(self) -> _spaces_pb2.Space:
         """The space every observation belongs to."""
 
     @_builtins.property
     def action_space(self) -> _spaces_pb2.Space:
-        """The space every action must belong to; Step checks it."""
+        """The space every action must belong to; steps check it."""
 
     @_builtins.property
     def reward_range(self) -> Global___RewardRange:
-        """The smallest and largest reward the env can return."""
+        """The smallest and largest reward of one step."""
 
     @_builtins.property
     def capabilities(self) -> Global___Capabilities:
@@ -176,21 +181,21 @@ class RewardRange(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    MIN_FIELD_NUMBER: _builtins.int
-    MAX_FIELD_NUMBER: _builtins.int
-    min: _builtins.float
+    LOW_FIELD_NUMBER: _builtins.int
+    HIGH_FIELD_NUMBER: _builtins.int
+    low: _builtins.float
     """Lower bound (-inf when unbounded)."""
-    max: _builtins.float
+    high: _builtins.float
     """Upper bound (+inf when unbounded)."""
     def __init__(
         self,
         *,
-        min: _builtins.float = ...,
-        max: _builtins.float = ...,
+        low: _builtins.float = ...,
+        high: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["high", b"high", "low", b"low"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,26 +212,32 @@ class Capabilities(_message.Message):
     BATCHED_FIELD_NUMBER: _builtins.int
     TOOLS_FIELD_NUMBER: _builtins.int
     MAX_SESSIONS_FIELD_NUMBER: _builtins.int
-    SESSION_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    SESSION_TTL_FIELD_NUMBER: _builtins.int
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _builtins.int
     MAX_NUM_ENVS_FIELD_NUMBER: _builtins.int
     AUTORESET_MODES_FIELD_NUMBER: _builtins.int
     batched: _builtins.bool
-    """Whether Reset accepts more than one sub-environment per session."""
+    """Whether the server accepts batched sessions (ResetBatch); false when
+    its sub-environment limit is 0.
+    """
     tools: _builtins.bool
     """Whether the env exposes MCP-style tools."""
     max_sessions: _builtins.int
-    """The most sessions the server holds at once; beyond it Reset fails with
-    RESOURCE_EXHAUSTED. 0 means unlimited.
-    """
-    session_ttl_seconds: _builtins.float
-    """Seconds a session may stay idle before the server closes it; 0 means
-    sessions are never reaped.
+    """The most sessions the server holds at once; beyond it session creation
+    fails with SESSION_LIMIT. 0 means unlimited.
     """
     max_message_bytes: _builtins.int
     """The largest message, in bytes, the server accepts and sends."""
     max_num_envs: _builtins.int
-    """The most sub-environments one batched session may hold."""
+    """The most sub-environments one batched session may hold (0: batched
+    sessions are off).
+    """
+    @_builtins.property
+    def session_ttl(self) -> _duration_pb2.Duration:
+        """How long a session may stay idle before the server closes it; zero
+        (or unset) means sessions are never reaped.
+        """
+
     @_builtins.property
     def autoreset_modes(self) -> _containers.RepeatedScalarFieldContainer[Global___AutoresetMode.ValueType]:
         """The autoreset modes batched sessions support."""
@@ -237,35 +248,67 @@ class Capabilities(_message.Message):
         batched: _builtins.bool = ...,
         tools: _builtins.bool = ...,
         max_sessions: _builtins.int = ...,
-        session_ttl_seconds: _builtins.float = ...,
+        session_ttl: _duration_pb2.Duration | None = ...,
         max_message_bytes: _builtins.int = ...,
         max_num_envs: _builtins.int = ...,
         autoreset_modes: _abc.Iterable[Global___AutoresetMode.ValueType] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session_ttl", b"session_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "session_ttl_seconds", b"session_ttl_seconds", "tools", b"tools"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "session_ttl", b"session_ttl", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Capabilities: _TypeAlias = Capabilities  # noqa: Y015
 
 @_typing.final
+class NewSession(_message.Message):
+    """NewSession asks for a new single-env session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """A client-chosen id of this creation (a UUID is best), unique per
+    session the client means to create. The same id again, while the
+    session it created is open, returns that session and its first reset
+    instead of creating another, so a creation retried after a timeout
+    never leaks a session. Empty turns the protection off.
+    """
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NewSession: _TypeAlias = NewSession  # noqa: Y015
+
+@_typing.final
 class ResetRequest(_message.Message):
-    """ResetRequest starts a new episode, in a new session or an existing one."""
+    """ResetRequest starts a new episode of a single-env session."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    NEW_SESSION_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
-    NUM_ENVS_FIELD_NUMBER: _builtins.int
-    AUTORESET_MODE_FIELD_NUMBER: _builtins.int
-    ENV_IDS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
-    """The session to reset. Empty creates a new session. Ignored on a stream,
-    which always resets its own session.
+    """Reset this existing session. On a stream: the stream's own session
+    (or leave the oneof unset).
+    """
+    request_id: _builtins.str
+    """A client-chosen id of this reset. Resetting an existing session again
+    with the id of its last reset returns that reset's answer instead of
+    starting another episode. Empty turns the protection off. (A new
+    session's request id is `new_session.request_id`.)
     """
     seed: _builtins.int
     """Seed for the env's random number generator; unset leaves it unseeded
@@ -273,45 +316,38 @@ class ResetRequest(_message.Message):
     """
     task_id: _builtins.str
     """Which task of a multi-task env to start ("" for the env's default)."""
-    num_envs: _builtins.int
-    """When the request creates a session: 0 makes a single-env session;
-    N >= 1 makes a batched session of N sub-environments stepped together
-    (at most capabilities.max_num_envs; N = 1 is a batch of one, for
-    vector-env code). Sub-env i is seeded with seed + i,
-    as Gymnasium's vector envs do. Ignored on an existing session.
-    """
-    autoreset_mode: Global___AutoresetMode.ValueType
-    """When the request creates a batched session: how finished sub-envs are
-    reset (Gymnasium 1.x semantics). Ignored otherwise.
-    """
+    @_builtins.property
+    def new_session(self) -> Global___NewSession:
+        """Create a session, then reset it. On a stream: only as the first
+        request, and the stream then owns the session.
+        """
+
     @_builtins.property
     def options(self) -> _values_pb2.MapValue:
         """Env-specific reset options (Gymnasium's `options`)."""
-
-    @_builtins.property
-    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """On a batched session: the sub-envs to reset (Gymnasium's reset_mask);
-        empty resets them all.
-        """
 
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
+        new_session: Global___NewSession | None = ...,
+        request_id: _builtins.str = ...,
         seed: _builtins.int | None = ...,
         options: _values_pb2.MapValue | None = ...,
         task_id: _builtins.str = ...,
-        num_envs: _builtins.int = ...,
-        autoreset_mode: Global___AutoresetMode.ValueType = ...,
-        env_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "seed", b"seed", "session", b"session", "session_id", b"session_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "autoreset_mode", b"autoreset_mode", "env_ids", b"env_ids", "num_envs", b"num_envs", "options", b"options", "seed", b"seed", "session_id", b"session_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "request_id", b"request_id", "seed", b"seed", "session", b"session", "session_id", b"session_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    _WhichOneofReturnType_session: _TypeAlias = _typing.Literal["session_id", "new_session"]  # noqa: Y015
+    _WhichOneofArgType_session: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_session) -> _WhichOneofReturnType_session | None: ...
 
 Global___ResetRequest: _TypeAlias = ResetRequest  # noqa: Y015
 
@@ -322,13 +358,11 @@ class ResetResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    EPISODE_ID_FIELD_NUMBER: _builtins.int
     OBSERVATION_FIELD_NUMBER: _builtins.int
     INFO_FIELD_NUMBER: _builtins.int
-    EPISODE_ID_FIELD_NUMBER: _builtins.int
-    ENV_IDS_FIELD_NUMBER: _builtins.int
-    INFOS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
-    """The session this episode runs in; use it for Step, State, CloseSession."""
+    """The session this episode runs in; name it in Step, State, CloseSession."""
     episode_id: _builtins.str
     """A unique id of the new episode."""
     @_builtins.property
@@ -339,32 +373,17 @@ class ResetResponse(_message.Message):
     def info(self) -> _values_pb2.MapValue:
         """Auxiliary information, as the env returned it."""
 
-    @_builtins.property
-    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Batched sessions: the sub-envs this answer covers, in order. The
-        observation is then their batch, in Gymnasium's batched form of the
-        observation space (for a Box, one array with a leading axis).
-        """
-
-    @_builtins.property
-    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
-        """Batched sessions: one info per entry of env_ids (`info` stays empty),
-        or none at all when every sub-env's info is empty.
-        """
-
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
+        episode_id: _builtins.str = ...,
         observation: _values_pb2.Value | None = ...,
         info: _values_pb2.MapValue | None = ...,
-        episode_id: _builtins.str = ...,
-        env_ids: _abc.Iterable[_builtins.int] | None = ...,
-        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "episode_id", b"episode_id", "info", b"info", "infos", b"infos", "observation", b"observation", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["episode_id", b"episode_id", "info", b"info", "observation", b"observation", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -372,42 +391,39 @@ Global___ResetResponse: _TypeAlias = ResetResponse  # noqa: Y015
 
 @_typing.final
 class StepRequest(_message.Message):
-    """StepRequest applies an action."""
+    """StepRequest applies one action to a single-env session."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
-    ENV_IDS_FIELD_NUMBER: _builtins.int
+    STEP_INDEX_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
-    """The session to step. Ignored on a stream, which steps its own session."""
+    """The session to step. On a stream: empty, or the stream's own session."""
+    step_index: _builtins.int
+    """The index of the step this request means: the episode's step count
+    after it (1 for the first step after a reset). The server applies it
+    when it is the next index, answers the same result again when it is
+    the last index applied (also while that step is still running), and
+    refuses any other index with STEP_OUT_OF_ORDER. 0 skips the check (for
+    clients that never retry).
+    """
     @_builtins.property
     def action(self) -> _values_pb2.Value:
-        """One action; it must belong to the action space. On a batched
-        session, the batch of actions for env_ids in Gymnasium's batched form
-        of the action space (for Discrete, one int64 array).
-        """
-
-    @_builtins.property
-    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Batched sessions: the sub-envs the actions are for, in order; empty
-        means all of them.
-        """
+        """The action; it must belong to the action space."""
 
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         action: _values_pb2.Value | None = ...,
-        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        step_index: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "input", b"input"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "env_ids", b"env_ids", "input", b"input", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "session_id", b"session_id", "step_index", b"step_index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["action"]  # noqa: Y015
-    _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
-    def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StepRequest: _TypeAlias = StepRequest  # noqa: Y015
 
@@ -443,24 +459,17 @@ class StepResponse(_message.Message):
     TERMINATED_FIELD_NUMBER: _builtins.int
     TRUNCATED_FIELD_NUMBER: _builtins.int
     INFO_FIELD_NUMBER: _builtins.int
-    STEP_COUNT_FIELD_NUMBER: _builtins.int
-    ENV_IDS_FIELD_NUMBER: _builtins.int
-    REWARDS_FIELD_NUMBER: _builtins.int
-    TERMINATIONS_FIELD_NUMBER: _builtins.int
-    TRUNCATIONS_FIELD_NUMBER: _builtins.int
-    INFOS_FIELD_NUMBER: _builtins.int
+    STEP_INDEX_FIELD_NUMBER: _builtins.int
     reward: _builtins.float
     """The reward of this step."""
     terminated: _builtins.bool
     """Whether the episode reached a terminal state of the task."""
     truncated: _builtins.bool
-    """Whether the episode was cut short (time limit, ...). After terminated or
-    truncated the session needs a Reset before the next Step.
+    """Whether the episode was cut short (time limit, ...). After terminated
+    or truncated the session needs a Reset before the next Step.
     """
-    step_count: _builtins.int
-    """Steps taken in this episode, this one included; on a batched
-    session, batched steps taken since its last full reset.
-    """
+    step_index: _builtins.int
+    """The index of this step in the episode (1 for the first step)."""
     @_builtins.property
     def observation(self) -> _values_pb2.Value:
         """The observation after the step."""
@@ -475,31 +484,6 @@ class StepResponse(_message.Message):
     def info(self) -> _values_pb2.MapValue:
         """Auxiliary information, as the env returned it; never dropped."""
 
-    @_builtins.property
-    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Batched sessions: the sub-envs this answer covers, in order; the
-        observation is their batch. The single-env fields reward, terminated,
-        truncated and info stay unset.
-        """
-
-    @_builtins.property
-    def rewards(self) -> _values_pb2.Tensor:
-        """Batched sessions: reward per entry of env_ids (float64, shape [M])."""
-
-    @_builtins.property
-    def terminations(self) -> _values_pb2.Tensor:
-        """Batched sessions: terminated per entry of env_ids (bool, shape [M])."""
-
-    @_builtins.property
-    def truncations(self) -> _values_pb2.Tensor:
-        """Batched sessions: truncated per entry of env_ids (bool, shape [M])."""
-
-    @_builtins.property
-    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
-        """Batched sessions: one info per entry of env_ids, or none at all when
-        every sub-env's info is empty (the common case, so it costs nothing).
-        """
-
     def __init__(
         self,
         *,
@@ -509,20 +493,416 @@ class StepResponse(_message.Message):
         terminated: _builtins.bool = ...,
         truncated: _builtins.bool = ...,
         info: _values_pb2.MapValue | None = ...,
-        step_count: _builtins.int = ...,
-        env_ids: _abc.Iterable[_builtins.int] | None = ...,
-        rewards: _values_pb2.Tensor | None = ...,
-        terminations: _values_pb2.Tensor | None = ...,
-        truncations: _values_pb2.Tensor | None = ...,
-        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
+        step_index: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "info", b"info", "infos", b"infos", "observation", b"observation", "reward", b"reward", "reward_components", b"reward_components", "rewards", b"rewards", "step_count", b"step_count", "terminated", b"terminated", "terminations", b"terminations", "truncated", b"truncated", "truncations", b"truncations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "observation", b"observation", "reward", b"reward", "reward_components", b"reward_components", "step_index", b"step_index", "terminated", b"terminated", "truncated", b"truncated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StepResponse: _TypeAlias = StepResponse  # noqa: Y015
+
+@_typing.final
+class NewBatchSession(_message.Message):
+    """NewBatchSession asks for a new batched session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    NUM_ENVS_FIELD_NUMBER: _builtins.int
+    AUTORESET_MODE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """A client-chosen id of this creation; as NewSession.request_id."""
+    num_envs: _builtins.int
+    """How many sub-environments to hold, from 1 to
+    Capabilities.max_num_envs (1 is a batch of one, for vector-env code).
+    """
+    autoreset_mode: Global___AutoresetMode.ValueType
+    """How finished sub-environments are reset (unset: NEXT_STEP)."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        num_envs: _builtins.int = ...,
+        autoreset_mode: Global___AutoresetMode.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_mode", b"autoreset_mode", "num_envs", b"num_envs", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NewBatchSession: _TypeAlias = NewBatchSession  # noqa: Y015
+
+@_typing.final
+class SubEnvReset(_message.Message):
+    """SubEnvReset is how one sub-environment of a batch starts its episode."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEED_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    seed: _builtins.int
+    """Seed of this sub-env's random number generator; unset leaves it
+    unseeded.
+    """
+    task_id: _builtins.str
+    """Which task this sub-env starts ("" for the env's default)."""
+    @_builtins.property
+    def options(self) -> _values_pb2.MapValue:
+        """Env-specific reset options of this sub-env."""
+
+    def __init__(
+        self,
+        *,
+        seed: _builtins.int | None = ...,
+        task_id: _builtins.str = ...,
+        options: _values_pb2.MapValue | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+
+Global___SubEnvReset: _TypeAlias = SubEnvReset  # noqa: Y015
+
+@_typing.final
+class ResetBatchRequest(_message.Message):
+    """ResetBatchRequest resets sub-environments of a batched session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    NEW_SESSION_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    SUB_ENVS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Reset sub-envs of this existing batched session. On a stream: the
+    stream's own session (or leave the oneof unset).
+    """
+    request_id: _builtins.str
+    """A client-chosen id of this reset; as ResetRequest.request_id."""
+    @_builtins.property
+    def new_session(self) -> Global___NewBatchSession:
+        """Create a batched session, then reset all its sub-envs. On a stream:
+        only as the first request, and the stream then owns the session.
+        """
+
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs to reset, each once, in [0, num_envs) (Gymnasium's
+        reset_mask); empty resets them all. Must be empty with new_session.
+        """
+
+    @_builtins.property
+    def all(self) -> Global___SubEnvReset:
+        """The same start for every sub-env reset, as Gymnasium's vector envs do
+        it: sub-env i gets seed + i when a seed is set. Leave unset when
+        `sub_envs` is given.
+        """
+
+    @_builtins.property
+    def sub_envs(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubEnvReset]:
+        """A start of its own for each sub-env reset, one per entry of env_ids
+        (per sub-env when env_ids is empty): per-task LLM batches use this.
+        Leave empty when `all` is given.
+        """
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        new_session: Global___NewBatchSession | None = ...,
+        request_id: _builtins.str = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        all: Global___SubEnvReset | None = ...,
+        sub_envs: _abc.Iterable[Global___SubEnvReset] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "new_session", b"new_session", "session", b"session", "session_id", b"session_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "env_ids", b"env_ids", "new_session", b"new_session", "request_id", b"request_id", "session", b"session", "session_id", b"session_id", "sub_envs", b"sub_envs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_session: _TypeAlias = _typing.Literal["session_id", "new_session"]  # noqa: Y015
+    _WhichOneofArgType_session: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_session) -> _WhichOneofReturnType_session | None: ...
+
+Global___ResetBatchRequest: _TypeAlias = ResetBatchRequest  # noqa: Y015
+
+@_typing.final
+class ResetBatchResponse(_message.Message):
+    """ResetBatchResponse is the first observations of the reset sub-envs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    EPISODE_ID_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    OBSERVATIONS_FIELD_NUMBER: _builtins.int
+    INFOS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The batched session; name it in StepBatch, State, CloseSession."""
+    episode_id: _builtins.str
+    """The id of the session's current run: new when every sub-env was reset."""
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs reset, in order."""
+
+    @_builtins.property
+    def observations(self) -> _values_pb2.Value:
+        """Their observations as one batch, in Gymnasium's batched form of the
+        observation space (for a Box, one array with a leading axis of
+        len(env_ids)).
+        """
+
+    @_builtins.property
+    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
+        """One info per entry of env_ids, or none at all when every info is
+        empty.
+        """
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        episode_id: _builtins.str = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        observations: _values_pb2.Value | None = ...,
+        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "episode_id", b"episode_id", "infos", b"infos", "observations", b"observations", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetBatchResponse: _TypeAlias = ResetBatchResponse  # noqa: Y015
+
+@_typing.final
+class StepBatchRequest(_message.Message):
+    """StepBatchRequest steps sub-environments of a batched session together."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    STEP_INDEX_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The session to step. On a stream: empty, or the stream's own session."""
+    step_index: _builtins.int
+    """The index of the batched step this request means: the session's count
+    of batched steps after it (1 for the first after a full reset). As
+    StepRequest.step_index; 0 skips the check.
+    """
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs to step, each once, in order; empty means all of them."""
+
+    @_builtins.property
+    def actions(self) -> _values_pb2.Value:
+        """One action per sub-env stepped, as one value in Gymnasium's batched
+        form of the action space (for Discrete, one int64 array).
+        """
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        actions: _values_pb2.Value | None = ...,
+        step_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "env_ids", b"env_ids", "session_id", b"session_id", "step_index", b"step_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepBatchRequest: _TypeAlias = StepBatchRequest  # noqa: Y015
+
+@_typing.final
+class StepBatchResponse(_message.Message):
+    """StepBatchResponse is the outcome of one batched step, or of a recv."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RewardComponentsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _values_pb2.Tensor: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _values_pb2.Tensor | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    OBSERVATIONS_FIELD_NUMBER: _builtins.int
+    REWARDS_FIELD_NUMBER: _builtins.int
+    TERMINATIONS_FIELD_NUMBER: _builtins.int
+    TRUNCATIONS_FIELD_NUMBER: _builtins.int
+    REWARD_COMPONENTS_FIELD_NUMBER: _builtins.int
+    INFOS_FIELD_NUMBER: _builtins.int
+    STEP_INDEX_FIELD_NUMBER: _builtins.int
+    step_index: _builtins.int
+    """The index of this batched step (the session's count of batched steps
+    since its last full reset, this one included).
+    """
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs this answer covers, in order."""
+
+    @_builtins.property
+    def observations(self) -> _values_pb2.Value:
+        """Their observations as one batch, in Gymnasium's batched form of the
+        observation space.
+        """
+
+    @_builtins.property
+    def rewards(self) -> _values_pb2.Tensor:
+        """Reward per entry of env_ids (float64, shape [M])."""
+
+    @_builtins.property
+    def terminations(self) -> _values_pb2.Tensor:
+        """Terminated per entry of env_ids (bool, shape [M])."""
+
+    @_builtins.property
+    def truncations(self) -> _values_pb2.Tensor:
+        """Truncated per entry of env_ids (bool, shape [M])."""
+
+    @_builtins.property
+    def reward_components(self) -> _containers.MessageMap[_builtins.str, _values_pb2.Tensor]:
+        """Reward breakdowns: per component name, its value per entry of env_ids
+        (float64, shape [M]; 0 for a sub-env whose step did not name it).
+        """
+
+    @_builtins.property
+    def infos(self) -> _containers.RepeatedCompositeFieldContainer[_values_pb2.MapValue]:
+        """One info per entry of env_ids, or none at all when every info is
+        empty (the common case, so it costs nothing).
+        """
+
+    def __init__(
+        self,
+        *,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        observations: _values_pb2.Value | None = ...,
+        rewards: _values_pb2.Tensor | None = ...,
+        terminations: _values_pb2.Tensor | None = ...,
+        truncations: _values_pb2.Tensor | None = ...,
+        reward_components: _abc.Mapping[_builtins.str, _values_pb2.Tensor] | None = ...,
+        infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
+        step_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "infos", b"infos", "observations", b"observations", "reward_components", b"reward_components", "rewards", b"rewards", "step_index", b"step_index", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepBatchResponse: _TypeAlias = StepBatchResponse  # noqa: Y015
+
+@_typing.final
+class SendRequest(_message.Message):
+    """SendRequest starts sub-environment steps without waiting for them
+    (EnvPool's send, stream only).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs to start, each once and none already in flight."""
+
+    @_builtins.property
+    def actions(self) -> _values_pb2.Value:
+        """One action per entry of env_ids, in the batched form of the action
+        space.
+        """
+
+    def __init__(
+        self,
+        *,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+        actions: _values_pb2.Value | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "env_ids", b"env_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendRequest: _TypeAlias = SendRequest  # noqa: Y015
+
+@_typing.final
+class SendResponse(_message.Message):
+    """SendResponse confirms that sub-environments have started stepping."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENV_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sub-envs now stepping, in the order of the request."""
+
+    def __init__(
+        self,
+        *,
+        env_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendResponse: _TypeAlias = SendResponse  # noqa: Y015
+
+@_typing.final
+class RecvRequest(_message.Message):
+    """RecvRequest collects finished sub-environment steps (EnvPool's recv,
+    stream only).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_ENVS_FIELD_NUMBER: _builtins.int
+    num_envs: _builtins.int
+    """How many results to return: the first num_envs sub-envs to finish,
+    waiting as long as it takes; 0 means every sub-env still in flight.
+    """
+    def __init__(
+        self,
+        *,
+        num_envs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_envs", b"num_envs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecvRequest: _TypeAlias = RecvRequest  # noqa: Y015
 
 @_typing.final
 class StateRequest(_message.Message):
@@ -532,7 +912,7 @@ class StateRequest(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
-    """The session to inspect. Ignored on a stream."""
+    """The session to inspect. On a stream: empty, or the stream's own."""
     def __init__(
         self,
         *,
@@ -548,45 +928,51 @@ Global___StateRequest: _TypeAlias = StateRequest  # noqa: Y015
 
 @_typing.final
 class StateResponse(_message.Message):
-    """StateResponse is a session's state."""
+    """StateResponse is where a session stands."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    SESSION_ID_FIELD_NUMBER: _builtins.int
     EPISODE_ID_FIELD_NUMBER: _builtins.int
     STEP_COUNT_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
     EPISODE_DONE_FIELD_NUMBER: _builtins.int
-    SESSION_ID_FIELD_NUMBER: _builtins.int
     NUM_ENVS_FIELD_NUMBER: _builtins.int
     AUTORESET_MODE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The session this state belongs to."""
     episode_id: _builtins.str
-    """The current episode's id ("" before the first Reset completes)."""
+    """The current episode's id ("" before the first reset completes)."""
     step_count: _builtins.int
-    """Steps taken in the current episode."""
+    """Steps applied in the current episode (batched: batched steps since the
+    last full reset).
+    """
     episode_done: _builtins.bool
     """Whether the current episode has ended (terminated, truncated, or ended
     by an error in the env); Step then fails until the next Reset.
     """
-    session_id: _builtins.str
-    """The session this state belongs to."""
     num_envs: _builtins.int
-    """Sub-environments of the session (1 for a single-env session)."""
+    """0 for a single-env session; the number of sub-environments of a
+    batched session.
+    """
     autoreset_mode: Global___AutoresetMode.ValueType
-    """Autoreset mode of a batched session."""
+    """Autoreset mode of a batched session (unset for a single-env session)."""
     @_builtins.property
     def state(self) -> _values_pb2.Value:
-        """Env-specific state, as the env's `state()` returned it."""
+        """Env-specific state, as the env's `state()` returned it (a list, one
+        per sub-env, for a batched session).
+        """
 
     def __init__(
         self,
         *,
+        session_id: _builtins.str = ...,
         episode_id: _builtins.str = ...,
         step_count: _builtins.int = ...,
-        state: _values_pb2.Value | None = ...,
         episode_done: _builtins.bool = ...,
-        session_id: _builtins.str = ...,
         num_envs: _builtins.int = ...,
         autoreset_mode: Global___AutoresetMode.ValueType = ...,
+        state: _values_pb2.Value | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -637,7 +1023,9 @@ Global___CloseSessionResponse: _TypeAlias = CloseSessionResponse  # noqa: Y015
 
 @_typing.final
 class AttachRequest(_message.Message):
-    """AttachRequest binds a stream to a session created earlier by a unary Reset."""
+    """AttachRequest binds a stream to a session created earlier (by a unary
+    Reset or ResetBatch, or by another stream).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -663,10 +1051,7 @@ class AttachResponse(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SESSION_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
-    session_id: _builtins.str
-    """The attached session."""
     @_builtins.property
     def state(self) -> Global___StateResponse:
         """The session's state at the moment of attaching."""
@@ -674,12 +1059,11 @@ class AttachResponse(_message.Message):
     def __init__(
         self,
         *,
-        session_id: _builtins.str = ...,
         state: Global___StateResponse | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -712,70 +1096,84 @@ class StepStreamRequest(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     SEQ_FIELD_NUMBER: _builtins.int
-    RESET_FIELD_NUMBER: _builtins.int
-    STEP_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
-    ATTACH_FIELD_NUMBER: _builtins.int
-    SEND_FIELD_NUMBER: _builtins.int
-    RECV_FIELD_NUMBER: _builtins.int
+    RESET_REQUEST_FIELD_NUMBER: _builtins.int
+    STEP_REQUEST_FIELD_NUMBER: _builtins.int
+    RESET_BATCH_REQUEST_FIELD_NUMBER: _builtins.int
+    STEP_BATCH_REQUEST_FIELD_NUMBER: _builtins.int
+    STATE_REQUEST_FIELD_NUMBER: _builtins.int
+    ATTACH_REQUEST_FIELD_NUMBER: _builtins.int
+    SEND_REQUEST_FIELD_NUMBER: _builtins.int
+    RECV_REQUEST_FIELD_NUMBER: _builtins.int
     TRACE_CONTEXT_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Chosen by the client, echoed by the response; increasing values let a
     pipelining client match responses to requests.
     """
     @_builtins.property
-    def reset(self) -> Global___ResetRequest:
-        """Start a new episode (creating the stream's session if it has none)."""
+    def reset_request(self) -> Global___ResetRequest:
+        """Start an episode of a single-env session; with `new_session`, create
+        the stream's session first (first request only).
+        """
 
     @_builtins.property
-    def step(self) -> Global___StepRequest:
-        """Apply an action to the stream's session."""
+    def step_request(self) -> Global___StepRequest:
+        """Apply an action to the stream's single-env session."""
 
     @_builtins.property
-    def state(self) -> Global___StateRequest:
+    def reset_batch_request(self) -> Global___ResetBatchRequest:
+        """Reset sub-envs of a batched session; with `new_session`, create the
+        stream's session first (first request only).
+        """
+
+    @_builtins.property
+    def step_batch_request(self) -> Global___StepBatchRequest:
+        """Step sub-envs of the stream's batched session together."""
+
+    @_builtins.property
+    def state_request(self) -> Global___StateRequest:
         """Read the stream's session state."""
 
     @_builtins.property
-    def attach(self) -> Global___AttachRequest:
-        """Bind the stream to an existing session; only as the first request."""
+    def attach_request(self) -> Global___AttachRequest:
+        """Bind the stream to an existing session (first request only)."""
 
     @_builtins.property
-    def send(self) -> Global___StepRequest:
-        """Batched sessions, EnvPool style: start stepping env_ids with these
-        actions; answered as soon as they have started, and their results
-        are collected by `recv`.
+    def send_request(self) -> Global___SendRequest:
+        """Start sub-env steps; answered as soon as they have started, their
+        results collected by `recv_request`.
         """
 
     @_builtins.property
-    def recv(self) -> Global___RecvRequest:
-        """Batched sessions: answer with the first sub-envs to finish their
-        `send` steps.
-        """
+    def recv_request(self) -> Global___RecvRequest:
+        """Collect the first sub-envs to finish their sent steps."""
 
     @_builtins.property
     def trace_context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """W3C trace context of this request (`traceparent`, `tracestate`), so
-        the server's span for this message joins the caller's trace; a stream's
-        call headers can only carry the context of the whole stream. Optional.
+        the server's span for this message joins the caller's trace; a
+        stream's call headers can only carry the context of the whole stream.
+        Optional.
         """
 
     def __init__(
         self,
         *,
         seq: _builtins.int = ...,
-        reset: Global___ResetRequest | None = ...,
-        step: Global___StepRequest | None = ...,
-        state: Global___StateRequest | None = ...,
-        attach: Global___AttachRequest | None = ...,
-        send: Global___StepRequest | None = ...,
-        recv: Global___RecvRequest | None = ...,
+        reset_request: Global___ResetRequest | None = ...,
+        step_request: Global___StepRequest | None = ...,
+        reset_batch_request: Global___ResetBatchRequest | None = ...,
+        step_batch_request: Global___StepBatchRequest | None = ...,
+        state_request: Global___StateRequest | None = ...,
+        attach_request: Global___AttachRequest | None = ...,
+        send_request: Global___SendRequest | None = ...,
+        recv_request: Global___RecvRequest | None = ...,
         trace_context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "recv", b"recv", "request", b"request", "reset", b"reset", "send", b"send", "state", b"state", "step", b"step"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "recv_request", b"recv_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "recv", b"recv", "request", b"request", "reset", b"reset", "send", b"send", "seq", b"seq", "state", b"state", "step", b"step", "trace_context", b"trace_context"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "recv_request", b"recv_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "seq", b"seq", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request", "trace_context", b"trace_context"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "send", "recv"]  # noqa: Y015
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset_request", "step_request", "reset_batch_request", "step_batch_request", "state_request", "attach_request", "send_request", "recv_request"]  # noqa: Y015
     _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
@@ -788,139 +1186,75 @@ class StepStreamResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQ_FIELD_NUMBER: _builtins.int
-    RESET_FIELD_NUMBER: _builtins.int
-    STEP_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
-    ATTACH_FIELD_NUMBER: _builtins.int
-    SEND_FIELD_NUMBER: _builtins.int
-    RECV_FIELD_NUMBER: _builtins.int
+    RESET_RESPONSE_FIELD_NUMBER: _builtins.int
+    STEP_RESPONSE_FIELD_NUMBER: _builtins.int
+    RESET_BATCH_RESPONSE_FIELD_NUMBER: _builtins.int
+    STEP_BATCH_RESPONSE_FIELD_NUMBER: _builtins.int
+    STATE_RESPONSE_FIELD_NUMBER: _builtins.int
+    ATTACH_RESPONSE_FIELD_NUMBER: _builtins.int
+    SEND_RESPONSE_FIELD_NUMBER: _builtins.int
+    RECV_RESPONSE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """The `seq` of the request this answers."""
     @_builtins.property
-    def reset(self) -> Global___ResetResponse:
-        """Answer to `reset`."""
+    def reset_response(self) -> Global___ResetResponse:
+        """Answer to `reset_request`."""
 
     @_builtins.property
-    def step(self) -> Global___StepResponse:
-        """Answer to `step`."""
+    def step_response(self) -> Global___StepResponse:
+        """Answer to `step_request`."""
 
     @_builtins.property
-    def state(self) -> Global___StateResponse:
-        """Answer to `state`."""
+    def reset_batch_response(self) -> Global___ResetBatchResponse:
+        """Answer to `reset_batch_request`."""
 
     @_builtins.property
-    def attach(self) -> Global___AttachResponse:
-        """Answer to `attach`."""
+    def step_batch_response(self) -> Global___StepBatchResponse:
+        """Answer to `step_batch_request`."""
 
     @_builtins.property
-    def send(self) -> Global___SendResponse:
-        """Answer to `send`: the sub-envs have started stepping."""
+    def state_response(self) -> Global___StateResponse:
+        """Answer to `state_request`."""
 
     @_builtins.property
-    def recv(self) -> Global___StepResponse:
-        """Answer to `recv`: the results of the sub-envs that finished first."""
+    def attach_response(self) -> Global___AttachResponse:
+        """Answer to `attach_request`."""
 
     @_builtins.property
-    def error(self) -> Global___Status:
-        """The request failed; the stream goes on."""
+    def send_response(self) -> Global___SendResponse:
+        """Answer to `send_request`: the sub-envs have started stepping."""
+
+    @_builtins.property
+    def recv_response(self) -> Global___StepBatchResponse:
+        """Answer to `recv_request`: the sub-envs that finished first."""
+
+    @_builtins.property
+    def error(self) -> _status_pb2.Status:
+        """The request failed, with the same code, message and ErrorInfo
+        reason a unary call would have ended with; the stream goes on.
+        """
 
     def __init__(
         self,
         *,
         seq: _builtins.int = ...,
-        reset: Global___ResetResponse | None = ...,
-        step: Global___StepResponse | None = ...,
-        state: Global___StateResponse | None = ...,
-        attach: Global___AttachResponse | None = ...,
-        send: Global___SendResponse | None = ...,
-        recv: Global___StepResponse | None = ...,
-        error: Global___Status | None = ...,
+        reset_response: Global___ResetResponse | None = ...,
+        step_response: Global___StepResponse | None = ...,
+        reset_batch_response: Global___ResetBatchResponse | None = ...,
+        step_batch_response: Global___StepBatchResponse | None = ...,
+        state_response: Global___StateResponse | None = ...,
+        attach_response: Global___AttachResponse | None = ...,
+        send_response: Global___SendResponse | None = ...,
+        recv_response: Global___StepBatchResponse | None = ...,
+        error: _status_pb2.Status | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "send", b"send", "state", b"state", "step", b"step"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "error", b"error", "recv_response", b"recv_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach", b"attach", "error", b"error", "recv", b"recv", "reset", b"reset", "response", b"response", "send", b"send", "seq", b"seq", "state", b"state", "step", b"step"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "error", b"error", "recv_response", b"recv_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "seq", b"seq", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset", "step", "state", "attach", "send", "recv", "error"]  # noqa: Y015
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset_response", "step_response", "reset_batch_response", "step_batch_response", "state_response", "attach_response", "send_response", "recv_response", "error"]  # noqa: Y015
     _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 
 Global___StepStreamResponse: _TypeAlias = StepStreamResponse  # noqa: Y015
-
-@_typing.final
-class SendResponse(_message.Message):
-    """SendResponse confirms that sub-envs have started stepping."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ENV_IDS_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def env_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """The sub-envs now stepping, in the order of the request."""
-
-    def __init__(
-        self,
-        *,
-        env_ids: _abc.Iterable[_builtins.int] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SendResponse: _TypeAlias = SendResponse  # noqa: Y015
-
-@_typing.final
-class RecvRequest(_message.Message):
-    """RecvRequest asks for finished sub-env steps of a batched session."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    NUM_ENVS_FIELD_NUMBER: _builtins.int
-    num_envs: _builtins.int
-    """How many results to return: the first num_envs sub-envs to finish,
-    waiting as long as it takes; 0 means every sub-env still in flight.
-    """
-    def __init__(
-        self,
-        *,
-        num_envs: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_envs", b"num_envs"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___RecvRequest: _TypeAlias = RecvRequest  # noqa: Y015
-
-@_typing.final
-class Status(_message.Message):
-    """Status is the error of one request on a stream, with the same meaning as
-    a gRPC status (google.rpc.Status without details).
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CODE_FIELD_NUMBER: _builtins.int
-    MESSAGE_FIELD_NUMBER: _builtins.int
-    code: _builtins.int
-    """A gRPC status code number (3 INVALID_ARGUMENT, 5 NOT_FOUND,
-    9 FAILED_PRECONDITION, 13 INTERNAL, ...).
-    """
-    message: _builtins.str
-    """What went wrong and what to do about it."""
-    def __init__(
-        self,
-        *,
-        code: _builtins.int = ...,
-        message: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Status: _TypeAlias = Status  # noqa: Y015

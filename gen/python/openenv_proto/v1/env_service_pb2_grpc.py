@@ -50,6 +50,16 @@ class EnvServiceStub:
                 request_serializer=openenv_dot_v1_dot_env__service__pb2.StepRequest.SerializeToString,
                 response_deserializer=openenv_dot_v1_dot_env__service__pb2.StepResponse.FromString,
                 _registered_method=True)
+        self.ResetBatch = channel.unary_unary(
+                '/openenv.v1.EnvService/ResetBatch',
+                request_serializer=openenv_dot_v1_dot_env__service__pb2.ResetBatchRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_env__service__pb2.ResetBatchResponse.FromString,
+                _registered_method=True)
+        self.StepBatch = channel.unary_unary(
+                '/openenv.v1.EnvService/StepBatch',
+                request_serializer=openenv_dot_v1_dot_env__service__pb2.StepBatchRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_env__service__pb2.StepBatchResponse.FromString,
+                _registered_method=True)
         self.State = channel.unary_unary(
                 '/openenv.v1.EnvService/State',
                 request_serializer=openenv_dot_v1_dot_env__service__pb2.StateRequest.SerializeToString,
@@ -80,23 +90,42 @@ class EnvServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Reset(self, request, context):
-        """Reset starts a new episode. Without a session id it first creates a
-        session (RESOURCE_EXHAUSTED at the server's limit) and returns its id.
+        """Reset starts a new episode of a single-env session: a new session
+        (`new_session`) or an existing one (`session_id`). Safe to retry with
+        the same `request_id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Step(self, request, context):
-        """Step applies one action to a session's current episode.
+        """Step applies one action to a single-env session's episode. Safe to
+        retry with the same `step_index`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetBatch(self, request, context):
+        """ResetBatch resets sub-environments of a batched session, creating the
+        session first when `new_session` is set. Safe to retry with the same
+        `request_id`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StepBatch(self, request, context):
+        """StepBatch steps sub-environments of a batched session together. Safe
+        to retry with the same `step_index`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def State(self, request, context):
-        """State returns a session's episode id, step count and env-specific state.
-        It does not change the session and is safe to retry.
+        """State returns where a session stands and the env's own state. It does
+        not change the session and is safe to retry.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,14 +140,14 @@ class EnvServiceServicer:
 
     def StepStream(self, request_iterator, context):
         """StepStream drives one session over one bidirectional stream. The first
-        request resets (creating a session) or attaches to an existing session.
-        Every request is answered by one response that echoes its `seq`, in
-        request order. An
-        error about one request comes back as that request's `error` and the
-        stream goes on; the stream itself ends with a non-OK status only when it
-        cannot go on (for example its session was reaped or closed elsewhere, or
-        the server is shutting down). A session the stream created is closed
-        when the stream ends; an attached session is left open.
+        request creates the stream's session (a reset with `new_session`) or
+        attaches to an existing one. Every request is answered by exactly one
+        response that echoes its `seq`, in request order. A failed request is
+        answered by that response's `error` and the stream goes on; the stream
+        itself ends with a non-OK status only when it cannot go on (its session
+        was closed or reaped elsewhere, or the server is shutting down). A
+        session the stream created is closed when the stream ends; an attached
+        session is left open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,6 +170,16 @@ def add_EnvServiceServicer_to_server(servicer, server):
                     servicer.Step,
                     request_deserializer=openenv_dot_v1_dot_env__service__pb2.StepRequest.FromString,
                     response_serializer=openenv_dot_v1_dot_env__service__pb2.StepResponse.SerializeToString,
+            ),
+            'ResetBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetBatch,
+                    request_deserializer=openenv_dot_v1_dot_env__service__pb2.ResetBatchRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_env__service__pb2.ResetBatchResponse.SerializeToString,
+            ),
+            'StepBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StepBatch,
+                    request_deserializer=openenv_dot_v1_dot_env__service__pb2.StepBatchRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_env__service__pb2.StepBatchResponse.SerializeToString,
             ),
             'State': grpc.unary_unary_rpc_method_handler(
                     servicer.State,
@@ -240,6 +279,60 @@ class EnvService:
             '/openenv.v1.EnvService/Step',
             openenv_dot_v1_dot_env__service__pb2.StepRequest.SerializeToString,
             openenv_dot_v1_dot_env__service__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/ResetBatch',
+            openenv_dot_v1_dot_env__service__pb2.ResetBatchRequest.SerializeToString,
+            openenv_dot_v1_dot_env__service__pb2.ResetBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StepBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/StepBatch',
+            openenv_dot_v1_dot_env__service__pb2.StepBatchRequest.SerializeToString,
+            openenv_dot_v1_dot_env__service__pb2.StepBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

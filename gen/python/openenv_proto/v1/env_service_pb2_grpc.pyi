@@ -4,25 +4,28 @@ isort:skip_file
 EnvService: the OpenEnv environment protocol (reset / step / state) as a
 gRPC service.
 
-A session is one environment instance on one server. There are two ways
-to drive it:
+A session is one environment instance, or one batch of N sub-environments
+stepped together, on one server. There are two ways to drive it:
 
-* Unary calls (`Reset`, `Step`, `State`, `CloseSession`) name the session
-  by `session_id`. A session lives on exactly one server, so behind a load
-  balancer the client must route every call of a session to the same
-  backend. Clients send the id in the `openenv-session-id` request header
-  as well, so an L7 proxy can hash on it.
-* `StepStream`: one bidirectional stream is one session. A stream never
-  moves between backends, so it needs no routing help, and it is the fast
-  path: one message per step each way, pipelining allowed.
+* Unary calls (`Reset`, `Step`, `State`, `CloseSession` and their batched
+  twins) name the session by `session_id`. A session lives on exactly one
+  server, so behind a load balancer every call of a session must reach
+  the same backend; clients send the id in the `openenv-session-id`
+  request header as well, so an L7 proxy can hash on it.
+* `StepStream`: one bidirectional stream drives one session. A stream
+  never moves between backends, so it needs no routing help, and it is
+  the fast path: one message per step each way, pipelining allowed.
 
-Errors a client causes come back as gRPC status codes: NOT_FOUND (unknown
-or reaped session), INVALID_ARGUMENT (an action outside the action space,
-a malformed value), FAILED_PRECONDITION (a step after the episode ended,
-or while another call on the same session is still running),
-RESOURCE_EXHAUSTED (the server's session limit), INTERNAL (an exception in
-the environment's own code), DEADLINE_EXCEEDED (the client's deadline).
-Every message says what to do next.
+Retries are safe. A request that creates a session carries a
+client-chosen `request_id` (AIP-155): the same id again, while the
+session lives, returns the same session and never makes a second env. A
+step carries the `step_index` it means: the server applies the next index
+once, answers a repeat of the last applied index with the same result,
+and refuses any other index, so a step retried after DEADLINE_EXCEEDED or
+UNAVAILABLE is never applied twice.
+
+Errors carry a stable reason (see errors.proto): in the
+`grpc-status-details-bin` trailer on unary calls, in-band on streams.
 """
 
 from collections import abc as _abc
@@ -60,27 +63,39 @@ class EnvServiceStub:
     It needs no session and is safe to retry.
     """
     Reset: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.ResetRequest, _env_service_pb2.ResetResponse]
-    """Reset starts a new episode. Without a session id it first creates a
-    session (RESOURCE_EXHAUSTED at the server's limit) and returns its id.
+    """Reset starts a new episode of a single-env session: a new session
+    (`new_session`) or an existing one (`session_id`). Safe to retry with
+    the same `request_id`.
     """
     Step: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.StepRequest, _env_service_pb2.StepResponse]
-    """Step applies one action to a session's current episode."""
+    """Step applies one action to a single-env session's episode. Safe to
+    retry with the same `step_index`.
+    """
+    ResetBatch: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.ResetBatchRequest, _env_service_pb2.ResetBatchResponse]
+    """ResetBatch resets sub-environments of a batched session, creating the
+    session first when `new_session` is set. Safe to retry with the same
+    `request_id`.
+    """
+    StepBatch: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.StepBatchRequest, _env_service_pb2.StepBatchResponse]
+    """StepBatch steps sub-environments of a batched session together. Safe
+    to retry with the same `step_index`.
+    """
     State: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.StateRequest, _env_service_pb2.StateResponse]
-    """State returns a session's episode id, step count and env-specific state.
-    It does not change the session and is safe to retry.
+    """State returns where a session stands and the env's own state. It does
+    not change the session and is safe to retry.
     """
     CloseSession: _grpc.UnaryUnaryMultiCallable[_env_service_pb2.CloseSessionRequest, _env_service_pb2.CloseSessionResponse]
     """CloseSession closes a session and frees its environment."""
     StepStream: _grpc.StreamStreamMultiCallable[_env_service_pb2.StepStreamRequest, _env_service_pb2.StepStreamResponse]
     """StepStream drives one session over one bidirectional stream. The first
-    request resets (creating a session) or attaches to an existing session.
-    Every request is answered by one response that echoes its `seq`, in
-    request order. An
-    error about one request comes back as that request's `error` and the
-    stream goes on; the stream itself ends with a non-OK status only when it
-    cannot go on (for example its session was reaped or closed elsewhere, or
-    the server is shutting down). A session the stream created is closed
-    when the stream ends; an attached session is left open.
+    request creates the stream's session (a reset with `new_session`) or
+    attaches to an existing one. Every request is answered by exactly one
+    response that echoes its `seq`, in request order. A failed request is
+    answered by that response's `error` and the stream goes on; the stream
+    itself ends with a non-OK status only when it cannot go on (its session
+    was closed or reaped elsewhere, or the server is shutting down). A
+    session the stream created is closed when the stream ends; an attached
+    session is left open.
     """
 
 @_typing.type_check_only
@@ -93,27 +108,39 @@ class EnvServiceAsyncStub(EnvServiceStub):
     It needs no session and is safe to retry.
     """
     Reset: _aio.UnaryUnaryMultiCallable[_env_service_pb2.ResetRequest, _env_service_pb2.ResetResponse]  # type: ignore[assignment]
-    """Reset starts a new episode. Without a session id it first creates a
-    session (RESOURCE_EXHAUSTED at the server's limit) and returns its id.
+    """Reset starts a new episode of a single-env session: a new session
+    (`new_session`) or an existing one (`session_id`). Safe to retry with
+    the same `request_id`.
     """
     Step: _aio.UnaryUnaryMultiCallable[_env_service_pb2.StepRequest, _env_service_pb2.StepResponse]  # type: ignore[assignment]
-    """Step applies one action to a session's current episode."""
+    """Step applies one action to a single-env session's episode. Safe to
+    retry with the same `step_index`.
+    """
+    ResetBatch: _aio.UnaryUnaryMultiCallable[_env_service_pb2.ResetBatchRequest, _env_service_pb2.ResetBatchResponse]  # type: ignore[assignment]
+    """ResetBatch resets sub-environments of a batched session, creating the
+    session first when `new_session` is set. Safe to retry with the same
+    `request_id`.
+    """
+    StepBatch: _aio.UnaryUnaryMultiCallable[_env_service_pb2.StepBatchRequest, _env_service_pb2.StepBatchResponse]  # type: ignore[assignment]
+    """StepBatch steps sub-environments of a batched session together. Safe
+    to retry with the same `step_index`.
+    """
     State: _aio.UnaryUnaryMultiCallable[_env_service_pb2.StateRequest, _env_service_pb2.StateResponse]  # type: ignore[assignment]
-    """State returns a session's episode id, step count and env-specific state.
-    It does not change the session and is safe to retry.
+    """State returns where a session stands and the env's own state. It does
+    not change the session and is safe to retry.
     """
     CloseSession: _aio.UnaryUnaryMultiCallable[_env_service_pb2.CloseSessionRequest, _env_service_pb2.CloseSessionResponse]  # type: ignore[assignment]
     """CloseSession closes a session and frees its environment."""
     StepStream: _aio.StreamStreamMultiCallable[_env_service_pb2.StepStreamRequest, _env_service_pb2.StepStreamResponse]  # type: ignore[assignment]
     """StepStream drives one session over one bidirectional stream. The first
-    request resets (creating a session) or attaches to an existing session.
-    Every request is answered by one response that echoes its `seq`, in
-    request order. An
-    error about one request comes back as that request's `error` and the
-    stream goes on; the stream itself ends with a non-OK status only when it
-    cannot go on (for example its session was reaped or closed elsewhere, or
-    the server is shutting down). A session the stream created is closed
-    when the stream ends; an attached session is left open.
+    request creates the stream's session (a reset with `new_session`) or
+    attaches to an existing one. Every request is answered by exactly one
+    response that echoes its `seq`, in request order. A failed request is
+    answered by that response's `error` and the stream goes on; the stream
+    itself ends with a non-OK status only when it cannot go on (its session
+    was closed or reaped elsewhere, or the server is shutting down). A
+    session the stream created is closed when the stream ends; an attached
+    session is left open.
     """
 
 class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -135,8 +162,9 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _env_service_pb2.ResetRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_env_service_pb2.ResetResponse, _abc.Awaitable[_env_service_pb2.ResetResponse]]:
-        """Reset starts a new episode. Without a session id it first creates a
-        session (RESOURCE_EXHAUSTED at the server's limit) and returns its id.
+        """Reset starts a new episode of a single-env session: a new session
+        (`new_session`) or an existing one (`session_id`). Safe to retry with
+        the same `request_id`.
         """
 
     @_abc_1.abstractmethod
@@ -145,7 +173,30 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _env_service_pb2.StepRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_env_service_pb2.StepResponse, _abc.Awaitable[_env_service_pb2.StepResponse]]:
-        """Step applies one action to a session's current episode."""
+        """Step applies one action to a single-env session's episode. Safe to
+        retry with the same `step_index`.
+        """
+
+    @_abc_1.abstractmethod
+    def ResetBatch(
+        self,
+        request: _env_service_pb2.ResetBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_env_service_pb2.ResetBatchResponse, _abc.Awaitable[_env_service_pb2.ResetBatchResponse]]:
+        """ResetBatch resets sub-environments of a batched session, creating the
+        session first when `new_session` is set. Safe to retry with the same
+        `request_id`.
+        """
+
+    @_abc_1.abstractmethod
+    def StepBatch(
+        self,
+        request: _env_service_pb2.StepBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_env_service_pb2.StepBatchResponse, _abc.Awaitable[_env_service_pb2.StepBatchResponse]]:
+        """StepBatch steps sub-environments of a batched session together. Safe
+        to retry with the same `step_index`.
+        """
 
     @_abc_1.abstractmethod
     def State(
@@ -153,8 +204,8 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _env_service_pb2.StateRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_env_service_pb2.StateResponse, _abc.Awaitable[_env_service_pb2.StateResponse]]:
-        """State returns a session's episode id, step count and env-specific state.
-        It does not change the session and is safe to retry.
+        """State returns where a session stands and the env's own state. It does
+        not change the session and is safe to retry.
         """
 
     @_abc_1.abstractmethod
@@ -172,14 +223,14 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_env_service_pb2.StepStreamResponse], _abc.AsyncIterator[_env_service_pb2.StepStreamResponse]]:
         """StepStream drives one session over one bidirectional stream. The first
-        request resets (creating a session) or attaches to an existing session.
-        Every request is answered by one response that echoes its `seq`, in
-        request order. An
-        error about one request comes back as that request's `error` and the
-        stream goes on; the stream itself ends with a non-OK status only when it
-        cannot go on (for example its session was reaped or closed elsewhere, or
-        the server is shutting down). A session the stream created is closed
-        when the stream ends; an attached session is left open.
+        request creates the stream's session (a reset with `new_session`) or
+        attaches to an existing one. Every request is answered by exactly one
+        response that echoes its `seq`, in request order. A failed request is
+        answered by that response's `error` and the stream goes on; the stream
+        itself ends with a non-OK status only when it cannot go on (its session
+        was closed or reaped elsewhere, or the server is shutting down). A
+        session the stream created is closed when the stream ends; an attached
+        session is left open.
         """
 
 def add_EnvServiceServicer_to_server(servicer: EnvServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

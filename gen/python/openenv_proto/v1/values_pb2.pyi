@@ -104,12 +104,19 @@ class Tensor(_message.Message):
     dtype: Global___Dtype.ValueType
     """Element type of `data`."""
     data: _builtins.bytes
-    """The elements in C (row-major) order, little-endian, densely packed:
-    exactly product(shape) * itemsize(dtype) bytes.
+    """The elements in C (row-major) order, little-endian whatever the
+    sender's byte order, densely packed: exactly
+    product(shape) * itemsize(dtype) bytes. No alignment is promised: the
+    bytes may start at any address inside the received message, so a
+    reader that needs aligned elements (a typed array view, a SIMD load)
+    copies them first; numpy reads them in place.
     """
     @_builtins.property
     def shape(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Size of each dimension, outermost first. Empty for a scalar (0-d array)."""
+        """Size of each dimension, outermost first. Empty for a scalar (0-d array).
+        int32, like every count in the contract: no message can hold a
+        dimension beyond it, and every language reads it as a plain integer.
+        """
 
     def __init__(
         self,
