@@ -119,20 +119,28 @@ class EnvClient:
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
         session_id: str = "",
+        request_id: str = "",
     ) -> ResetReply:
-        """Start an episode: in a new session (no session_id) or in the given one."""
+        """Start an episode: in a new session (no session_id) or in the given one.
+        `request_id` names this creation or reset for retries (default: a fresh UUID)."""
         space = self.spec.observation_space
         request = wire.reset_request(
-            session_id=session_id, new=not session_id, seed=seed, options=options, task_id=task_id
+            session_id=session_id,
+            new=not session_id,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            request_id=request_id,
         )
         response = self._invoke(self._stub.Reset, request, session_id, idempotent=True)
         self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
-    def step(self, session_id: str, action: Any) -> StepReply:
-        """Apply one action in a session (as the next step index this client knows of)."""
+    def step(self, session_id: str, action: Any, *, step_index: int | None = None) -> StepReply:
+        """Apply one action in a session as step `step_index` of the episode (default: the
+        next one this client knows of; give the same index again to retry a step)."""
         space = self.spec.observation_space
-        index = self._next_step(session_id)
+        index = self._next_step(session_id) if step_index is None else step_index
         request = wire.step_request(action, session_id, index)
         response = self._invoke(self._stub.Step, request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
@@ -470,21 +478,33 @@ class AsyncEnvClient:
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
         session_id: str = "",
+        request_id: str = "",
     ) -> ResetReply:
-        """Start an episode: in a new session (no session_id) or in the given one."""
+        """Start an episode: in a new session (no session_id) or in the given one.
+        `request_id` names this creation or reset for retries (default: a fresh UUID)."""
         space = (await self.spec()).observation_space
         request = wire.reset_request(
-            session_id=session_id, new=not session_id, seed=seed, options=options, task_id=task_id
+            session_id=session_id,
+            new=not session_id,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            request_id=request_id,
         )
         response = await self._invoke(self._stub.Reset, request, session_id, idempotent=True)
         self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
-    async def step(self, session_id: str, action: Any) -> StepReply:
-        """Apply one action in a session (as the next step index this client knows of)."""
+    async def step(
+        self, session_id: str, action: Any, *, step_index: int | None = None
+    ) -> StepReply:
+        """Apply one action in a session as step `step_index` of the episode (default: the
+        next one this client knows of; give the same index again to retry a step)."""
         space = (await self.spec()).observation_space
         known = self._step_index.get(session_id)
-        request = wire.step_request(action, session_id, 0 if known is None else known + 1)
+        if step_index is None:
+            step_index = 0 if known is None else known + 1
+        request = wire.step_request(action, session_id, step_index)
         response = await self._invoke(self._stub.Step, request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
         return StepReply.from_proto(response, space)

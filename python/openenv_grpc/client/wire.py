@@ -91,7 +91,7 @@ def stream_request(seq: int, kind: str, message: Any) -> pb.StepStreamRequest:
     return request
 
 
-def request_id() -> str:
+def new_request_id() -> str:
     """A fresh request id (AIP-155): a random UUID."""
     return str(uuid.uuid4())
 
@@ -103,9 +103,11 @@ def reset_request(
     seed: int | None = None,
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
+    request_id: str = "",
 ) -> pb.ResetRequest:
-    """A reset: of a new session (`new`), of `session_id`, or (neither) of a stream's own."""
-    rid = request_id()
+    """A reset: of a new session (`new`), of `session_id`, or (neither) of a stream's own;
+    named by `request_id` (default: a fresh one) so that a retry is answered, not redone."""
+    rid = request_id or new_request_id()
     request = pb.ResetRequest(task_id=task_id)
     if new:
         request.new_session.request_id = rid
@@ -133,7 +135,7 @@ def reset_batch_request(
 ) -> pb.ResetBatchRequest:
     """A batched reset: a new session of num_envs sub-envs (num_envs > 0), or the sub-envs
     env_ids (all when empty) of `session_id` (or of a stream's own session)."""
-    rid = request_id()
+    rid = new_request_id()
     request = pb.ResetBatchRequest(env_ids=[int(i) for i in env_ids])
     if num_envs:
         new = request.new_session
