@@ -1,4 +1,4 @@
-"""`openenv-grpc`: serve an environment, or describe a running server."""
+"""`openenv-grpc`: serve an environment, or describe or validate a running server."""
 
 from __future__ import annotations
 
@@ -7,19 +7,33 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from .client.client import EnvClient
-from .errors import EnvError
+import grpc
+
 from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
 from .server.app import ServerConfig, serve
 from .telemetry import configure_logging, setup_telemetry
+from .validate import describe, describe_json, validate
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be above 0")
     return value
 
 
@@ -86,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-num-envs",
         type=_positive_int,
         default=defaults.max_num_envs,
-        help="most sub-environments in one batched session (default %(default)s)",
+        help="most sub-environments in one batched session; 0 turns batched sessions off "
+        "(default %(default)s)",
     )
     serve_cmd.add_argument(
         "--vector-workers",
@@ -127,43 +142,87 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of --metrics-port (default %(default)s)",
     )
 
-    describe_cmd = commands.add_parser("describe", help="print the spec of a running server")
+    describe_cmd = commands.add_parser(
+        "describe",
+        help="print the spec of a running server as JSON",
+        description="Print a running server's Describe answer as strict JSON. JSON has no "
+        "infinities or NaN, so every non-finite number (an unbounded reward range, a NaN in "
+        "metadata) is printed as null; spaces are printed as Gymnasium shows them.",
+    )
     describe_cmd.add_argument("address", help="host:port of the server")
-    describe_cmd.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait")
+    describe_cmd.add_argument(
+        "--timeout", type=_positive_seconds, default=10.0, help="seconds to wait (default 10)"
+    )
+
+    validate_cmd = commands.add_parser(
+        "validate",
+        help="check that a running server (any language) keeps the openenv.v1 contract",
+        description="Check a running server against the openenv.v1 contract: health, "
+        "reflection, Describe, observations of seeded episodes in their space, determinism "
+        "under a seed, error codes and reasons, stream ordering, step indices. Exits 0 when "
+        "every check passes, 1 when one fails, 2 on bad arguments.",
+    )
+    validate_cmd.add_argument("address", help="host:port of the server")
+    validate_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate_cmd.add_argument(
+        "--episodes",
+        type=_at_least_one,
+        default=3,
+        help="seeded episodes whose observations are checked (default %(default)s)",
+    )
+    validate_cmd.add_argument(
+        "--seed",
+        type=_positive_int,
+        default=0,
+        help="first episode seed, and seed of the random actions (default %(default)s)",
+    )
+    validate_cmd.add_argument(
+        "--max-steps",
+        type=_at_least_one,
+        default=50,
+        help="most steps of one episode (default %(default)s)",
+    )
+    validate_cmd.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=10.0,
+        help="deadline of each call, in seconds (default %(default)s)",
+    )
     return parser
 
 
-def _describe(address: str, timeout: float) -> dict[str, Any]:
-    with EnvClient(address, timeout=timeout) as client:
-        spec = client.describe()
-    return {
-        "env_name": spec.env_name,
-        "env_version": spec.env_version,
-        "protocol_version": spec.protocol_version,
-        "server_version": spec.server_version,
-        "observation_space": str(spec.observation_space),
-        "action_space": str(spec.action_space),
-        "reward_range": list(spec.reward_range),
-        "capabilities": {
-            **vars(spec.capabilities),
-            "autoreset_modes": [m.name for m in spec.capabilities.autoreset_modes],
-        },
-        "metadata": {
-            k: repr(v) if not isinstance(v, (str, int, float, bool, list)) else v
-            for k, v in spec.metadata.items()
-        },
-    }
+def _describe(address: str, timeout: float) -> int:
+    try:
+        reply = describe(address, timeout)
+    except grpc.RpcError as err:
+        print(f"openenv-grpc: {address}: {err.code().name}: {err.details()}", file=sys.stderr)
+        return 1
+    print(json.dumps(describe_json(reply), indent=2, allow_nan=False))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    report = validate(
+        args.address,
+        episodes=args.episodes,
+        seed=args.seed,
+        timeout=args.timeout,
+        max_steps=args.max_steps,
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, allow_nan=False))
+    else:
+        print(f"openenv-grpc validate {args.address}")
+        print(report.table())
+    return 0 if report.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "describe":
-        try:
-            print(json.dumps(_describe(args.address, args.timeout), indent=2, default=str))
-        except EnvError as exc:
-            print(f"openenv-grpc: {args.address}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-        return 0
+        return _describe(args.address, args.timeout)
+    if args.command == "validate":
+        return _validate(args)
 
     configure_logging(args.log_level, args.log_format)
     try:
@@ -178,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         session_ttl=args.session_ttl,
         max_message_bytes=args.max_message_mb * 2**20,
         workers=args.workers or None,
-        max_num_envs=max(1, args.max_num_envs),
+        max_num_envs=args.max_num_envs,
         vector_workers=max(1, args.vector_workers),
         env_calls=args.env_calls,
         drain_seconds=args.drain_seconds,
