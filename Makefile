@@ -7,9 +7,23 @@ ENV ?= gymnasium:CartPole-v1
 HOST ?= 127.0.0.1
 PORT ?= 50051
 BASELINE := proto/released/openenv-v1.binpb
-PY_SOURCES := python tests examples scripts bench
+PY_SOURCES := python tests examples/python scripts bench
+# Every other language: mk/<lang>.mk installs its pinned generators into
+# .tools/ (tools-<lang>), builds its package, example and conformance client
+# (build-<lang>), and leaves the conformance client runnable as
+# .tools/conformance/<lang> (see tests/conformance/README.md).
+LANGS := go ts rust java cpp
+TOOLS := $(CURDIR)/.tools
 
-.PHONY: setup gen gen-check lint format breaking release-contract test serve bench bench-quick lock clean
+.PHONY: setup gen gen-check lint format breaking release-contract test serve bench bench-quick lock clean \
+	tools langs conformance
+
+.DEFAULT_GOAL := setup
+-include $(wildcard mk/*.mk)
+
+tools: $(STAMP) $(addprefix tools-,$(LANGS)) tools-grpcurl ## every language's pinned generators, grpcurl and grpc-health-probe, in .tools/
+
+langs: $(addprefix build-,$(LANGS)) ## build every language's package, example and conformance client
 
 setup: $(STAMP) ## .venv with pinned tools, the generated package and openenv-grpc, editable
 
@@ -21,11 +35,11 @@ $(STAMP): requirements-dev.txt requirements.lock python/pyproject.toml gen/pytho
 		-c requirements.lock -r requirements-dev.txt -e gen/python -e python
 	touch $(STAMP)
 
-gen: $(STAMP) ## regenerate gen/ from proto/
+gen: tools ## regenerate gen/<lang>/ from proto/ for every language
 	$(BIN)/buf format --write
 	$(BIN)/python scripts/gen.py
 
-gen-check: $(STAMP) ## fail when gen/ differs from what proto/ generates
+gen-check: tools ## fail when any gen/<lang>/ differs from what proto/ generates
 	$(BIN)/python scripts/gen.py --check
 
 lint: $(STAMP) gen-check breaking ## ruff, mypy --strict, buf lint and format, drift, breaking
@@ -46,7 +60,11 @@ breaking: $(STAMP) ## the contract stays compatible with the last released one
 release-contract: $(STAMP) ## record the current contract as the released baseline
 	$(BIN)/buf build --exclude-source-info -o $(BASELINE)
 
-test: $(STAMP) ## the whole test suite; "no tests collected" (pytest's 5) is a failure too
+conformance: $(STAMP) langs ## every language's client through the conformance scenario
+	@$(BIN)/python -m pytest tests/conformance $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+test: $(STAMP) langs tools-grpcurl ## the whole test suite, conformance of every language included; "no tests collected" (pytest's 5) fails
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 
@@ -68,4 +86,4 @@ lock: ## re-pin every package after changing requirements-dev.txt
 	rm -rf $(VENV).lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(TOOLS)

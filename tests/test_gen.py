@@ -19,7 +19,13 @@ def test_gen_matches_what_proto_generates() -> None:
 
 def test_the_drift_check_catches_a_hand_edit_and_a_stray_file(tmp_path: pathlib.Path) -> None:
     copy = tmp_path / "gen"
-    shutil.copytree(ROOT / "gen", copy, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    shutil.copytree(
+        ROOT / "gen",
+        copy,
+        ignore=shutil.ignore_patterns(
+            "*.egg-info", "__pycache__", "node_modules", "dist", "build", "target"
+        ),
+    )
     edited = copy / "python" / "openenv_proto" / "v1" / "values_pb2.pyi"
     edited.write_text(edited.read_text() + "\n# edited by hand\n")
     (copy / "python" / "openenv_proto" / "v1" / "stray_pb2.py").write_text("")
