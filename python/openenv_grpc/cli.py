@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         "env",
         nargs="?",
         default=DEFAULT_ENV,
-        help="gymnasium:ID, package.module:factory or path/to/file.py:factory "
+        help="gymnasium:ID, package.module:factory, path/to/file.py:factory, or a shipped env "
+        "name such as conformance "
         f"(default {DEFAULT_ENV})",
     )
     serve_cmd.add_argument(

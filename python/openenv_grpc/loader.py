@@ -4,6 +4,9 @@ Accepted forms:
   gymnasium:CartPole-v1        a registered Gymnasium env id
   package.module:attr          an importable callable
   path/to/file.py:attr         a callable in a Python file
+  conformance                  the short name of an env shipped in
+                               `openenv_grpc.envs` (its `SHIPPED` table
+                               maps each name to its package.module:attr)
 The callable is an `Environment` subclass or any function that returns an
 `Environment` or a `gymnasium.Env` (which is then wrapped).
 """
@@ -21,6 +24,7 @@ import gymnasium as gym
 
 from .adapters.gymnasium import GymnasiumEnvironment, gymnasium_factory
 from .env import EnvFactory, Environment
+from .envs import SHIPPED
 
 DEFAULT_ENV = "gymnasium:CartPole-v1"
 
@@ -31,11 +35,11 @@ class EnvSpecError(ValueError):
 
 def load_env_factory(spec: str) -> EnvFactory:
     """The factory an ENV argument names."""
-    prefix, sep, name = spec.partition(":")
+    prefix, sep, name = SHIPPED.get(spec, spec).partition(":")
     if not sep or not prefix or not name:
         raise EnvSpecError(
             f"ENV {spec!r} is not of the form gymnasium:ID, package.module:callable "
-            "or path/to/file.py:callable"
+            f"or path/to/file.py:callable, nor a shipped env ({', '.join(sorted(SHIPPED))})"
         )
     if prefix == "gymnasium":
         try:
