@@ -249,3 +249,19 @@ def test_a_batch_of_one_is_still_a_vector_env(cartpole: ServerThread) -> None:
         run_side_by_side(remote, local_cartpoles(1, AutoresetMode.NEXT_STEP), 40)
     finally:
         remote.close()
+
+
+def test_batched_sessions_turned_off_are_said_so_and_refused(start_server: StartServer) -> None:
+    server = start_server(CounterEnv, max_num_envs=0)
+    with EnvClient(server.address) as client:
+        capabilities = client.describe().capabilities
+        assert (capabilities.batched, capabilities.max_num_envs) == (False, 0)
+        with pytest.raises(
+            errors.ResourceExhausted, match="batched sessions are turned off"
+        ) as off:
+            client.reset_batch(1)
+        assert (off.value.reason, off.value.metadata) == (
+            "ENV_LIMIT",
+            {"limit": "0", "requested": "1"},
+        )
+        assert client.step(client.reset().session_id, 1).step_index == 1  # single envs serve on
