@@ -340,7 +340,7 @@ class SessionManager:
         if replay is not None:
             done: tuple[list[int], list[ResetResult]] = await self._result("reset", replay)
             return done
-        vector = _batched(session)
+        vector = batched(session)
         ids = vector.check_ids(env_ids)
         if starts is None:
             starts = [SubEnvStart()] * len(ids)
@@ -377,7 +377,7 @@ class SessionManager:
         if repeat is not None:
             result: list[StepResult] = await self._result("step", repeat)
             return result
-        vector = _batched(session)
+        vector = batched(session)
         _check_order(session, step_index)
         _check_nothing_in_flight(session)
         chunks = max(1, min(self.vector_workers, len(env_ids)))
@@ -409,7 +409,7 @@ class SessionManager:
 
     def send(self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]) -> None:
         """Start stepping sub-envs (one thread job each); results wait for `recv`."""
-        vector = _batched(session)
+        vector = batched(session)
         self._check_free(session)
         busy = sorted(session.in_flight.intersection(env_ids))
         if busy:
@@ -437,7 +437,7 @@ class SessionManager:
 
     async def recv(self, session: Session, num_envs: int) -> list[tuple[int, StepResult]]:
         """The first `num_envs` sub-envs to finish their sent steps (0: all in flight)."""
-        _batched(session)
+        batched(session)
         self._check_free(session)
         waiting = len(session.in_flight) + len(session.ready)
         wanted = num_envs or waiting
@@ -687,7 +687,8 @@ def _single(session: Session) -> Environment:
     return session.env
 
 
-def _batched(session: Session) -> SubEnvs:
+def batched(session: Session) -> SubEnvs:
+    """The sub-envs of a batched session; WRONG_SESSION_KIND for a single-env one."""
     if session.vector is None:
         raise WrongSessionKind(
             session.id,

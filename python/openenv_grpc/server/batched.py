@@ -20,12 +20,12 @@ from openenv_proto.v1 import env_service_pb2 as pb
 
 from ..codec import decode_action, decode_map, encode_map, encode_value
 from ..env import StepResult
-from ..errors import InvalidRequest, WrongSessionKind
+from ..errors import InvalidRequest
 from ..modes import AUTORESET_FROM_PROTO
-from ..sessions import Session, SessionManager
+from ..sessions import Session, SessionManager, batched
 from ..telemetry import Telemetry, monotonic
 from ..tensors import encode_tensor
-from ..vector import AutoresetMode, BatchedSpaces, SubEnvs, SubEnvStart
+from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 
 
 class Batched:
@@ -63,7 +63,7 @@ class Batched:
         out: pb.ResetBatchResponse,
         request_id: str,
     ) -> None:
-        vector = _vector(session)
+        vector = batched(session)
         ids = vector.check_ids(request.env_ids)
         with self._telemetry.env_span(
             "env.reset",
@@ -145,7 +145,7 @@ class Batched:
     def _actions_of(
         self, session: Session, env_ids: Sequence[int], request: Any, what: str
     ) -> tuple[list[int], list[Any]]:
-        ids = _vector(session).check_ids(env_ids)
+        ids = batched(session).check_ids(env_ids)
         if not request.HasField("actions"):
             raise InvalidRequest(
                 f"{what}.actions is not set; send the batch of actions", field="actions"
@@ -153,17 +153,6 @@ class Batched:
         space = self._actions[len(ids)]
         actions = decode_action(request.actions, space)
         return ids, list(iterate(space, actions))
-
-
-def _vector(session: Session) -> SubEnvs:
-    if session.vector is None:
-        raise WrongSessionKind(
-            session.id,
-            0,
-            "send single-env requests (Reset, Step); batched requests need a "
-            "session made by ResetBatch",
-        )
-    return session.vector
 
 
 def _starts(request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:
