@@ -185,14 +185,20 @@ def test_batched_requests_that_cannot_be_served(start_server: StartServer) -> No
         assert kind.value.reason == "WRONG_SESSION_KIND"
 
 
-def test_a_sub_env_exception_is_internal_and_autoreset_restarts_it(
+def test_a_sub_env_exception_is_its_own_error_and_autoreset_restarts_it(
     start_server: StartServer,
 ) -> None:
     server = start_server(CounterEnv)
     with EnvClient(server.address) as client:
         session = client.reset_batch(2).session_id
-        with pytest.raises(errors.Internal, match="action 3 breaks the counter"):
-            client.step_batch(session, np.array([1, 3]))
+        failed = client.step_batch(session, np.array([1, 3]))
+        # Sub-env 1 failed on its own: sub-env 0's result is kept.
+        np.testing.assert_array_equal(failed.env_ids, [0])
+        np.testing.assert_array_equal(failed.observations, [[1]])
+        assert list(failed.errors) == [1]
+        assert isinstance(failed.errors[1], errors.Internal)
+        assert failed.errors[1].reason == "ENV_ERROR"
+        assert "action 3 breaks the counter" in failed.errors[1].message
         step = client.step_batch(session, np.array([1, 1]))
         np.testing.assert_array_equal(step.observations, [[2], [0]])  # sub-env 1 was reset
         assert step.rewards[1] == 0.0

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from openenv_grpc.client import EnvClient, RemoteEnv
+from openenv_grpc.version import PROTOCOL_VERSION
 
 from processes import CLI, ROOT, Served
 
@@ -38,7 +39,7 @@ def test_describe_prints_the_spec_as_json(served: Served) -> None:
     spec = json.loads(out)
     assert spec["env_name"] == "CartPole-v1"
     assert spec["action_space"] == "Discrete(2)"
-    assert spec["protocol_version"] == "1.1"
+    assert spec["protocol_version"] == PROTOCOL_VERSION
     assert spec["capabilities"]["max_sessions"] == 1024
 
 

@@ -23,7 +23,7 @@ from google.rpc import error_details_pb2, status_pb2
 from openenv_grpc import errors, status
 from openenv_grpc.codec import encode_value
 from openenv_grpc.tensors import encode_tensor
-from openenv_grpc.version import PROTOCOL_HEADER
+from openenv_grpc.version import PROTOCOL_HEADER, PROTOCOL_VERSION
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 from openenv_proto.v1 import errors_pb2
@@ -326,7 +326,7 @@ def test_another_protocol_major_is_refused_with_its_reason(counter_server: Serve
         )
     for failure in (by_call, by_stream):
         assert (failure.code, failure.reason) == (9, "PROTOCOL_MISMATCH")
-        assert failure.metadata == {"server_version": "1.1", "client_version": "2.0"}
+        assert failure.metadata == {"server_version": PROTOCOL_VERSION, "client_version": "2.0"}
 
 
 def test_a_long_session_id_is_not_echoed_whole(counter_server: ServerThread) -> None:

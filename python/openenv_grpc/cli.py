@@ -115,10 +115,66 @@ def build_parser() -> argparse.ArgumentParser:
         "--env-calls",
         choices=["adaptive", "thread", "inline"],
         default=defaults.env_calls,
-        help="where env code runs: on threads, so a slow env never stalls other sessions "
-        "(thread); on the event loop (inline, for envs that never block); or on the loop "
-        "once an env has shown itself cheap, back to threads at its first slow call "
-        "(adaptive, the default)",
+        help="where env code runs: on worker threads with timeouts, so a slow or hung env "
+        "never stalls other sessions (thread, the default; an env class that sets "
+        "non_blocking = True gets adaptive); on the event loop (inline, for envs known never "
+        "to block); or on the loop once an env has shown itself cheap, back to threads at "
+        "its first slow call (adaptive)",
+    )
+    limits = serve_cmd.add_argument_group(
+        "limits", "env code is untrusted: every call is bounded, and so is every request"
+    )
+    limits.add_argument(
+        "--step-timeout",
+        type=_seconds,
+        default=defaults.step_timeout,
+        help="seconds an env step (or state) may run; past it the caller gets ENV_TIMEOUT "
+        "and the session is closed, its env abandoned; 0 for none (default %(default)s)",
+    )
+    limits.add_argument(
+        "--reset-timeout",
+        type=_seconds,
+        default=defaults.reset_timeout,
+        help="seconds making an env and resetting it may run (default %(default)s)",
+    )
+    limits.add_argument(
+        "--close-timeout",
+        type=_seconds,
+        default=defaults.close_timeout,
+        help="seconds an env's close may run before it is abandoned (default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-abandoned",
+        type=_positive_int,
+        default=defaults.max_abandoned,
+        help="env calls stuck past their timeouts before the server reports NOT_SERVING "
+        "and refuses new sessions (CAPACITY_EXHAUSTED); 0 for no limit (default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-envs",
+        type=_positive_int,
+        default=defaults.max_envs,
+        help="sub-environments of all batched sessions together; 0 for no limit "
+        "(default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-options-bytes",
+        type=_positive_int,
+        default=defaults.max_options_bytes,
+        help="largest reset options, encoded; beyond it REQUEST_TOO_LARGE (default %(default)s)",
+    )
+    limits.add_argument(
+        "--no-check-observations",
+        dest="check_observations",
+        action="store_false",
+        help="send observations without checking them against the observation space "
+        "(for trusted envs; by default one outside it is ENV_ERROR and ends the episode)",
+    )
+    limits.add_argument(
+        "--hide-env-errors",
+        action="store_true",
+        help="send clients only the type of an env exception and an error id; the log "
+        "keeps the message and traceback under that id",
     )
     serve_cmd.add_argument(
         "--drain-seconds",
@@ -243,6 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_calls=args.env_calls,
         drain_seconds=args.drain_seconds,
         unready_at_limit=args.unready_at_limit,
+        step_timeout=args.step_timeout,
+        reset_timeout=args.reset_timeout,
+        close_timeout=args.close_timeout,
+        max_abandoned=args.max_abandoned,
+        max_envs=args.max_envs,
+        max_options_bytes=args.max_options_bytes,
+        check_observations=args.check_observations,
+        hide_env_errors=args.hide_env_errors,
     )
     telemetry = setup_telemetry(
         prometheus_port=args.metrics_port, prometheus_host=args.metrics_host

@@ -148,7 +148,7 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
             low, high = _int_range(space.dtype)
             if low <= int(value) <= high:
                 return space.dtype.type(value)
-        raise InvalidArgument(f"expected an integer in {space}, got {_summary(value)}")
+        raise InvalidArgument(f"expected an integer in {space}, got {summary(value)}")
     if isinstance(space, gs.Text):
         if msg.WhichOneof("kind") != "string_value":
             raise InvalidArgument(
@@ -199,7 +199,7 @@ def decode_action(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
         raise ActionOutOfSpace(f"{exc.message}; send a sample of the action space", space) from None
     if not space.contains(action):
         raise ActionOutOfSpace(
-            f"action {_summary(action)} is not in the action space {space}; send a sample of "
+            f"action {summary(action)} is not in the action space {space}; send a sample of "
             "that space (Describe returns it)",
             space,
         )
@@ -218,7 +218,7 @@ def _as_array(value: Any, space: gs.Space[Any]) -> Any:
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"expected an array of {space}, got {_summary(value)}") from exc
+        raise InvalidArgument(f"expected an array of {space}, got {summary(value)}") from exc
     if array.dtype == dtype or array.dtype.kind not in "biuf":
         return array
     if np.can_cast(array.dtype, dtype, casting="safe"):
@@ -250,7 +250,7 @@ def _repeated_keys(msg: values_pb2.MapValue) -> list[str]:
     return repeated
 
 
-def _summary(value: Any) -> str:
+def summary(value: Any) -> str:
     if isinstance(value, np.ndarray):
         head = value.ravel()[:8].tolist()
         text = f"array(shape={list(value.shape)}, dtype={value.dtype}, values={head})"

@@ -64,6 +64,9 @@ class Reason(enum.StrEnum):
     STREAM_NOT_BOUND = "STREAM_NOT_BOUND"
     STREAM_ALREADY_BOUND = "STREAM_ALREADY_BOUND"
     PROTOCOL_MISMATCH = "PROTOCOL_MISMATCH"
+    ENV_TIMEOUT = "ENV_TIMEOUT"
+    CAPACITY_EXHAUSTED = "CAPACITY_EXHAUSTED"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 
 
 def echo(text: object) -> str:
@@ -270,12 +273,16 @@ class SessionLimitReached(ResourceExhausted):
 class EnvLimitReached(ResourceExhausted):
     reason = Reason.ENV_LIMIT
 
-    def __init__(self, limit: int, requested: int) -> None:
-        what = (
-            "batched sessions are turned off on this server"
-            if limit == 0
-            else f"a batched session holds at most {limit} sub-environments on this server"
-        )
+    def __init__(self, limit: int, requested: int, in_use: int | None = None) -> None:
+        if in_use is not None:
+            what = (
+                f"all batched sessions together hold at most {limit} sub-environments on this "
+                f"server and {in_use} are in use"
+            )
+        elif limit == 0:
+            what = "batched sessions are turned off on this server"
+        else:
+            what = f"a batched session holds at most {limit} sub-environments on this server"
         super().__init__(
             f"{requested} sub-environments asked for, but {what}; ask for fewer, or use "
             "single-env sessions",
@@ -348,6 +355,42 @@ class StreamAlreadyBound(FailedPrecondition):
 
 class ProtocolMismatch(FailedPrecondition):
     reason = Reason.PROTOCOL_MISMATCH
+
+
+class EnvTimeout(DeadlineExceeded):
+    """An env call ran past the server's timeout; its session is closed, its env abandoned."""
+
+    reason = Reason.ENV_TIMEOUT
+
+    def __init__(self, where: str, timeout: float) -> None:
+        super().__init__(
+            f"the environment's {where} did not return within the server's {timeout:g}s "
+            "timeout; the session is closed and its env abandoned: start a new session (and "
+            "tell the env's author which call hangs)",
+            metadata={"where": where, "timeout_seconds": f"{timeout:g}"},
+        )
+
+
+class CapacityExhausted(ResourceExhausted):
+    reason = Reason.CAPACITY_EXHAUSTED
+
+    def __init__(self, stuck: int) -> None:
+        super().__init__(
+            f"{stuck} env calls are stuck on this server, its limit; it takes no new sessions "
+            "until they return: retry later or connect to another server",
+            metadata={"stuck": str(stuck)},
+            retry_delay=5.0,
+        )
+
+
+class RequestTooLarge(ResourceExhausted):
+    reason = Reason.REQUEST_TOO_LARGE
+
+    def __init__(self, field: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{field} is {size} bytes, over this server's limit of {limit}; send less",
+            metadata={"field": field, "size": str(size), "limit": str(limit)},
+        )
 
 
 _FAMILIES: dict[Code, type[EnvError]] = {

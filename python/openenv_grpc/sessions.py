@@ -1,13 +1,18 @@
 """The session table: one environment per session, limits, idle reaping, one call at a time.
 
-Env code is synchronous and may be slow, so calls into it run on a thread
-pool and the event loop stays free for other sessions. A thread hop costs
-about as much as a CartPole step itself, though, so under the default
-`adaptive` policy an env that has shown itself cheap (its last
-INLINE_AFTER calls each under FAST_CALL) is called on the event loop
-directly, until one of its calls takes longer than SLOW_CALL: then it goes
-back to the threads for good. A consistently slow env never runs on the
-loop; `thread` turns the shortcut off, `inline` always takes it. A session
+Env code is untrusted: it may be slow, hang, raise or lie. Calls into it
+run on daemon worker threads (`runner.EnvThreads`) and the event loop stays
+free for other sessions. Every call has a timeout (step, reset, close);
+past it the caller gets ENV_TIMEOUT, the session is closed and its env
+abandoned, and the hung thread is written off so that capacity for others
+never shrinks; with `max_abandoned` calls stuck, new sessions are refused
+(CAPACITY_EXHAUSTED) until they return. Only an env that declares itself
+`non_blocking` (or an operator's `--env-calls adaptive|inline`) may run on
+the loop: under `adaptive` an env that has shown itself cheap (its last
+INLINE_AFTER calls each under FAST_CALL) is called on the loop directly,
+until one of its calls takes longer than SLOW_CALL: then it goes back to
+the threads for good. Observations are checked against the observation
+space before they leave (when the table is given one). A session
 takes one call at a time: a second call while one runs fails at once with
 SessionBusy (FAILED_PRECONDITION) instead of queueing behind it, so a
 confused client learns of its bug instead of deadlocking. The session stays
@@ -32,16 +37,20 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from gymnasium import spaces as gs
+
+from .codec import summary
 from .env import EnvFactory, Environment, ResetResult, StepResult
 from .errors import (
+    CapacityExhausted,
     Draining,
     EnvCodeError,
     EnvError,
     EnvLimitReached,
+    EnvTimeout,
     EpisodeEnded,
     InvalidRequest,
     SessionBusy,
@@ -51,7 +60,9 @@ from .errors import (
     StepOutOfOrder,
     SubEnvsInFlight,
     WrongSessionKind,
+    echo,
 )
+from .runner import EnvThreads
 from .vector import AutoresetMode, SubEnvs, SubEnvStart
 
 log = logging.getLogger("openenv_grpc.sessions")
@@ -71,6 +82,7 @@ class CloseReason(enum.Enum):
     STREAM_ENDED = "its stream ended"
     RESET_FAILED = "its first reset failed"
     IDLE = "idle for longer than the session TTL"
+    TIMEOUT = "an env call ran past its timeout"
     SHUTDOWN = "the server is shutting down"
 
     @property
@@ -89,8 +101,8 @@ class Session:
     vector: SubEnvs | None = None
     # Batched sessions, EnvPool style: sub-envs stepping after a send, and
     # finished (id, result or error) waiting for a recv, in finishing order.
-    in_flight: set[int] = field(default_factory=set)
-    ready: collections.deque[tuple[int, StepResult | BaseException]] = field(
+    in_flight: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    ready: collections.deque[tuple[int, StepResult | EnvError]] = field(
         default_factory=collections.deque
     )
     ready_changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -119,6 +131,8 @@ class SessionListener(Protocol):
 
     def session_closed(self, session: Session, reason: CloseReason, open_sessions: int) -> None: ...
 
+    def capacity_changed(self, stuck: int, at_capacity: bool) -> None: ...
+
 
 class SessionManager:
     """Creates, finds, runs and closes sessions; knows nothing of the transport."""
@@ -129,12 +143,18 @@ class SessionManager:
         *,
         max_sessions: int = 0,
         ttl_seconds: float = 0.0,
-        executor: Executor | None = None,
+        executor: EnvThreads | None = None,
         clock: Callable[[], float] = time.monotonic,
         listeners: Sequence[SessionListener] = (),
         max_num_envs: int = 1024,
         vector_workers: int = 1,
-        env_calls: str = "adaptive",
+        env_calls: str = "thread",
+        step_timeout: float = 0.0,
+        reset_timeout: float = 0.0,
+        close_timeout: float = 0.0,
+        max_abandoned: int = 32,
+        max_envs: int = 0,
+        observation_space: gs.Space[Any] | None = None,
     ) -> None:
         if env_calls not in ENV_CALL_POLICIES:
             raise ValueError(f"env_calls must be one of {ENV_CALL_POLICIES}, not {env_calls!r}")
@@ -144,15 +164,22 @@ class SessionManager:
         # Chunks of one batched step run here while the session's own job waits for
         # them; a pool of their own, so they can never wait behind that job.
         self._chunk_pool = (
-            ThreadPoolExecutor(self.vector_workers - 1, thread_name_prefix="openenv-chunk")
+            EnvThreads(self.vector_workers - 1, "openenv-chunk")
             if self.vector_workers > 1
             else None
         )
+        # Timeouts in seconds per kind of call (0: none), and the other limits.
+        self._timeouts = {"step": step_timeout, "state": step_timeout, "reset": reset_timeout}
+        self.close_timeout = close_timeout
+        self.max_abandoned = max_abandoned
+        self.max_envs = max_envs
+        self._sub_envs = 0  # sub-envs held by batched sessions
+        self._observation_space = observation_space
         self._factory = factory
         self._listeners = list(listeners)
         self.max_sessions = max_sessions
         self.ttl_seconds = ttl_seconds
-        self._executor = executor or ThreadPoolExecutor(thread_name_prefix="openenv-env")
+        self._executor = executor or EnvThreads()
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         # Creations by request id: the session, or the future of one still being made.
@@ -160,6 +187,8 @@ class SessionManager:
         self._expired: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._opening = 0
         self._busy = 0
+        self._written_off: set[asyncio.Future[Any]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self.draining = False
         self._empty = asyncio.Event()
         self._empty.set()
@@ -173,6 +202,11 @@ class SessionManager:
     def at_limit(self) -> bool:
         """Whether a new session would be refused for the limit."""
         return bool(self.max_sessions) and len(self._sessions) + self._opening >= self.max_sessions
+
+    @property
+    def at_capacity(self) -> bool:
+        """Whether so many env calls are stuck that new sessions are refused."""
+        return bool(self.max_abandoned) and self._executor.written_off >= self.max_abandoned
 
     def start_draining(self) -> None:
         """Refuse new sessions from now on (UNAVAILABLE); existing ones go on."""
@@ -215,8 +249,12 @@ class SessionManager:
             raise EnvLimitReached(self.max_num_envs, num_envs)
         if self.draining:
             raise Draining()
+        if self.at_capacity:
+            raise CapacityExhausted(self._executor.written_off)
         if self.at_limit:
             raise SessionLimitReached(self.max_sessions)
+        if num_envs and self.max_envs and self._sub_envs + num_envs > self.max_envs:
+            raise EnvLimitReached(self.max_envs, num_envs, in_use=self._sub_envs)
         creating: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
         if request_id:
             self._requests[request_id] = creating
@@ -235,19 +273,17 @@ class SessionManager:
 
     async def _make(self, num_envs: int, autoreset: AutoresetMode, request_id: str) -> Session:
         self._opening += 1
+        self._sub_envs += num_envs
         self._empty.clear()
         try:
-            if num_envs == 0:
-                env: Environment | None = await self._in_thread("the env factory", self._factory)
-                vector = None
-            else:
-                envs = await self._in_thread(
-                    "the env factory", lambda: [self._factory() for _ in range(num_envs)]
-                )
-                env, vector = None, SubEnvs(envs, autoreset)
+            envs = await self._make_envs(max(num_envs, 1))
+        except BaseException:
+            self._sub_envs -= num_envs
+            raise
         finally:
             self._opening -= 1
             self._update_empty()
+        env, vector = (envs[0], None) if num_envs == 0 else (None, SubEnvs(envs, autoreset))
         session = Session(
             id=uuid.uuid4().hex,
             env=env,
@@ -280,7 +316,7 @@ class SessionManager:
         """Start a new episode in the session (a repeat of its last request id: that reset)."""
         replay = _replayed_reset(session, request_id)
         if replay is not None:
-            result: ResetResult = await self._result("reset", replay)
+            result: ResetResult = await self._result(session, "reset", replay)
             return result
         env = _single(session)
 
@@ -289,20 +325,23 @@ class SessionManager:
             result = env.reset(seed=seed, options=options, task_id=task_id)
             if not isinstance(result, ResetResult):
                 raise TypeError(f"reset returned {type(result).__name__}, not ResetResult")
+            problem = self._outside(result.observation)
+            if problem:
+                raise EnvCodeError("observation", f"reset {problem}")
             session.episode_id, session.step_count = uuid.uuid4().hex, 0
             session.episode_done, session.done_reason = False, ""
             return result
 
         future = self._start(session, run)
         session.last_reset, session.last_step = (request_id, future), None
-        return await self._result("reset", future)
+        return await self._result(session, "reset", future)
 
     async def step(self, session: Session, action: Any, step_index: int = 0) -> StepResult:
         """Apply an action (already checked against the action space) as step `step_index`
         of the episode (0: the next one, unchecked)."""
         repeat = _repeated_step(session, step_index)
         if repeat is not None:
-            result: StepResult = await self._result("step", repeat)
+            result: StepResult = await self._result(session, "step", repeat)
             return result
         env = _single(session)
         if session.episode_done:
@@ -323,6 +362,11 @@ class SessionManager:
             if result.terminated or result.truncated:
                 session.episode_done = True
                 session.done_reason = "terminated" if result.terminated else "was truncated"
+            problem = self._outside(result.observation)
+            if problem:
+                session.episode_done = True
+                session.done_reason = "ended: the env returned an observation outside its space"
+                raise EnvCodeError("observation", f"step {problem}")
             return result
 
         return await self._remember_step(session, "step", run)
@@ -338,7 +382,7 @@ class SessionManager:
         start (default: none), or repeat the reset of the same request id."""
         replay = _replayed_reset(session, request_id)
         if replay is not None:
-            done: tuple[list[int], list[ResetResult]] = await self._result("reset", replay)
+            done: tuple[list[int], list[ResetResult]] = await self._result(session, "reset", replay)
             return done
         vector = batched(session)
         ids = vector.check_ids(env_ids)
@@ -354,6 +398,11 @@ class SessionManager:
 
         def run() -> tuple[list[int], list[ResetResult]]:
             results = vector.reset(ids, starts)
+            for i, result in zip(ids, results, strict=True):
+                problem = self._outside(result.observation)
+                if problem:
+                    vector.ended[i] = True
+                    raise EnvCodeError("observation", f"reset of sub-env {i} {problem}")
             if len(ids) == vector.num_envs:
                 session.episode_id, session.step_count = uuid.uuid4().hex, 0
             session.episode_done = False
@@ -361,7 +410,7 @@ class SessionManager:
 
         future = self._start(session, run)
         session.last_reset, session.last_step = (request_id, future), None
-        return await self._result("reset", future)
+        return await self._result(session, "reset", future)
 
     async def vector_step(
         self,
@@ -369,13 +418,13 @@ class SessionManager:
         env_ids: Sequence[int],
         actions: Sequence[Any],
         step_index: int = 0,
-    ) -> list[StepResult]:
+    ) -> list[StepResult | EnvError]:
         """Step sub-envs of a batched session together as batched step `step_index` (0:
         unchecked); with vector_workers > 1, in chunks on that many threads at once (for
-        envs that release the GIL)."""
+        envs that release the GIL). A sub-env that fails gives its error in its place."""
         repeat = _repeated_step(session, step_index)
         if repeat is not None:
-            result: list[StepResult] = await self._result("step", repeat)
+            result: list[StepResult | EnvError] = await self._result(session, "step", repeat)
             return result
         vector = batched(session)
         _check_order(session, step_index)
@@ -383,20 +432,20 @@ class SessionManager:
         chunks = max(1, min(self.vector_workers, len(env_ids)))
         pool = self._chunk_pool
 
-        def run() -> list[StepResult]:
+        def run() -> list[StepResult | EnvError]:
             if chunks == 1 or pool is None:
-                results = vector.step(env_ids, actions)
+                outcomes = vector.step(env_ids, actions)
             else:
                 size = -(-len(env_ids) // chunks)
                 parts = [
                     pool.submit(vector.step, env_ids[k : k + size], actions[k : k + size])
                     for k in range(size, len(env_ids), size)
                 ]
-                results = vector.step(env_ids[:size], actions[:size])
+                outcomes = vector.step(env_ids[:size], actions[:size])
                 for part in parts:
-                    results.extend(part.result())
+                    outcomes.extend(part.result())
             session.step_count += 1
-            return results
+            return [self._checked(vector, i, o) for i, o in zip(env_ids, outcomes, strict=True)]
 
         return await self._remember_step(session, "step", run)
 
@@ -405,38 +454,56 @@ class SessionManager:
         index = session.step_count + 1  # before the call: an inline call counts at once
         future = self._start(session, fn)
         session.last_step = (index, future)
-        return await self._result(where, future)
+        return await self._result(session, where, future)
 
     def send(self, session: Session, env_ids: Sequence[int], actions: Sequence[Any]) -> None:
-        """Start stepping sub-envs (one thread job each); results wait for `recv`."""
+        """Start stepping sub-envs (one thread job each); results wait for `recv`.
+
+        A sent sub-env is in flight until received: sending it again before, or any
+        call that enters the session's envs (state, a batched step or reset), is refused,
+        and closing, reaping and the drain wait for it.
+        """
         vector = batched(session)
         self._check_free(session)
-        busy = sorted(session.in_flight.intersection(env_ids))
+        pending = set(session.in_flight) | {i for i, _ in session.ready}
+        busy = sorted(pending.intersection(env_ids))
         if busy:
             raise SubEnvsInFlight(
-                f"sub-envs {busy[:16]} are still stepping; recv them first",
-                len(session.in_flight),
+                f"sub-envs {busy[:16]} are still stepping or their results wait for recv; "
+                "recv them first",
+                len(pending),
             )
         loop = asyncio.get_running_loop()
         session.last_used = self._clock()
 
-        def finished(i: int, done: asyncio.Future[StepResult]) -> None:
-            session.in_flight.discard(i)
-            outcome: StepResult | BaseException
+        def finished(i: int, done: asyncio.Future[StepResult | EnvError]) -> None:
+            session.in_flight.pop(i, None)
+            self._leave()
+            outcome: StepResult | EnvError
             if done.cancelled():
-                outcome = asyncio.CancelledError()
+                outcome = EnvCodeError(f"step of sub-env {i}", "it was cancelled")
             else:
-                outcome = done.exception() or done.result()
+                error = done.exception()
+                outcome = done.result() if error is None else EnvCodeError("step", error)
             session.ready.append((i, outcome))
             session.ready_changed.set()
+            if session.closed and not session.in_flight and not session.busy:
+                self._close_later(session)
 
         for i, action in zip(env_ids, actions, strict=True):
-            session.in_flight.add(i)
-            future = loop.run_in_executor(self._executor, vector.step_one, i, action)
+            self._enter()
+            future = loop.run_in_executor(self._executor, self._sent_step, vector, i, action)
+            session.in_flight[i] = future
             future.add_done_callback(functools.partial(finished, i))
 
-    async def recv(self, session: Session, num_envs: int) -> list[tuple[int, StepResult]]:
-        """The first `num_envs` sub-envs to finish their sent steps (0: all in flight)."""
+    def _sent_step(self, vector: SubEnvs, i: int, action: Any) -> StepResult | EnvError:
+        return self._checked(vector, i, vector.outcome(i, action))
+
+    async def recv(
+        self, session: Session, num_envs: int
+    ) -> list[tuple[int, StepResult | EnvError]]:
+        """The first `num_envs` sub-envs to finish their sent steps (0: all in flight), each
+        with its result or its own error."""
         batched(session)
         self._check_free(session)
         waiting = len(session.in_flight) + len(session.ready)
@@ -448,30 +515,61 @@ class SessionManager:
                 waiting,
             )
         session.busy = True
+        timeout = self._timeouts["step"]
         try:
-            while len(session.ready) < wanted:
-                session.ready_changed.clear()
-                await session.ready_changed.wait()
+            await asyncio.wait_for(_ready(session, wanted), timeout or None)
+        except TimeoutError:
+            for future in session.in_flight.values():
+                self._write_off(future)
+            session.busy = False
+            await self.close(session.id, CloseReason.TIMEOUT)
+            raise EnvTimeout("step", timeout) from None
         finally:
             session.busy = False
             session.last_used = self._clock()
         done = [session.ready.popleft() for _ in range(wanted)]
         session.step_count += 1
-        for i, outcome in done:
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, EnvError):
-                    raise outcome
-                raise EnvCodeError(f"step of sub-env {i}", outcome) from outcome
-        return [(i, outcome) for i, outcome in done if isinstance(outcome, StepResult)]
+        return done
 
     async def state(self, session: Session) -> Any:
         """The env's own state() value (a list of them for a batched session)."""
+        if session.in_flight or session.ready:
+            _check_nothing_in_flight(session)
         if session.vector is not None:
             vector = session.vector
             states = self._start(session, lambda: [env.state() for env in vector.envs])
         else:
             states = self._start(session, _single(session).state)
-        return await self._result("state", states)
+        return await self._result(session, "state", states)
+
+    def _checked(
+        self, vector: SubEnvs, i: int, outcome: StepResult | Exception
+    ) -> StepResult | EnvError:
+        """A sub-env's outcome as the client gets it: its result, or its own error (an
+        observation outside the space ends its episode like an exception does)."""
+        if isinstance(outcome, EnvError):
+            return outcome
+        if isinstance(outcome, Exception):
+            error = EnvCodeError(f"step of sub-env {i}", outcome)
+            error.__cause__ = outcome
+            return error
+        problem = self._outside(outcome.observation)
+        if problem:
+            vector.ended[i] = True
+            return EnvCodeError("observation", f"sub-env {i} {problem}")
+        return outcome
+
+    def _outside(self, observation: Any) -> str:
+        """Why an observation is not in the observation space ("" when it is, or unchecked)."""
+        space = self._observation_space
+        if space is None:
+            return ""
+        try:
+            if space.contains(observation):
+                return ""
+        except Exception:  # a value of a kind the space cannot even compare
+            pass
+        return f"returned an observation outside {echo(space)}: {summary(observation)}"
 
     def end_episode(self, session: Session, why: str) -> None:
         """Mark the current episode over (Step then needs a Reset), e.g. after a lost result
@@ -485,6 +583,8 @@ class SessionManager:
         if session is None:
             raise SessionNotFound(session_id)
         session.closed = True
+        if session.vector is not None:
+            self._sub_envs -= session.vector.num_envs
         if session.request_id:
             self._requests.pop(session.request_id, None)
         if reason is CloseReason.IDLE:
@@ -502,7 +602,7 @@ class SessionManager:
         for listener in self._listeners:
             listener.session_closed(session, reason, open_sessions)
         self._update_empty()
-        if not session.busy:
+        if not session.busy and not session.in_flight:
             await self._close_env(session)
 
     async def reap_expired(self) -> list[str]:
@@ -510,7 +610,11 @@ class SessionManager:
         if not self.ttl_seconds:
             return []
         deadline = self._clock() - self.ttl_seconds
-        expired = [s.id for s in self._sessions.values() if not s.busy and s.last_used < deadline]
+        expired = [
+            s.id
+            for s in self._sessions.values()
+            if not s.busy and not s.in_flight and s.last_used < deadline
+        ]
         for session_id in expired:
             if session_id in self._sessions:
                 await self.close(session_id, CloseReason.IDLE)
@@ -526,9 +630,11 @@ class SessionManager:
             await self.reap_expired()
 
     async def close_all(self, reason: CloseReason) -> None:
-        """Close every session (server shutdown)."""
-        for session_id in list(self._sessions):
-            await self.close(session_id, reason)
+        """Close every session at once (server shutdown): each env close is bounded by the
+        close timeout, and none waits behind another."""
+        await asyncio.gather(
+            *(self.close(session_id, reason) for session_id in list(self._sessions))
+        )
 
     def shutdown(self) -> None:
         """Stop the thread pool without waiting for env calls still running."""
@@ -552,8 +658,7 @@ class SessionManager:
         self._check_free(session)
         session.busy = True
         session.last_used = self._clock()
-        self._busy += 1
-        self._idle.clear()
+        self._enter()
         loop = asyncio.get_running_loop()
         if self._inline(session):
             future: asyncio.Future[T] = loop.create_future()
@@ -578,19 +683,64 @@ class SessionManager:
         future.add_done_callback(lambda done: self._release(session, done))
         return future
 
-    @staticmethod
-    async def _result(where: str, future: asyncio.Future[T]) -> T:
-        """The outcome of an env call; an exception of env code as EnvCodeError.
+    async def _result(self, session: Session, where: str, future: asyncio.Future[T]) -> T:
+        """The outcome of an env call on a session, within the call's timeout.
 
-        shield: a caller that goes away (deadline, cancel) leaves the call
-        running, and the session busy, until the env has returned.
+        shield: a caller that goes away (deadline, cancel) leaves the call running,
+        and the session busy, until the env has returned. Past the timeout the
+        session is closed (its env abandoned, never entered again) and ENV_TIMEOUT
+        raised.
         """
         try:
-            return await asyncio.shield(future)
+            return await self._wait(where, future, self._timeouts[where])
+        except EnvTimeout:
+            if not session.closed:
+                await self.close(session.id, CloseReason.TIMEOUT)
+            raise
+
+    async def _wait(self, where: str, future: asyncio.Future[T], seconds: float) -> T:
+        """A call's outcome within `seconds` (0: no limit); an exception of env code as
+        EnvCodeError; past the limit the call is written off and EnvTimeout raised."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), seconds or None)
+        except TimeoutError:
+            if future.done():  # the env's own TimeoutError, not ours
+                raise EnvCodeError(where, future.exception() or TimeoutError()) from None
+            self._write_off(future)
+            raise EnvTimeout(where, seconds) from None
         except EnvError:
             raise
         except Exception as exc:
             raise EnvCodeError(where, exc) from exc
+
+    def _write_off(self, future: asyncio.Future[Any]) -> None:
+        """Stop counting a hung call's thread towards capacity, until it returns."""
+        if future in self._written_off or future.done():
+            return
+        self._written_off.add(future)
+        self._executor.write_off()
+        self._capacity_changed()
+
+        def returned(done: asyncio.Future[Any]) -> None:
+            self._written_off.discard(done)
+            self._executor.restore()
+            self._capacity_changed()
+
+        future.add_done_callback(returned)
+
+    def _capacity_changed(self) -> None:
+        stuck = self._executor.written_off
+        for listener in self._listeners:
+            listener.capacity_changed(stuck, self.at_capacity)
+
+    def _enter(self) -> None:
+        self._busy += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if not self._busy:
+            self._idle.set()
 
     def _inline(self, session: Session) -> bool:
         if self.env_calls == "adaptive":
@@ -618,11 +768,15 @@ class SessionManager:
             done.exception()  # retrieved here so an abandoned call never logs it as unhandled
         session.busy = False
         session.last_used = self._clock()
-        self._busy -= 1
-        if not self._busy:
-            self._idle.set()
-        if session.closed and not session._env_closed:
-            asyncio.get_running_loop().create_task(self._close_env(session))
+        self._leave()
+        if session.closed and not session._env_closed and not session.in_flight:
+            self._close_later(session)
+
+    def _close_later(self, session: Session) -> None:
+        """Close a closed session's env once its last call has returned (a task, kept)."""
+        task = asyncio.get_running_loop().create_task(self._close_env(session))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _update_empty(self) -> None:
         if not self._sessions and not self._opening:
@@ -635,16 +789,51 @@ class SessionManager:
         target = session.vector if session.vector is not None else session.env
         if target is None:
             return
+        future = asyncio.wrap_future(self._executor.submit(target.close))
         try:
-            await self._in_thread("close", target.close)
+            await self._wait("close", future, self.close_timeout)
         except EnvError as exc:
-            log.warning("session %s: %s", session.id, exc)
+            log.warning("session %s: %s", session.id, exc.message)
 
-    async def _in_thread(self, where: str, fn: Callable[[], T]) -> T:
+    async def _make_envs(self, count: int) -> list[Environment]:
+        """`count` new envs from the factory, within the reset timeout. Envs that arrive
+        after their caller went away (its deadline, a timeout) are closed, not leaked."""
+        factory = self._factory
+
+        def make() -> list[Environment]:
+            made: list[Environment] = []
+            try:
+                for _ in range(count):
+                    made.append(factory())
+            except BaseException:
+                _close_quietly(made)
+                raise
+            return made
+
+        future = asyncio.wrap_future(self._executor.submit(make))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+            return await self._wait("the env factory", future, self._timeouts["reset"])
+        except BaseException:
+            future.add_done_callback(self._close_unwanted)
+            raise
+
+    def _close_unwanted(self, done: asyncio.Future[list[Environment]]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self._executor.submit(_close_quietly, done.result())
+
+
+async def _ready(session: Session, wanted: int) -> None:
+    while len(session.ready) < wanted:
+        session.ready_changed.clear()
+        await session.ready_changed.wait()
+
+
+def _close_quietly(envs: Sequence[Environment]) -> None:
+    for env in envs:
+        try:
+            env.close()
         except Exception as exc:
-            raise EnvCodeError(where, exc) from exc
+            log.warning("an env made for a request that went away failed to close: %r", exc)
 
 
 def _replayed_reset(session: Session, request_id: str) -> asyncio.Future[Any] | None:

@@ -101,4 +101,9 @@ def decode_tensor(tensor: values_pb2.Tensor) -> npt.NDArray[Any]:
             f"tensor of dtype {Dtype.Name(tensor.dtype)} and shape {list(shape)} needs "
             f"{expected} bytes of data but carries {len(data)}"
         )
-    return np.frombuffer(data, dtype=dt).reshape(shape)
+    try:
+        return np.frombuffer(data, dtype=dt).reshape(shape)
+    except ValueError as exc:  # an empty array whose dimensions overflow numpy's size
+        raise InvalidValue(
+            f"tensor shape {list(shape)[:8]} is not a valid array shape: {exc}"
+        ) from None

@@ -81,8 +81,9 @@ class SubEnvs:
             results.append(result)
         return results
 
-    def step(self, env_ids: Sequence[int], actions: Sequence[Any]) -> list[StepResult]:
-        """Step the given sub-envs in order (one call into each)."""
+    def step(self, env_ids: Sequence[int], actions: Sequence[Any]) -> list[StepResult | Exception]:
+        """Step the given sub-envs in order (one call into each). A sub-env that raises
+        gives its exception in its place; the others' results are kept."""
         if self.mode is AutoresetMode.DISABLED:
             ended = [i for i in env_ids if self.ended[i]]
             if ended:
@@ -92,7 +93,14 @@ class SubEnvs:
                     reason=Reason.EPISODE_ENDED,
                     metadata={"env_ids": ",".join(map(str, ended[:16]))},
                 )
-        return [self.step_one(i, action) for i, action in zip(env_ids, actions, strict=True)]
+        return [self.outcome(i, action) for i, action in zip(env_ids, actions, strict=True)]
+
+    def outcome(self, i: int, action: Any) -> StepResult | Exception:
+        """One sub-env's step, its exception in place of a result if it raises."""
+        try:
+            return self.step_one(i, action)
+        except Exception as exc:
+            return exc
 
     def step_one(self, i: int, action: Any) -> StepResult:
         """One sub-env's step under the session's autoreset mode."""

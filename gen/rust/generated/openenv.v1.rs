@@ -378,6 +378,19 @@ pub struct Capabilities {
     /// The autoreset modes batched sessions support.
     #[prost(enumeration="AutoresetMode", repeated, tag="7")]
     pub autoreset_modes: ::prost::alloc::vec::Vec<i32>,
+    /// How long one env step may run before the server gives up on it
+    /// (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+    /// this may expire first. (Since 1.2.)
+    #[prost(message, optional, tag="8")]
+    pub step_timeout: ::core::option::Option<::prost_types::Duration>,
+    /// How long making an env and resetting it may run (ENV_TIMEOUT); unset
+    /// means no limit. (Since 1.2.)
+    #[prost(message, optional, tag="9")]
+    pub reset_timeout: ::core::option::Option<::prost_types::Duration>,
+    /// The most sub-environments all batched sessions hold together; beyond
+    /// it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+    #[prost(int32, tag="10")]
+    pub max_envs: i32,
 }
 /// NewSession asks for a new single-env session.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -628,6 +641,21 @@ pub struct StepBatchResponse {
     /// since its last full reset, this one included).
     #[prost(int64, tag="8")]
     pub step_index: i64,
+    /// The sub-envs whose step failed, each with its own error (ENV_ERROR
+    /// when its env code raised); they are not in env_ids and the tensors.
+    /// The other sub-envs' results are never lost to one failure. (Since 1.2.)
+    #[prost(message, repeated, tag="9")]
+    pub sub_env_errors: ::prost::alloc::vec::Vec<SubEnvError>,
+}
+/// SubEnvError is the failure of one sub-environment's step.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SubEnvError {
+    /// The sub-env that failed.
+    #[prost(int32, tag="1")]
+    pub env_id: i32,
+    /// Its error: code, message and ErrorInfo, as a whole request's would be.
+    #[prost(message, optional, tag="2")]
+    pub status: ::core::option::Option<::tonic_types::pb::Status>,
 }
 /// SendRequest starts sub-environment steps without waiting for them
 /// (EnvPool's send, stream only).
@@ -936,6 +964,19 @@ pub enum ErrorReason {
     /// protocol. Metadata: `server_version`, `client_version`. Upgrade the
     /// older side.
     ProtocolMismatch = 18,
+    /// DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+    /// (Capabilities.step_timeout, reset_timeout): the session is closed and
+    /// its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+    /// session; report the env's author the call that hung. (Since 1.2.)
+    EnvTimeout = 19,
+    /// RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+    /// new sessions. Comes with RetryInfo: retry later or use another server.
+    /// (Since 1.2.)
+    CapacityExhausted = 20,
+    /// RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+    /// options beyond the server's bound). Metadata: `field`, `limit`,
+    /// `size`. Send less. (Since 1.2.)
+    RequestTooLarge = 21,
 }
 impl ErrorReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -963,6 +1004,9 @@ impl ErrorReason {
             Self::StreamNotBound => "ERROR_REASON_STREAM_NOT_BOUND",
             Self::StreamAlreadyBound => "ERROR_REASON_STREAM_ALREADY_BOUND",
             Self::ProtocolMismatch => "ERROR_REASON_PROTOCOL_MISMATCH",
+            Self::EnvTimeout => "ERROR_REASON_ENV_TIMEOUT",
+            Self::CapacityExhausted => "ERROR_REASON_CAPACITY_EXHAUSTED",
+            Self::RequestTooLarge => "ERROR_REASON_REQUEST_TOO_LARGE",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -987,6 +1031,9 @@ impl ErrorReason {
             "ERROR_REASON_STREAM_NOT_BOUND" => Some(Self::StreamNotBound),
             "ERROR_REASON_STREAM_ALREADY_BOUND" => Some(Self::StreamAlreadyBound),
             "ERROR_REASON_PROTOCOL_MISMATCH" => Some(Self::ProtocolMismatch),
+            "ERROR_REASON_ENV_TIMEOUT" => Some(Self::EnvTimeout),
+            "ERROR_REASON_CAPACITY_EXHAUSTED" => Some(Self::CapacityExhausted),
+            "ERROR_REASON_REQUEST_TOO_LARGE" => Some(Self::RequestTooLarge),
             _ => None,
         }
     }

@@ -16,8 +16,9 @@ from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
-from .. import spaces
+from .. import spaces, status
 from ..codec import decode_for_space, decode_map, decode_value
+from ..errors import EnvError
 from ..modes import AUTORESET_FROM_PROTO
 from ..tensors import decode_tensor
 from ..vector import AutoresetMode, BatchedSpaces
@@ -176,7 +177,8 @@ class BatchResetReply:
 
 @dataclass(frozen=True)
 class BatchStepReply:
-    """The outcome of one batched step (or one recv) for the sub-envs in env_ids."""
+    """The outcome of one batched step (or one recv): results for the sub-envs in env_ids,
+    and in `errors` each sub-env whose step failed, with its own error."""
 
     env_ids: npt.NDArray[np.int64]
     observations: Any
@@ -186,6 +188,7 @@ class BatchStepReply:
     infos: list[dict[str, Any]]
     step_index: int
     reward_components: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    errors: dict[int, EnvError] = field(default_factory=dict)
 
     @classmethod
     def from_proto(cls, msg: pb.StepBatchResponse, spaces: BatchedSpaces) -> BatchStepReply:
@@ -200,6 +203,9 @@ class BatchStepReply:
             step_index=msg.step_index,
             reward_components={
                 name: decode_tensor(part) for name, part in sorted(msg.reward_components.items())
+            },
+            errors={
+                failed.env_id: status.from_proto(failed.status) for failed in msg.sub_env_errors
             },
         )
 

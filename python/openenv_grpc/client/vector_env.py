@@ -172,7 +172,12 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             for i, info in zip(reply.env_ids, reply.infos, strict=True):
                 if info:
                     infos = self._add_info(infos, info, offset + int(i))
-        if len(replies) == 1:
+            for i, error in reply.errors.items():
+                # A sub-env whose step failed: its episode ends, truncated, with the error
+                # in its info; it keeps its last observation and the server resets it next.
+                failure = {"error": {"reason": error.reason, "message": error.message}}
+                infos = self._add_info(infos, failure, offset + i)
+        if len(replies) == 1 and not replies[0][1].errors:
             reply = replies[0][1]
             self._observations = reply.observations
             return (
@@ -185,13 +190,16 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         self._observations = self._merge(
             [(offset, reply.env_ids, reply.observations) for offset, reply in replies]
         )
-        return (
-            self._observations,
-            np.concatenate([reply.rewards for _, reply in replies]),
-            np.concatenate([reply.terminations for _, reply in replies]),
-            np.concatenate([reply.truncations for _, reply in replies]),
-            infos,
-        )
+        rewards = np.zeros(self.num_envs, dtype=np.float64)
+        terminations = np.zeros(self.num_envs, dtype=np.bool_)
+        truncations = np.zeros(self.num_envs, dtype=np.bool_)
+        for offset, reply in replies:
+            where = offset + reply.env_ids
+            rewards[where] = reply.rewards
+            terminations[where] = reply.terminations
+            truncations[where] = reply.truncations
+            truncations[[offset + i for i in reply.errors]] = True
+        return self._observations, rewards, terminations, truncations, infos
 
     def _merge(self, parts: list[tuple[int, npt.NDArray[np.int64], Any]]) -> Any:
         """The full batch of observations, with the given sub-envs' replaced."""

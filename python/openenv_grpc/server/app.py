@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,20 +24,22 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from openenv_proto.v1 import env_service_pb2 as pb
-from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from .. import spaces
 from ..codec import UnencodableValue, encode_map, encode_value
 from ..env import EnvFactory, Environment
+from ..runner import EnvThreads
 from ..sessions import CloseReason, Session, SessionManager
 from ..telemetry import Telemetry
 from ..version import PROTOCOL_VERSION, __version__
-from .servicer import EnvServicer
+from .exposure import EnvErrors
+from .servicer import EnvServicer, method_handlers
 
 log = logging.getLogger("openenv_grpc.server")
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+FORCED_STOP_SECONDS = 2.0  # after a second signal, the most time closing sessions may take
 
 
 @dataclass
@@ -52,10 +54,18 @@ class ServerConfig:
     workers: int | None = None
     max_num_envs: int = 1024
     vector_workers: int = 1
-    env_calls: str = "adaptive"
+    env_calls: str = "thread"
     drain_seconds: float = 30.0
     grace_seconds: float = 5.0
     unready_at_limit: bool = False
+    step_timeout: float = 60.0
+    reset_timeout: float = 60.0
+    close_timeout: float = 10.0
+    max_abandoned: int = 32
+    max_envs: int = 4096
+    max_options_bytes: int = 1024 * 1024
+    check_observations: bool = True
+    hide_env_errors: bool = False
 
     @property
     def channel_options(self) -> list[tuple[str, Any]]:
@@ -74,8 +84,6 @@ class ServerConfig:
 def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
     """The Describe answer for an env instance and the server's limits."""
     low, high = env.reward_range
-    ttl = duration_pb2.Duration()
-    ttl.FromNanoseconds(int(config.session_ttl * 1e9))
     response = pb.DescribeResponse(
         env_name=env.display_name,
         env_version=env.version,
@@ -87,7 +95,10 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
             batched=config.max_num_envs >= 1,
             tools=False,
             max_sessions=config.max_sessions,
-            session_ttl=ttl,
+            session_ttl=_duration(config.session_ttl),
+            step_timeout=_duration(config.step_timeout),
+            reset_timeout=_duration(config.reset_timeout),
+            max_envs=config.max_envs,
             max_message_bytes=config.max_message_bytes,
             max_num_envs=config.max_num_envs,
             autoreset_modes=[
@@ -102,6 +113,12 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
     return response
 
 
+def _duration(seconds: float) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromNanoseconds(int(seconds * 1e9))
+    return duration
+
+
 def _encodable_metadata(metadata: Any) -> dict[str, Any]:
     """Gymnasium metadata with values the protocol cannot carry shown as their repr."""
     out: dict[str, Any] = {}
@@ -112,6 +129,14 @@ def _encodable_metadata(metadata: Any) -> dict[str, Any]:
         except UnencodableValue:
             out[str(key)] = repr(value)
     return out
+
+
+def _env_calls(policy: str, env: Environment) -> str:
+    """Env code runs on threads unless the env declares itself non-blocking (then the
+    adaptive policy may call it on the loop) or the operator chose another policy."""
+    if policy == "thread" and getattr(env, "non_blocking", False):
+        return "adaptive"
+    return policy
 
 
 class _SessionEvents:
@@ -129,11 +154,20 @@ class _SessionEvents:
         self._server.telemetry.session_closed(self._server.description.env_name, reason.label)
         self._update_readiness()
 
+    def capacity_changed(self, stuck: int, at_capacity: bool) -> None:
+        if at_capacity:
+            log.warning(
+                "%d env calls are stuck past their timeouts: not ready for new sessions", stuck
+            )
+        self._update_readiness()
+
     def _update_readiness(self) -> None:
         server = self._server
-        if not server.config.unready_at_limit or server.sessions.draining:
+        sessions = server.sessions
+        if sessions.draining:
             return
-        ready = not server.sessions.at_limit
+        full = server.config.unready_at_limit and sessions.at_limit
+        ready = not full and not sessions.at_capacity
         if ready != self._ready:
             self._ready = ready
             status = SERVING if ready else NOT_SERVING
@@ -169,16 +203,28 @@ class EnvServer:
             factory,
             max_sessions=self.config.max_sessions,
             ttl_seconds=self.config.session_ttl,
-            executor=ThreadPoolExecutor(self.config.workers, thread_name_prefix="openenv-env"),
+            executor=EnvThreads(self.config.workers),
             clock=clock,
             listeners=[_SessionEvents(self)],
             max_num_envs=self.config.max_num_envs,
             vector_workers=self.config.vector_workers,
-            env_calls=self.config.env_calls,
+            env_calls=_env_calls(self.config.env_calls, probe),
+            step_timeout=self.config.step_timeout,
+            reset_timeout=self.config.reset_timeout,
+            close_timeout=self.config.close_timeout,
+            max_abandoned=self.config.max_abandoned,
+            max_envs=self.config.max_envs,
+            observation_space=observation_space if self.config.check_observations else None,
         )
         self.health = health_aio.HealthServicer()
         self.servicer = EnvServicer(
-            self.sessions, self.description, observation_space, action_space, self.telemetry
+            self.sessions,
+            self.description,
+            observation_space,
+            action_space,
+            self.telemetry,
+            EnvErrors(hide=self.config.hide_env_errors),
+            max_options_bytes=self.config.max_options_bytes,
         )
         self._server: grpc.aio.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
@@ -192,7 +238,7 @@ class EnvServer:
     async def start(self) -> int:
         """Bind, start serving and return the bound port (useful with port 0)."""
         server = grpc.aio.server(options=self.config.channel_options)
-        pb_grpc.add_EnvServiceServicer_to_server(self.servicer, server)
+        server.add_generic_rpc_handlers((method_handlers(self.servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
@@ -292,17 +338,17 @@ async def serve(
     drain = loop.create_task(server.drain())
     forced = loop.create_task(second.wait())
     await asyncio.wait({drain, forced}, return_when=asyncio.FIRST_COMPLETED)
-    exit_code = 0
     if not drain.done():
+        # At once: sessions get a bounded moment to close, then nothing (a hung env, a
+        # stuck close) may hold the exit.
         log.warning("second signal: stopping at once")
         drain.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
-        await server.stop(grace=0)
-        exit_code = 1
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(server.stop(grace=0), FORCED_STOP_SECONDS)
+        logging.shutdown()
+        os._exit(1)
     forced.cancel()
-    if not drain.cancelled():
-        drain.result()  # a failure of the drain itself is not swallowed
+    drain.result()  # a failure of the drain itself is not swallowed
     log.info("openenv-grpc stopped")
     telemetry.shutdown()
-    return exit_code
+    return 0

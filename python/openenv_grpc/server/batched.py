@@ -20,12 +20,15 @@ from openenv_proto.v1 import env_service_pb2 as pb
 
 from ..codec import decode_action, decode_map, encode_map, encode_value
 from ..env import StepResult
-from ..errors import InvalidRequest
+from ..errors import EnvError, InvalidRequest
 from ..modes import AUTORESET_FROM_PROTO
 from ..sessions import Session, SessionManager, batched
+from ..status import to_proto
 from ..telemetry import Telemetry, monotonic
 from ..tensors import encode_tensor
 from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
+from .exposure import EnvErrors
+from .limits import check_size
 
 
 class Batched:
@@ -38,8 +41,12 @@ class Batched:
         action_space: gs.Space[Any],
         telemetry: Telemetry,
         env_name: str,
+        errors: EnvErrors,
+        max_options_bytes: int = 0,
     ) -> None:
         self._sessions = sessions
+        self._errors = errors
+        self._options_limit = max_options_bytes
         self._observations = BatchedSpaces(observation_space)
         self._actions = BatchedSpaces(action_space)
         self._telemetry = telemetry
@@ -74,7 +81,7 @@ class Batched:
             },
         ):
             ids, results = await self._sessions.vector_reset(
-                session, ids, _starts(request, ids), request_id
+                session, ids, self._starts(request, ids), request_id
             )
         out.session_id = session.id
         out.episode_id = session.episode_id
@@ -124,10 +131,21 @@ class Batched:
         self,
         out: pb.StepBatchResponse,
         ids: Sequence[int],
-        results: Sequence[StepResult],
+        outcomes: Sequence[StepResult | EnvError],
         step_index: int,
     ) -> None:
-        """Write M sub-env results into one StepBatchResponse."""
+        """Write M sub-env outcomes into one StepBatchResponse: the results as batches,
+        each failed sub-env's error in `sub_env_errors`."""
+        results: list[StepResult] = []
+        succeeded: list[int] = []
+        for i, outcome in zip(ids, outcomes, strict=True):
+            if isinstance(outcome, EnvError):
+                failure = out.sub_env_errors.add(env_id=i)
+                to_proto(self._errors.shown(outcome), failure.status)
+            else:
+                results.append(outcome)
+                succeeded.append(i)
+        ids = succeeded
         out.step_index = step_index
         out.env_ids[:] = ids
         encode_value(
@@ -153,6 +171,14 @@ class Batched:
         space = self._actions[len(ids)]
         actions = decode_action(request.actions, space)
         return ids, list(iterate(space, actions))
+
+    def _starts(self, request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:
+        """Each reset sub-env's start: the same for all (seed + i), or one of its own."""
+        limit = self._options_limit
+        check_size("all.options", request.all.options, limit)
+        for one in request.sub_envs:
+            check_size("sub_envs.options", one.options, limit)
+        return _starts(request, ids)
 
 
 def _starts(request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -21,7 +22,6 @@ import grpc
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
-from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from ..codec import UnencodableValue, decode_action, decode_map, encode_map, encode_value
 from ..env import ResetResult, StepResult
@@ -34,6 +34,7 @@ from ..errors import (
     StreamAlreadyBound,
     StreamNotBound,
     WrongSessionKind,
+    echo,
 )
 from ..modes import AUTORESET_TO_PROTO
 from ..sessions import CloseReason, Session, SessionManager
@@ -42,12 +43,15 @@ from ..telemetry import Telemetry, carrier_from_metadata, monotonic
 from ..vector import AutoresetMode
 from ..version import PROTOCOL_HEADER, check_protocol
 from .batched import Batched
+from .exposure import EnvErrors
+from .limits import check_size
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+log = logging.getLogger("openenv_grpc.server")
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
 GRPC_CODES: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
@@ -85,7 +89,7 @@ def _rpc(
             error = _error(exc)
             if error is None:
                 raise
-            await abort(context, error)
+            await abort(context, self._env_errors.shown(error))
         finally:
             self.inflight.exit()
 
@@ -119,8 +123,8 @@ def _deadline_passed(context: Context) -> bool:
     return remaining is not None and remaining <= 0
 
 
-class EnvServicer(pb_grpc.EnvServiceServicer):
-    """Serves one kind of environment through a SessionManager."""
+class EnvServicer:
+    """Serves one kind of environment through a SessionManager (see `method_handlers`)."""
 
     def __init__(
         self,
@@ -129,6 +133,9 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         observation_space: gs.Space[Any],
         action_space: gs.Space[Any],
         telemetry: Telemetry | None = None,
+        env_errors: EnvErrors | None = None,
+        *,
+        max_options_bytes: int = 0,
     ) -> None:
         self._sessions = sessions
         self._description = description
@@ -136,9 +143,18 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         self._telemetry = telemetry or Telemetry()
         self._env_name = description.env_name
         self.inflight = InFlight()
+        self.bad_input = BadInput()
         self.closing = False
+        self._env_errors = env_errors or EnvErrors()
+        self._options_limit = max_options_bytes
         self._batched = Batched(
-            sessions, observation_space, action_space, self._telemetry, self._env_name
+            sessions,
+            observation_space,
+            action_space,
+            self._telemetry,
+            self._env_name,
+            self._env_errors,
+            max_options_bytes,
         )
 
     def check_open(self) -> None:
@@ -214,8 +230,11 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         return pb.CloseSessionResponse()
 
     async def StepStream(
-        self, request_iterator: AsyncIterator[pb.StepStreamRequest], context: Context
+        self, request_iterator: AsyncIterator[bytes], context: Context
     ) -> AsyncIterator[pb.StepStreamResponse]:
+        """One session over one stream. Requests arrive as bytes and are parsed here, so a
+        message that is not a StepStreamRequest is answered in-band (seq 0: its seq cannot
+        be read) and the stream goes on."""
         try:
             _check_client_protocol(context)
         except EnvError as exc:
@@ -224,11 +243,15 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
         stream = _Stream(carrier_from_metadata(context.invocation_metadata()))
         start, code = monotonic(), "UNKNOWN"
         try:
-            async for request in request_iterator:
+            async for raw in request_iterator:
                 self.inflight.enter()
                 try:
                     if self.closing:
                         await abort(context, Draining("is shutting down"))
+                    request = self.bad_input.parse(pb.StepStreamRequest, raw, context)
+                    if isinstance(request, EnvError):
+                        yield _in_band(request)
+                        continue
                     response = pb.StepStreamResponse(seq=request.seq)
                     if telemetry.tracing:
                         await self._answer_traced(stream, request, response, context)
@@ -328,7 +351,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
             if isinstance(error, NotFound) and stream.session is not None and stream.session.closed:
                 await abort(context, error)  # the stream's own session is gone: it cannot go on
             response.ClearField("response")
-            to_proto(error, response.error)
+            to_proto(self._env_errors.shown(error), response.error)
             self._telemetry.record_error(
                 f"{SERVICE_NAME}/StepStream", GRPC_CODES[int(error.code)].name
             )
@@ -415,6 +438,7 @@ class EnvServicer(pb_grpc.EnvServiceServicer):
     ) -> None:
         if session.vector is not None:
             raise WrongSessionKind(session.id, session.vector.num_envs, "reset it with ResetBatch")
+        check_size("options", request.options, self._options_limit)
         attributes = {"openenv.session.id": session.id, "openenv.env.name": self._env_name}
         with self._telemetry.env_span("env.reset", **attributes) as span:
             result: ResetResult = await self._sessions.reset(
@@ -554,3 +578,93 @@ def _check_client_protocol(context: Context) -> None:
     for key, value in context.invocation_metadata() or ():
         if key == PROTOCOL_HEADER:
             check_protocol(value if isinstance(value, str) else value.decode(), who="client")
+
+
+def _in_band(error: EnvError) -> pb.StepStreamResponse:
+    response = pb.StepStreamResponse()
+    to_proto(error, response.error)
+    return response
+
+
+class BadInput:
+    """Parses request bytes; a malformed message is INVALID_REQUEST, logged at most once per
+    peer a minute (a client sending garbage in a loop must not flood the log)."""
+
+    def __init__(self, every_seconds: float = 60.0) -> None:
+        self._every = every_seconds
+        self._last: dict[str, float] = {}
+        self._count: dict[str, int] = {}
+
+    def parse(self, kind: type[Request], raw: bytes, context: Context) -> Request | EnvError:
+        try:
+            return kind.FromString(raw)  # type: ignore[attr-defined, no-any-return]
+        except Exception as exc:  # any failure to parse is the sender's
+            name = kind.DESCRIPTOR.full_name  # type: ignore[attr-defined]
+            self._note(context.peer(), name, exc)
+            return InvalidRequest(
+                f"the request is not a valid {name} ({echo(exc)}); send a message of the "
+                "contract's type, serialized by a protobuf library",
+                field="request",
+            )
+
+    def _note(self, peer: str, name: str, exc: Exception) -> None:
+        now = monotonic()
+        self._count[peer] = self._count.get(peer, 0) + 1
+        if now - self._last.get(peer, -self._every) < self._every:
+            return
+        if len(self._last) > 10_000:  # many peers: forget the old ones
+            self._last.clear()
+            self._count.clear()
+        count, self._count[peer] = self._count.get(peer, 1), 0
+        self._last[peer] = now
+        log.warning(
+            "peer %s sent %d malformed request(s) since the last report; the last was not a "
+            "valid %s: %s",
+            echo(peer),
+            count,
+            name,
+            echo(exc),
+        )
+
+
+def method_handlers(servicer: EnvServicer) -> grpc.GenericRpcHandler[Any, Any]:
+    """EnvService's handlers with requests parsed by the servicer, not by gRPC.
+
+    gRPC's own deserializer answers a malformed message with UNKNOWN and logs a
+    traceback for each; parsing here answers INVALID_REQUEST with a reason and
+    keeps the log quiet.
+    """
+    service = pb.DESCRIPTOR.services_by_name["EnvService"]
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in service.methods:
+        behavior = getattr(servicer, method.name)
+        serialize = _serializer
+        if method.client_streaming:
+            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
+                behavior, request_deserializer=None, response_serializer=serialize
+            )
+        else:
+            kind = getattr(pb, method.input_type.name)
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                _parsed(servicer, behavior, kind),
+                request_deserializer=None,
+                response_serializer=serialize,
+            )
+    return grpc.method_handlers_generic_handler(service.full_name, handlers)
+
+
+def _serializer(message: Any) -> bytes:
+    data: bytes = message.SerializeToString()
+    return data
+
+
+def _parsed(
+    servicer: EnvServicer, behavior: Callable[[Any, Context], Awaitable[Any]], kind: type[Any]
+) -> Callable[[bytes, Context], Awaitable[Any]]:
+    async def handler(raw: bytes, context: Context) -> Any:
+        request = servicer.bad_input.parse(kind, raw, context)
+        if isinstance(request, EnvError):
+            await abort(context, request)
+        return await behavior(request, context)
+
+    return handler

@@ -73,11 +73,14 @@ PROTOBUF_CONSTEXPR Capabilities::Capabilities(
     /*decltype(_impl_.autoreset_modes_)*/{}
   , /*decltype(_impl_._autoreset_modes_cached_byte_size_)*/{0}
   , /*decltype(_impl_.session_ttl_)*/nullptr
+  , /*decltype(_impl_.step_timeout_)*/nullptr
+  , /*decltype(_impl_.reset_timeout_)*/nullptr
   , /*decltype(_impl_.batched_)*/false
   , /*decltype(_impl_.tools_)*/false
   , /*decltype(_impl_.max_sessions_)*/0
   , /*decltype(_impl_.max_message_bytes_)*/0
   , /*decltype(_impl_.max_num_envs_)*/0
+  , /*decltype(_impl_.max_envs_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CapabilitiesDefaultTypeInternal {
   PROTOBUF_CONSTEXPR CapabilitiesDefaultTypeInternal()
@@ -283,6 +286,7 @@ PROTOBUF_CONSTEXPR StepBatchResponse::StepBatchResponse(
   , /*decltype(_impl_._env_ids_cached_byte_size_)*/{0}
   , /*decltype(_impl_.reward_components_)*/{::_pbi::ConstantInitialized()}
   , /*decltype(_impl_.infos_)*/{}
+  , /*decltype(_impl_.sub_env_errors_)*/{}
   , /*decltype(_impl_.observations_)*/nullptr
   , /*decltype(_impl_.rewards_)*/nullptr
   , /*decltype(_impl_.terminations_)*/nullptr
@@ -298,6 +302,20 @@ struct StepBatchResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 StepBatchResponseDefaultTypeInternal _StepBatchResponse_default_instance_;
+PROTOBUF_CONSTEXPR SubEnvError::SubEnvError(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.status_)*/nullptr
+  , /*decltype(_impl_.env_id_)*/0
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct SubEnvErrorDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR SubEnvErrorDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~SubEnvErrorDefaultTypeInternal() {}
+  union {
+    SubEnvError _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 SubEnvErrorDefaultTypeInternal _SubEnvError_default_instance_;
 PROTOBUF_CONSTEXPR SendRequest::SendRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.env_ids_)*/{}
@@ -466,7 +484,7 @@ struct StepStreamResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 StepStreamResponseDefaultTypeInternal _StepStreamResponse_default_instance_;
 }  // namespace v1
 }  // namespace openenv
-static ::_pb::Metadata file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[29];
+static ::_pb::Metadata file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[30];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[1];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto = nullptr;
 
@@ -513,6 +531,9 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.max_message_bytes_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.max_num_envs_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.autoreset_modes_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.step_timeout_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.reset_timeout_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.max_envs_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewSession, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -660,6 +681,15 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.reward_components_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.infos_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.step_index_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.sub_env_errors_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvError, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvError, _impl_.env_id_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvError, _impl_.status_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SendRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -779,31 +809,32 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 6, -1, -1, sizeof(::openenv::v1::DescribeResponse)},
   { 21, -1, -1, sizeof(::openenv::v1::RewardRange)},
   { 29, -1, -1, sizeof(::openenv::v1::Capabilities)},
-  { 42, -1, -1, sizeof(::openenv::v1::NewSession)},
-  { 49, 62, -1, sizeof(::openenv::v1::ResetRequest)},
-  { 68, -1, -1, sizeof(::openenv::v1::ResetResponse)},
-  { 78, -1, -1, sizeof(::openenv::v1::StepRequest)},
-  { 87, 95, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
-  { 97, -1, -1, sizeof(::openenv::v1::StepResponse)},
-  { 110, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
-  { 119, 128, -1, sizeof(::openenv::v1::SubEnvReset)},
-  { 131, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
-  { 144, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
-  { 155, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
-  { 165, 173, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
-  { 175, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
-  { 189, -1, -1, sizeof(::openenv::v1::SendRequest)},
-  { 197, -1, -1, sizeof(::openenv::v1::SendResponse)},
-  { 204, -1, -1, sizeof(::openenv::v1::RecvRequest)},
-  { 211, -1, -1, sizeof(::openenv::v1::StateRequest)},
-  { 218, -1, -1, sizeof(::openenv::v1::StateResponse)},
-  { 231, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
-  { 238, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
-  { 244, -1, -1, sizeof(::openenv::v1::AttachRequest)},
-  { 251, -1, -1, sizeof(::openenv::v1::AttachResponse)},
-  { 258, 266, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
-  { 268, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
-  { 285, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
+  { 45, -1, -1, sizeof(::openenv::v1::NewSession)},
+  { 52, 65, -1, sizeof(::openenv::v1::ResetRequest)},
+  { 71, -1, -1, sizeof(::openenv::v1::ResetResponse)},
+  { 81, -1, -1, sizeof(::openenv::v1::StepRequest)},
+  { 90, 98, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
+  { 100, -1, -1, sizeof(::openenv::v1::StepResponse)},
+  { 113, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
+  { 122, 131, -1, sizeof(::openenv::v1::SubEnvReset)},
+  { 134, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
+  { 147, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
+  { 158, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
+  { 168, 176, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
+  { 178, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
+  { 193, -1, -1, sizeof(::openenv::v1::SubEnvError)},
+  { 201, -1, -1, sizeof(::openenv::v1::SendRequest)},
+  { 209, -1, -1, sizeof(::openenv::v1::SendResponse)},
+  { 216, -1, -1, sizeof(::openenv::v1::RecvRequest)},
+  { 223, -1, -1, sizeof(::openenv::v1::StateRequest)},
+  { 230, -1, -1, sizeof(::openenv::v1::StateResponse)},
+  { 243, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
+  { 250, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
+  { 256, -1, -1, sizeof(::openenv::v1::AttachRequest)},
+  { 263, -1, -1, sizeof(::openenv::v1::AttachResponse)},
+  { 270, 278, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
+  { 280, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
+  { 297, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -824,6 +855,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::openenv::v1::_StepBatchRequest_default_instance_._instance,
   &::openenv::v1::_StepBatchResponse_RewardComponentsEntry_DoNotUse_default_instance_._instance,
   &::openenv::v1::_StepBatchResponse_default_instance_._instance,
+  &::openenv::v1::_SubEnvError_default_instance_._instance,
   &::openenv::v1::_SendRequest_default_instance_._instance,
   &::openenv::v1::_SendResponse_default_instance_._instance,
   &::openenv::v1::_RecvRequest_default_instance_._instance,
@@ -855,7 +887,7 @@ const char descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto[] PROT
   "capabilities\0220\n\010metadata\030\010 \001(\0132\024.openenv"
   ".v1.MapValueR\010metadata\022%\n\016server_version"
   "\030\t \001(\tR\rserverVersion\"3\n\013RewardRange\022\020\n\003"
-  "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\257\002\n\014C"
+  "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\310\003\n\014C"
   "apabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022\024\n"
   "\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 \001("
   "\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031.go"
@@ -863,138 +895,146 @@ const char descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto[] PROT
   "x_message_bytes\030\005 \001(\005R\017maxMessageBytes\022 "
   "\n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017auto"
   "reset_modes\030\007 \003(\0162\031.openenv.v1.Autoreset"
-  "ModeR\016autoresetModes\"+\n\nNewSession\022\035\n\nre"
-  "quest_id\030\001 \001(\tR\trequestId\"\377\001\n\014ResetReque"
-  "st\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013n"
-  "ew_session\030\002 \001(\0132\026.openenv.v1.NewSession"
-  "H\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\trequ"
-  "estId\022\027\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007option"
-  "s\030\005 \001(\0132\024.openenv.v1.MapValueR\007options\022\027"
-  "\n\007task_id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_s"
-  "eed\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001("
-  "\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisod"
-  "eId\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Va"
-  "lueR\013observation\022(\n\004info\030\004 \001(\0132\024.openenv"
-  ".v1.MapValueR\004info\"v\n\013StepRequest\022\035\n\nses"
-  "sion_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\013"
-  "2\021.openenv.v1.ValueR\006action\022\035\n\nstep_inde"
-  "x\030\003 \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013o"
-  "bservation\030\001 \001(\0132\021.openenv.v1.ValueR\013obs"
-  "ervation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021rewa"
-  "rd_components\030\003 \003(\0132..openenv.v1.StepRes"
-  "ponse.RewardComponentsEntryR\020rewardCompo"
-  "nents\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n"
-  "\ttruncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001("
-  "\0132\024.openenv.v1.MapValueR\004info\022\035\n\nstep_in"
-  "dex\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponents"
-  "Entry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005"
-  "value:\0028\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest"
-  "_id\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007"
-  "numEnvs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openen"
-  "v.v1.AutoresetModeR\rautoresetMode\"x\n\013Sub"
-  "EnvReset\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007tas"
-  "k_id\030\002 \001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.op"
-  "enenv.v1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021"
-  "ResetBatchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R"
-  "\tsessionId\022>\n\013new_session\030\002 \001(\0132\033.openen"
-  "v.v1.NewBatchSessionH\000R\nnewSession\022\035\n\nre"
-  "quest_id\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003"
-  "(\005R\006envIds\022)\n\003all\030\005 \001(\0132\027.openenv.v1.Sub"
-  "EnvResetR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openen"
-  "v.v1.SubEnvResetR\007subEnvsB\t\n\007session\"\316\001\n"
-  "\022ResetBatchResponse\022\035\n\nsession_id\030\001 \001(\tR"
-  "\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeI"
-  "d\022\027\n\007env_ids\030\003 \003(\005R\006envIds\0225\n\014observatio"
-  "ns\030\004 \001(\0132\021.openenv.v1.ValueR\014observation"
-  "s\022*\n\005infos\030\005 \003(\0132\024.openenv.v1.MapValueR\005"
-  "infos\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id"
-  "\030\001 \001(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envI"
-  "ds\022+\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007"
-  "actions\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\205"
-  "\004\n\021StepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006e"
-  "nvIds\0225\n\014observations\030\002 \001(\0132\021.openenv.v1"
-  ".ValueR\014observations\022,\n\007rewards\030\003 \001(\0132\022."
-  "openenv.v1.TensorR\007rewards\0226\n\014terminatio"
-  "ns\030\004 \001(\0132\022.openenv.v1.TensorR\014terminatio"
-  "ns\0224\n\013truncations\030\005 \001(\0132\022.openenv.v1.Ten"
-  "sorR\013truncations\022`\n\021reward_components\030\006 "
-  "\003(\01323.openenv.v1.StepBatchResponse.Rewar"
-  "dComponentsEntryR\020rewardComponents\022*\n\005in"
-  "fos\030\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035"
-  "\n\nstep_index\030\010 \001(\003R\tstepIndex\032W\n\025RewardC"
-  "omponentsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005valu"
-  "e\030\002 \001(\0132\022.openenv.v1.TensorR\005value:\0028\001\"S"
-  "\n\013SendRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+"
-  "\n\007actions\030\002 \001(\0132\021.openenv.v1.ValueR\007acti"
-  "ons\"\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006en"
-  "vIds\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007n"
-  "umEnvs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001"
-  "(\tR\tsessionId\"\225\002\n\rStateResponse\022\035\n\nsessi"
-  "on_id\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001"
-  "(\tR\tepisodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepC"
-  "ount\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022"
-  "\031\n\010num_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_"
-  "mode\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\ra"
-  "utoresetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1"
-  ".ValueR\005state\"4\n\023CloseSessionRequest\022\035\n\n"
-  "session_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSess"
-  "ionResponse\".\n\rAttachRequest\022\035\n\nsession_"
-  "id\030\001 \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n"
-  "\005state\030\001 \001(\0132\031.openenv.v1.StateResponseR"
-  "\005state\"\346\005\n\021StepStreamRequest\022\020\n\003seq\030\001 \001("
-  "\004R\003seq\022\?\n\rreset_request\030\002 \001(\0132\030.openenv."
-  "v1.ResetRequestH\000R\014resetRequest\022<\n\014step_"
-  "request\030\003 \001(\0132\027.openenv.v1.StepRequestH\000"
-  "R\013stepRequest\022O\n\023reset_batch_request\030\004 \001"
-  "(\0132\035.openenv.v1.ResetBatchRequestH\000R\021res"
-  "etBatchRequest\022L\n\022step_batch_request\030\005 \001"
-  "(\0132\034.openenv.v1.StepBatchRequestH\000R\020step"
-  "BatchRequest\022\?\n\rstate_request\030\006 \001(\0132\030.op"
-  "enenv.v1.StateRequestH\000R\014stateRequest\022B\n"
-  "\016attach_request\030\007 \001(\0132\031.openenv.v1.Attac"
-  "hRequestH\000R\rattachRequest\022<\n\014send_reques"
-  "t\030\010 \001(\0132\027.openenv.v1.SendRequestH\000R\013send"
-  "Request\022<\n\014recv_request\030\t \001(\0132\027.openenv."
-  "v1.RecvRequestH\000R\013recvRequest\022T\n\rtrace_c"
-  "ontext\030\017 \003(\0132/.openenv.v1.StepStreamRequ"
-  "est.TraceContextEntryR\014traceContext\032\?\n\021T"
-  "raceContextEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005va"
-  "lue\030\002 \001(\tR\005value:\0028\001B\t\n\007request\"\232\005\n\022Step"
-  "StreamResponse\022\020\n\003seq\030\001 \001(\004R\003seq\022B\n\016rese"
-  "t_response\030\002 \001(\0132\031.openenv.v1.ResetRespo"
-  "nseH\000R\rresetResponse\022\?\n\rstep_response\030\003 "
-  "\001(\0132\030.openenv.v1.StepResponseH\000R\014stepRes"
-  "ponse\022R\n\024reset_batch_response\030\004 \001(\0132\036.op"
-  "enenv.v1.ResetBatchResponseH\000R\022resetBatc"
-  "hResponse\022O\n\023step_batch_response\030\005 \001(\0132\035"
-  ".openenv.v1.StepBatchResponseH\000R\021stepBat"
-  "chResponse\022B\n\016state_response\030\006 \001(\0132\031.ope"
-  "nenv.v1.StateResponseH\000R\rstateResponse\022E"
-  "\n\017attach_response\030\007 \001(\0132\032.openenv.v1.Att"
-  "achResponseH\000R\016attachResponse\022\?\n\rsend_re"
-  "sponse\030\010 \001(\0132\030.openenv.v1.SendResponseH\000"
-  "R\014sendResponse\022D\n\rrecv_response\030\t \001(\0132\035."
-  "openenv.v1.StepBatchResponseH\000R\014recvResp"
-  "onse\022*\n\005error\030\017 \001(\0132\022.google.rpc.StatusH"
-  "\000R\005errorB\n\n\010response*\210\001\n\rAutoresetMode\022\036"
-  "\n\032AUTORESET_MODE_UNSPECIFIED\020\000\022\034\n\030AUTORE"
-  "SET_MODE_NEXT_STEP\020\001\022\034\n\030AUTORESET_MODE_S"
-  "AME_STEP\020\002\022\033\n\027AUTORESET_MODE_DISABLED\020\0032"
-  "\305\004\n\nEnvService\022E\n\010Describe\022\033.openenv.v1."
-  "DescribeRequest\032\034.openenv.v1.DescribeRes"
-  "ponse\022<\n\005Reset\022\030.openenv.v1.ResetRequest"
-  "\032\031.openenv.v1.ResetResponse\0229\n\004Step\022\027.op"
-  "enenv.v1.StepRequest\032\030.openenv.v1.StepRe"
-  "sponse\022K\n\nResetBatch\022\035.openenv.v1.ResetB"
-  "atchRequest\032\036.openenv.v1.ResetBatchRespo"
-  "nse\022H\n\tStepBatch\022\034.openenv.v1.StepBatchR"
-  "equest\032\035.openenv.v1.StepBatchResponse\022<\n"
-  "\005State\022\030.openenv.v1.StateRequest\032\031.opene"
-  "nv.v1.StateResponse\022Q\n\014CloseSession\022\037.op"
-  "enenv.v1.CloseSessionRequest\032 .openenv.v"
-  "1.CloseSessionResponse\022O\n\nStepStream\022\035.o"
-  "penenv.v1.StepStreamRequest\032\036.openenv.v1"
-  ".StepStreamResponse(\0010\001b\006proto3"
+  "ModeR\016autoresetModes\022<\n\014step_timeout\030\010 \001"
+  "(\0132\031.google.protobuf.DurationR\013stepTimeo"
+  "ut\022>\n\rreset_timeout\030\t \001(\0132\031.google.proto"
+  "buf.DurationR\014resetTimeout\022\031\n\010max_envs\030\n"
+  " \001(\005R\007maxEnvs\"+\n\nNewSession\022\035\n\nrequest_i"
+  "d\030\001 \001(\tR\trequestId\"\377\001\n\014ResetRequest\022\037\n\ns"
+  "ession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sess"
+  "ion\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnew"
+  "Session\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027"
+  "\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\013"
+  "2\024.openenv.v1.MapValueR\007options\022\027\n\007task_"
+  "id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_seed\"\254\001\n"
+  "\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\tsess"
+  "ionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\0223\n\013"
+  "observation\030\003 \001(\0132\021.openenv.v1.ValueR\013ob"
+  "servation\022(\n\004info\030\004 \001(\0132\024.openenv.v1.Map"
+  "ValueR\004info\"v\n\013StepRequest\022\035\n\nsession_id"
+  "\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021.open"
+  "env.v1.ValueR\006action\022\035\n\nstep_index\030\003 \001(\003"
+  "R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013observat"
+  "ion\030\001 \001(\0132\021.openenv.v1.ValueR\013observatio"
+  "n\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_comp"
+  "onents\030\003 \003(\0132..openenv.v1.StepResponse.R"
+  "ewardComponentsEntryR\020rewardComponents\022\036"
+  "\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttrunca"
+  "ted\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024.ope"
+  "nenv.v1.MapValueR\004info\022\035\n\nstep_index\030\007 \001"
+  "(\003R\tstepIndex\032C\n\025RewardComponentsEntry\022\020"
+  "\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005value:\002"
+  "8\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest_id\030\001 \001"
+  "(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007numEnvs"
+  "\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v1.Au"
+  "toresetModeR\rautoresetMode\"x\n\013SubEnvRese"
+  "t\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030\002 "
+  "\001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv.v"
+  "1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021ResetBa"
+  "tchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessio"
+  "nId\022>\n\013new_session\030\002 \001(\0132\033.openenv.v1.Ne"
+  "wBatchSessionH\000R\nnewSession\022\035\n\nrequest_i"
+  "d\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003(\005R\006env"
+  "Ids\022)\n\003all\030\005 \001(\0132\027.openenv.v1.SubEnvRese"
+  "tR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openenv.v1.Su"
+  "bEnvResetR\007subEnvsB\t\n\007session\"\316\001\n\022ResetB"
+  "atchResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessio"
+  "nId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\027\n\007en"
+  "v_ids\030\003 \003(\005R\006envIds\0225\n\014observations\030\004 \001("
+  "\0132\021.openenv.v1.ValueR\014observations\022*\n\005in"
+  "fos\030\005 \003(\0132\024.openenv.v1.MapValueR\005infos\"\226"
+  "\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001(\tR"
+  "\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+\n\007a"
+  "ctions\030\003 \001(\0132\021.openenv.v1.ValueR\007actions"
+  "\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\304\004\n\021Step"
+  "BatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds\0225"
+  "\n\014observations\030\002 \001(\0132\021.openenv.v1.ValueR"
+  "\014observations\022,\n\007rewards\030\003 \001(\0132\022.openenv"
+  ".v1.TensorR\007rewards\0226\n\014terminations\030\004 \001("
+  "\0132\022.openenv.v1.TensorR\014terminations\0224\n\013t"
+  "runcations\030\005 \001(\0132\022.openenv.v1.TensorR\013tr"
+  "uncations\022`\n\021reward_components\030\006 \003(\01323.o"
+  "penenv.v1.StepBatchResponse.RewardCompon"
+  "entsEntryR\020rewardComponents\022*\n\005infos\030\007 \003"
+  "(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nstep_"
+  "index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_errors"
+  "\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subEnvE"
+  "rrors\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 "
+  "\001(\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Ten"
+  "sorR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030"
+  "\001 \001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rp"
+  "c.StatusR\006status\"S\n\013SendRequest\022\027\n\007env_i"
+  "ds\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.open"
+  "env.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n"
+  "\007env_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n"
+  "\010num_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest"
+  "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStat"
+  "eResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId"
+  "\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_"
+  "count\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004"
+  " \001(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007num"
+  "Envs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v"
+  "1.AutoresetModeR\rautoresetMode\022\'\n\005state\030"
+  "\007 \001(\0132\021.openenv.v1.ValueR\005state\"4\n\023Close"
+  "SessionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsess"
+  "ionId\"\026\n\024CloseSessionResponse\".\n\rAttachR"
+  "equest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n"
+  "\016AttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv"
+  ".v1.StateResponseR\005state\"\346\005\n\021StepStreamR"
+  "equest\022\020\n\003seq\030\001 \001(\004R\003seq\022\?\n\rreset_reques"
+  "t\030\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014res"
+  "etRequest\022<\n\014step_request\030\003 \001(\0132\027.openen"
+  "v.v1.StepRequestH\000R\013stepRequest\022O\n\023reset"
+  "_batch_request\030\004 \001(\0132\035.openenv.v1.ResetB"
+  "atchRequestH\000R\021resetBatchRequest\022L\n\022step"
+  "_batch_request\030\005 \001(\0132\034.openenv.v1.StepBa"
+  "tchRequestH\000R\020stepBatchRequest\022\?\n\rstate_"
+  "request\030\006 \001(\0132\030.openenv.v1.StateRequestH"
+  "\000R\014stateRequest\022B\n\016attach_request\030\007 \001(\0132"
+  "\031.openenv.v1.AttachRequestH\000R\rattachRequ"
+  "est\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.S"
+  "endRequestH\000R\013sendRequest\022<\n\014recv_reques"
+  "t\030\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recv"
+  "Request\022T\n\rtrace_context\030\017 \003(\0132/.openenv"
+  ".v1.StepStreamRequest.TraceContextEntryR"
+  "\014traceContext\032\?\n\021TraceContextEntry\022\020\n\003ke"
+  "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t"
+  "\n\007request\"\232\005\n\022StepStreamResponse\022\020\n\003seq\030"
+  "\001 \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.ope"
+  "nenv.v1.ResetResponseH\000R\rresetResponse\022\?"
+  "\n\rstep_response\030\003 \001(\0132\030.openenv.v1.StepR"
+  "esponseH\000R\014stepResponse\022R\n\024reset_batch_r"
+  "esponse\030\004 \001(\0132\036.openenv.v1.ResetBatchRes"
+  "ponseH\000R\022resetBatchResponse\022O\n\023step_batc"
+  "h_response\030\005 \001(\0132\035.openenv.v1.StepBatchR"
+  "esponseH\000R\021stepBatchResponse\022B\n\016state_re"
+  "sponse\030\006 \001(\0132\031.openenv.v1.StateResponseH"
+  "\000R\rstateResponse\022E\n\017attach_response\030\007 \001("
+  "\0132\032.openenv.v1.AttachResponseH\000R\016attachR"
+  "esponse\022\?\n\rsend_response\030\010 \001(\0132\030.openenv"
+  ".v1.SendResponseH\000R\014sendResponse\022D\n\rrecv"
+  "_response\030\t \001(\0132\035.openenv.v1.StepBatchRe"
+  "sponseH\000R\014recvResponse\022*\n\005error\030\017 \001(\0132\022."
+  "google.rpc.StatusH\000R\005errorB\n\n\010response*\210"
+  "\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_UNSPE"
+  "CIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STEP\020\001\022\034"
+  "\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUTORESE"
+  "T_MODE_DISABLED\020\0032\305\004\n\nEnvService\022E\n\010Desc"
+  "ribe\022\033.openenv.v1.DescribeRequest\032\034.open"
+  "env.v1.DescribeResponse\022<\n\005Reset\022\030.opene"
+  "nv.v1.ResetRequest\032\031.openenv.v1.ResetRes"
+  "ponse\0229\n\004Step\022\027.openenv.v1.StepRequest\032\030"
+  ".openenv.v1.StepResponse\022K\n\nResetBatch\022\035"
+  ".openenv.v1.ResetBatchRequest\032\036.openenv."
+  "v1.ResetBatchResponse\022H\n\tStepBatch\022\034.ope"
+  "nenv.v1.StepBatchRequest\032\035.openenv.v1.St"
+  "epBatchResponse\022<\n\005State\022\030.openenv.v1.St"
+  "ateRequest\032\031.openenv.v1.StateResponse\022Q\n"
+  "\014CloseSession\022\037.openenv.v1.CloseSessionR"
+  "equest\032 .openenv.v1.CloseSessionResponse"
+  "\022O\n\nStepStream\022\035.openenv.v1.StepStreamRe"
+  "quest\032\036.openenv.v1.StepStreamResponse(\0010"
+  "\001b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps[4] = {
   &::descriptor_table_google_2fprotobuf_2fduration_2eproto,
@@ -1004,9 +1044,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_
 };
 static ::_pbi::once_flag descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto = {
-    false, false, 6231, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
+    false, false, 6529, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
     "openenv/v1/env_service.proto",
-    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 4, 29,
+    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 4, 30,
     schemas, file_default_instances, TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets,
     file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto, file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
     file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
@@ -1898,17 +1938,39 @@ void RewardRange::InternalSwap(RewardRange* other) {
 class Capabilities::_Internal {
  public:
   static const ::PROTOBUF_NAMESPACE_ID::Duration& session_ttl(const Capabilities* msg);
+  static const ::PROTOBUF_NAMESPACE_ID::Duration& step_timeout(const Capabilities* msg);
+  static const ::PROTOBUF_NAMESPACE_ID::Duration& reset_timeout(const Capabilities* msg);
 };
 
 const ::PROTOBUF_NAMESPACE_ID::Duration&
 Capabilities::_Internal::session_ttl(const Capabilities* msg) {
   return *msg->_impl_.session_ttl_;
 }
+const ::PROTOBUF_NAMESPACE_ID::Duration&
+Capabilities::_Internal::step_timeout(const Capabilities* msg) {
+  return *msg->_impl_.step_timeout_;
+}
+const ::PROTOBUF_NAMESPACE_ID::Duration&
+Capabilities::_Internal::reset_timeout(const Capabilities* msg) {
+  return *msg->_impl_.reset_timeout_;
+}
 void Capabilities::clear_session_ttl() {
   if (GetArenaForAllocation() == nullptr && _impl_.session_ttl_ != nullptr) {
     delete _impl_.session_ttl_;
   }
   _impl_.session_ttl_ = nullptr;
+}
+void Capabilities::clear_step_timeout() {
+  if (GetArenaForAllocation() == nullptr && _impl_.step_timeout_ != nullptr) {
+    delete _impl_.step_timeout_;
+  }
+  _impl_.step_timeout_ = nullptr;
+}
+void Capabilities::clear_reset_timeout() {
+  if (GetArenaForAllocation() == nullptr && _impl_.reset_timeout_ != nullptr) {
+    delete _impl_.reset_timeout_;
+  }
+  _impl_.reset_timeout_ = nullptr;
 }
 Capabilities::Capabilities(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
@@ -1923,20 +1985,29 @@ Capabilities::Capabilities(const Capabilities& from)
       decltype(_impl_.autoreset_modes_){from._impl_.autoreset_modes_}
     , /*decltype(_impl_._autoreset_modes_cached_byte_size_)*/{0}
     , decltype(_impl_.session_ttl_){nullptr}
+    , decltype(_impl_.step_timeout_){nullptr}
+    , decltype(_impl_.reset_timeout_){nullptr}
     , decltype(_impl_.batched_){}
     , decltype(_impl_.tools_){}
     , decltype(_impl_.max_sessions_){}
     , decltype(_impl_.max_message_bytes_){}
     , decltype(_impl_.max_num_envs_){}
+    , decltype(_impl_.max_envs_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   if (from._internal_has_session_ttl()) {
     _this->_impl_.session_ttl_ = new ::PROTOBUF_NAMESPACE_ID::Duration(*from._impl_.session_ttl_);
   }
+  if (from._internal_has_step_timeout()) {
+    _this->_impl_.step_timeout_ = new ::PROTOBUF_NAMESPACE_ID::Duration(*from._impl_.step_timeout_);
+  }
+  if (from._internal_has_reset_timeout()) {
+    _this->_impl_.reset_timeout_ = new ::PROTOBUF_NAMESPACE_ID::Duration(*from._impl_.reset_timeout_);
+  }
   ::memcpy(&_impl_.batched_, &from._impl_.batched_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_num_envs_) -
-    reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_num_envs_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_envs_) -
+    reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_envs_));
   // @@protoc_insertion_point(copy_constructor:openenv.v1.Capabilities)
 }
 
@@ -1948,11 +2019,14 @@ inline void Capabilities::SharedCtor(
       decltype(_impl_.autoreset_modes_){arena}
     , /*decltype(_impl_._autoreset_modes_cached_byte_size_)*/{0}
     , decltype(_impl_.session_ttl_){nullptr}
+    , decltype(_impl_.step_timeout_){nullptr}
+    , decltype(_impl_.reset_timeout_){nullptr}
     , decltype(_impl_.batched_){false}
     , decltype(_impl_.tools_){false}
     , decltype(_impl_.max_sessions_){0}
     , decltype(_impl_.max_message_bytes_){0}
     , decltype(_impl_.max_num_envs_){0}
+    , decltype(_impl_.max_envs_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
 }
@@ -1970,6 +2044,8 @@ inline void Capabilities::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.autoreset_modes_.~RepeatedField();
   if (this != internal_default_instance()) delete _impl_.session_ttl_;
+  if (this != internal_default_instance()) delete _impl_.step_timeout_;
+  if (this != internal_default_instance()) delete _impl_.reset_timeout_;
 }
 
 void Capabilities::SetCachedSize(int size) const {
@@ -1987,9 +2063,17 @@ void Capabilities::Clear() {
     delete _impl_.session_ttl_;
   }
   _impl_.session_ttl_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.step_timeout_ != nullptr) {
+    delete _impl_.step_timeout_;
+  }
+  _impl_.step_timeout_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.reset_timeout_ != nullptr) {
+    delete _impl_.reset_timeout_;
+  }
+  _impl_.reset_timeout_ = nullptr;
   ::memset(&_impl_.batched_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.max_num_envs_) -
-      reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_num_envs_));
+      reinterpret_cast<char*>(&_impl_.max_envs_) -
+      reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_envs_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2056,6 +2140,30 @@ const char* Capabilities::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
           uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
           _internal_add_autoreset_modes(static_cast<::openenv::v1::AutoresetMode>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 66)) {
+          ptr = ctx->ParseMessage(_internal_mutable_step_timeout(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 74)) {
+          ptr = ctx->ParseMessage(_internal_mutable_reset_timeout(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 max_envs = 10 [json_name = "maxEnvs"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 80)) {
+          _impl_.max_envs_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -2134,6 +2242,26 @@ uint8_t* Capabilities::_InternalSerialize(
     }
   }
 
+  // .google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];
+  if (this->_internal_has_step_timeout()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(8, _Internal::step_timeout(this),
+        _Internal::step_timeout(this).GetCachedSize(), target, stream);
+  }
+
+  // .google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];
+  if (this->_internal_has_reset_timeout()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(9, _Internal::reset_timeout(this),
+        _Internal::reset_timeout(this).GetCachedSize(), target, stream);
+  }
+
+  // int32 max_envs = 10 [json_name = "maxEnvs"];
+  if (this->_internal_max_envs() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(10, this->_internal_max_envs(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2174,6 +2302,20 @@ size_t Capabilities::ByteSizeLong() const {
         *_impl_.session_ttl_);
   }
 
+  // .google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];
+  if (this->_internal_has_step_timeout()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.step_timeout_);
+  }
+
+  // .google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];
+  if (this->_internal_has_reset_timeout()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.reset_timeout_);
+  }
+
   // bool batched = 1 [json_name = "batched"];
   if (this->_internal_batched() != 0) {
     total_size += 1 + 1;
@@ -2199,6 +2341,11 @@ size_t Capabilities::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_max_num_envs());
   }
 
+  // int32 max_envs = 10 [json_name = "maxEnvs"];
+  if (this->_internal_max_envs() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_max_envs());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -2222,6 +2369,14 @@ void Capabilities::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
     _this->_internal_mutable_session_ttl()->::PROTOBUF_NAMESPACE_ID::Duration::MergeFrom(
         from._internal_session_ttl());
   }
+  if (from._internal_has_step_timeout()) {
+    _this->_internal_mutable_step_timeout()->::PROTOBUF_NAMESPACE_ID::Duration::MergeFrom(
+        from._internal_step_timeout());
+  }
+  if (from._internal_has_reset_timeout()) {
+    _this->_internal_mutable_reset_timeout()->::PROTOBUF_NAMESPACE_ID::Duration::MergeFrom(
+        from._internal_reset_timeout());
+  }
   if (from._internal_batched() != 0) {
     _this->_internal_set_batched(from._internal_batched());
   }
@@ -2236,6 +2391,9 @@ void Capabilities::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   }
   if (from._internal_max_num_envs() != 0) {
     _this->_internal_set_max_num_envs(from._internal_max_num_envs());
+  }
+  if (from._internal_max_envs() != 0) {
+    _this->_internal_set_max_envs(from._internal_max_envs());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -2256,8 +2414,8 @@ void Capabilities::InternalSwap(Capabilities* other) {
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.autoreset_modes_.InternalSwap(&other->_impl_.autoreset_modes_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.max_num_envs_)
-      + sizeof(Capabilities::_impl_.max_num_envs_)
+      PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.max_envs_)
+      + sizeof(Capabilities::_impl_.max_envs_)
       - PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.session_ttl_)>(
           reinterpret_cast<char*>(&_impl_.session_ttl_),
           reinterpret_cast<char*>(&other->_impl_.session_ttl_));
@@ -5836,6 +5994,7 @@ StepBatchResponse::StepBatchResponse(const StepBatchResponse& from)
     , /*decltype(_impl_._env_ids_cached_byte_size_)*/{0}
     , /*decltype(_impl_.reward_components_)*/{}
     , decltype(_impl_.infos_){from._impl_.infos_}
+    , decltype(_impl_.sub_env_errors_){from._impl_.sub_env_errors_}
     , decltype(_impl_.observations_){nullptr}
     , decltype(_impl_.rewards_){nullptr}
     , decltype(_impl_.terminations_){nullptr}
@@ -5870,6 +6029,7 @@ inline void StepBatchResponse::SharedCtor(
     , /*decltype(_impl_._env_ids_cached_byte_size_)*/{0}
     , /*decltype(_impl_.reward_components_)*/{::_pbi::ArenaInitialized(), arena}
     , decltype(_impl_.infos_){arena}
+    , decltype(_impl_.sub_env_errors_){arena}
     , decltype(_impl_.observations_){nullptr}
     , decltype(_impl_.rewards_){nullptr}
     , decltype(_impl_.terminations_){nullptr}
@@ -5895,6 +6055,7 @@ inline void StepBatchResponse::SharedDtor() {
   _impl_.reward_components_.Destruct();
   _impl_.reward_components_.~MapField();
   _impl_.infos_.~RepeatedPtrField();
+  _impl_.sub_env_errors_.~RepeatedPtrField();
   if (this != internal_default_instance()) delete _impl_.observations_;
   if (this != internal_default_instance()) delete _impl_.rewards_;
   if (this != internal_default_instance()) delete _impl_.terminations_;
@@ -5918,6 +6079,7 @@ void StepBatchResponse::Clear() {
   _impl_.env_ids_.Clear();
   _impl_.reward_components_.Clear();
   _impl_.infos_.Clear();
+  _impl_.sub_env_errors_.Clear();
   if (GetArenaForAllocation() == nullptr && _impl_.observations_ != nullptr) {
     delete _impl_.observations_;
   }
@@ -6018,6 +6180,19 @@ const char* StepBatchResponse::_InternalParse(const char* ptr, ::_pbi::ParseCont
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 64)) {
           _impl_.step_index_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 74)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_sub_env_errors(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<74>(ptr));
         } else
           goto handle_unusual;
         continue;
@@ -6127,6 +6302,14 @@ uint8_t* StepBatchResponse::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteInt64ToArray(8, this->_internal_step_index(), target);
   }
 
+  // repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_sub_env_errors_size()); i < n; i++) {
+    const auto& repfield = this->_internal_sub_env_errors(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(9, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -6169,6 +6352,13 @@ size_t StepBatchResponse::ByteSizeLong() const {
   // repeated .openenv.v1.MapValue infos = 7 [json_name = "infos"];
   total_size += 1UL * this->_internal_infos_size();
   for (const auto& msg : this->_impl_.infos_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];
+  total_size += 1UL * this->_internal_sub_env_errors_size();
+  for (const auto& msg : this->_impl_.sub_env_errors_) {
     total_size +=
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
   }
@@ -6227,6 +6417,7 @@ void StepBatchResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   _this->_impl_.env_ids_.MergeFrom(from._impl_.env_ids_);
   _this->_impl_.reward_components_.MergeFrom(from._impl_.reward_components_);
   _this->_impl_.infos_.MergeFrom(from._impl_.infos_);
+  _this->_impl_.sub_env_errors_.MergeFrom(from._impl_.sub_env_errors_);
   if (from._internal_has_observations()) {
     _this->_internal_mutable_observations()->::openenv::v1::Value::MergeFrom(
         from._internal_observations());
@@ -6266,6 +6457,7 @@ void StepBatchResponse::InternalSwap(StepBatchResponse* other) {
   _impl_.env_ids_.InternalSwap(&other->_impl_.env_ids_);
   _impl_.reward_components_.InternalSwap(&other->_impl_.reward_components_);
   _impl_.infos_.InternalSwap(&other->_impl_.infos_);
+  _impl_.sub_env_errors_.InternalSwap(&other->_impl_.sub_env_errors_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(StepBatchResponse, _impl_.step_index_)
       + sizeof(StepBatchResponse::_impl_.step_index_)
@@ -6278,6 +6470,236 @@ void StepBatchResponse::InternalSwap(StepBatchResponse* other) {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
       file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[16]);
+}
+
+// ===================================================================
+
+class SubEnvError::_Internal {
+ public:
+  static const ::google::rpc::Status& status(const SubEnvError* msg);
+};
+
+const ::google::rpc::Status&
+SubEnvError::_Internal::status(const SubEnvError* msg) {
+  return *msg->_impl_.status_;
+}
+void SubEnvError::clear_status() {
+  if (GetArenaForAllocation() == nullptr && _impl_.status_ != nullptr) {
+    delete _impl_.status_;
+  }
+  _impl_.status_ = nullptr;
+}
+SubEnvError::SubEnvError(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:openenv.v1.SubEnvError)
+}
+SubEnvError::SubEnvError(const SubEnvError& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  SubEnvError* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.status_){nullptr}
+    , decltype(_impl_.env_id_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  if (from._internal_has_status()) {
+    _this->_impl_.status_ = new ::google::rpc::Status(*from._impl_.status_);
+  }
+  _this->_impl_.env_id_ = from._impl_.env_id_;
+  // @@protoc_insertion_point(copy_constructor:openenv.v1.SubEnvError)
+}
+
+inline void SubEnvError::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.status_){nullptr}
+    , decltype(_impl_.env_id_){0}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+SubEnvError::~SubEnvError() {
+  // @@protoc_insertion_point(destructor:openenv.v1.SubEnvError)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void SubEnvError::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  if (this != internal_default_instance()) delete _impl_.status_;
+}
+
+void SubEnvError::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void SubEnvError::Clear() {
+// @@protoc_insertion_point(message_clear_start:openenv.v1.SubEnvError)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  if (GetArenaForAllocation() == nullptr && _impl_.status_ != nullptr) {
+    delete _impl_.status_;
+  }
+  _impl_.status_ = nullptr;
+  _impl_.env_id_ = 0;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* SubEnvError::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // int32 env_id = 1 [json_name = "envId"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.env_id_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.rpc.Status status = 2 [json_name = "status"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          ptr = ctx->ParseMessage(_internal_mutable_status(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* SubEnvError::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:openenv.v1.SubEnvError)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // int32 env_id = 1 [json_name = "envId"];
+  if (this->_internal_env_id() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(1, this->_internal_env_id(), target);
+  }
+
+  // .google.rpc.Status status = 2 [json_name = "status"];
+  if (this->_internal_has_status()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(2, _Internal::status(this),
+        _Internal::status(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:openenv.v1.SubEnvError)
+  return target;
+}
+
+size_t SubEnvError::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:openenv.v1.SubEnvError)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // .google.rpc.Status status = 2 [json_name = "status"];
+  if (this->_internal_has_status()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.status_);
+  }
+
+  // int32 env_id = 1 [json_name = "envId"];
+  if (this->_internal_env_id() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_env_id());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData SubEnvError::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    SubEnvError::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*SubEnvError::GetClassData() const { return &_class_data_; }
+
+
+void SubEnvError::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<SubEnvError*>(&to_msg);
+  auto& from = static_cast<const SubEnvError&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:openenv.v1.SubEnvError)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_has_status()) {
+    _this->_internal_mutable_status()->::google::rpc::Status::MergeFrom(
+        from._internal_status());
+  }
+  if (from._internal_env_id() != 0) {
+    _this->_internal_set_env_id(from._internal_env_id());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void SubEnvError::CopyFrom(const SubEnvError& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:openenv.v1.SubEnvError)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool SubEnvError::IsInitialized() const {
+  return true;
+}
+
+void SubEnvError::InternalSwap(SubEnvError* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(SubEnvError, _impl_.env_id_)
+      + sizeof(SubEnvError::_impl_.env_id_)
+      - PROTOBUF_FIELD_OFFSET(SubEnvError, _impl_.status_)>(
+          reinterpret_cast<char*>(&_impl_.status_),
+          reinterpret_cast<char*>(&other->_impl_.status_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata SubEnvError::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[17]);
 }
 
 // ===================================================================
@@ -6518,7 +6940,7 @@ void SendRequest::InternalSwap(SendRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SendRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[17]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[18]);
 }
 
 // ===================================================================
@@ -6711,7 +7133,7 @@ void SendResponse::InternalSwap(SendResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SendResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[18]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[19]);
 }
 
 // ===================================================================
@@ -6889,7 +7311,7 @@ void RecvRequest::InternalSwap(RecvRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata RecvRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[19]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[20]);
 }
 
 // ===================================================================
@@ -7092,7 +7514,7 @@ void StateRequest::InternalSwap(StateRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StateRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[20]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[21]);
 }
 
 // ===================================================================
@@ -7503,7 +7925,7 @@ void StateResponse::InternalSwap(StateResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StateResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[21]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[22]);
 }
 
 // ===================================================================
@@ -7706,7 +8128,7 @@ void CloseSessionRequest::InternalSwap(CloseSessionRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CloseSessionRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[22]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[23]);
 }
 
 // ===================================================================
@@ -7746,7 +8168,7 @@ const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*CloseSessionResponse::GetClass
 ::PROTOBUF_NAMESPACE_ID::Metadata CloseSessionResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[23]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[24]);
 }
 
 // ===================================================================
@@ -7949,7 +8371,7 @@ void AttachRequest::InternalSwap(AttachRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata AttachRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[24]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[25]);
 }
 
 // ===================================================================
@@ -8142,7 +8564,7 @@ void AttachResponse::InternalSwap(AttachResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata AttachResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[25]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[26]);
 }
 
 // ===================================================================
@@ -8156,7 +8578,7 @@ void StepStreamRequest_TraceContextEntry_DoNotUse::MergeFrom(const StepStreamReq
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamRequest_TraceContextEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[26]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[27]);
 }
 
 // ===================================================================
@@ -8904,7 +9326,7 @@ void StepStreamRequest::InternalSwap(StepStreamRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[27]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[28]);
 }
 
 // ===================================================================
@@ -9651,7 +10073,7 @@ void StepStreamResponse::InternalSwap(StepStreamResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[28]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[29]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -9725,6 +10147,10 @@ Arena::CreateMaybeMessage< ::openenv::v1::StepBatchResponse_RewardComponentsEntr
 template<> PROTOBUF_NOINLINE ::openenv::v1::StepBatchResponse*
 Arena::CreateMaybeMessage< ::openenv::v1::StepBatchResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::openenv::v1::StepBatchResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::openenv::v1::SubEnvError*
+Arena::CreateMaybeMessage< ::openenv::v1::SubEnvError >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::openenv::v1::SubEnvError >(arena);
 }
 template<> PROTOBUF_NOINLINE ::openenv::v1::SendRequest*
 Arena::CreateMaybeMessage< ::openenv::v1::SendRequest >(Arena* arena) {

@@ -139,6 +139,9 @@ extern StepStreamRequest_TraceContextEntry_DoNotUseDefaultTypeInternal _StepStre
 class StepStreamResponse;
 struct StepStreamResponseDefaultTypeInternal;
 extern StepStreamResponseDefaultTypeInternal _StepStreamResponse_default_instance_;
+class SubEnvError;
+struct SubEnvErrorDefaultTypeInternal;
+extern SubEnvErrorDefaultTypeInternal _SubEnvError_default_instance_;
 class SubEnvReset;
 struct SubEnvResetDefaultTypeInternal;
 extern SubEnvResetDefaultTypeInternal _SubEnvReset_default_instance_;
@@ -173,6 +176,7 @@ template<> ::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse* Arena::Cr
 template<> ::openenv::v1::StepStreamRequest* Arena::CreateMaybeMessage<::openenv::v1::StepStreamRequest>(Arena*);
 template<> ::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse* Arena::CreateMaybeMessage<::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse>(Arena*);
 template<> ::openenv::v1::StepStreamResponse* Arena::CreateMaybeMessage<::openenv::v1::StepStreamResponse>(Arena*);
+template<> ::openenv::v1::SubEnvError* Arena::CreateMaybeMessage<::openenv::v1::SubEnvError>(Arena*);
 template<> ::openenv::v1::SubEnvReset* Arena::CreateMaybeMessage<::openenv::v1::SubEnvReset>(Arena*);
 PROTOBUF_NAMESPACE_CLOSE
 namespace openenv {
@@ -908,11 +912,14 @@ class Capabilities final :
   enum : int {
     kAutoresetModesFieldNumber = 7,
     kSessionTtlFieldNumber = 4,
+    kStepTimeoutFieldNumber = 8,
+    kResetTimeoutFieldNumber = 9,
     kBatchedFieldNumber = 1,
     kToolsFieldNumber = 2,
     kMaxSessionsFieldNumber = 3,
     kMaxMessageBytesFieldNumber = 5,
     kMaxNumEnvsFieldNumber = 6,
+    kMaxEnvsFieldNumber = 10,
   };
   // repeated .openenv.v1.AutoresetMode autoreset_modes = 7 [json_name = "autoresetModes"];
   int autoreset_modes_size() const;
@@ -948,6 +955,42 @@ class Capabilities final :
   void unsafe_arena_set_allocated_session_ttl(
       ::PROTOBUF_NAMESPACE_ID::Duration* session_ttl);
   ::PROTOBUF_NAMESPACE_ID::Duration* unsafe_arena_release_session_ttl();
+
+  // .google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];
+  bool has_step_timeout() const;
+  private:
+  bool _internal_has_step_timeout() const;
+  public:
+  void clear_step_timeout();
+  const ::PROTOBUF_NAMESPACE_ID::Duration& step_timeout() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Duration* release_step_timeout();
+  ::PROTOBUF_NAMESPACE_ID::Duration* mutable_step_timeout();
+  void set_allocated_step_timeout(::PROTOBUF_NAMESPACE_ID::Duration* step_timeout);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Duration& _internal_step_timeout() const;
+  ::PROTOBUF_NAMESPACE_ID::Duration* _internal_mutable_step_timeout();
+  public:
+  void unsafe_arena_set_allocated_step_timeout(
+      ::PROTOBUF_NAMESPACE_ID::Duration* step_timeout);
+  ::PROTOBUF_NAMESPACE_ID::Duration* unsafe_arena_release_step_timeout();
+
+  // .google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];
+  bool has_reset_timeout() const;
+  private:
+  bool _internal_has_reset_timeout() const;
+  public:
+  void clear_reset_timeout();
+  const ::PROTOBUF_NAMESPACE_ID::Duration& reset_timeout() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Duration* release_reset_timeout();
+  ::PROTOBUF_NAMESPACE_ID::Duration* mutable_reset_timeout();
+  void set_allocated_reset_timeout(::PROTOBUF_NAMESPACE_ID::Duration* reset_timeout);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Duration& _internal_reset_timeout() const;
+  ::PROTOBUF_NAMESPACE_ID::Duration* _internal_mutable_reset_timeout();
+  public:
+  void unsafe_arena_set_allocated_reset_timeout(
+      ::PROTOBUF_NAMESPACE_ID::Duration* reset_timeout);
+  ::PROTOBUF_NAMESPACE_ID::Duration* unsafe_arena_release_reset_timeout();
 
   // bool batched = 1 [json_name = "batched"];
   void clear_batched();
@@ -994,6 +1037,15 @@ class Capabilities final :
   void _internal_set_max_num_envs(int32_t value);
   public:
 
+  // int32 max_envs = 10 [json_name = "maxEnvs"];
+  void clear_max_envs();
+  int32_t max_envs() const;
+  void set_max_envs(int32_t value);
+  private:
+  int32_t _internal_max_envs() const;
+  void _internal_set_max_envs(int32_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:openenv.v1.Capabilities)
  private:
   class _Internal;
@@ -1005,11 +1057,14 @@ class Capabilities final :
     ::PROTOBUF_NAMESPACE_ID::RepeatedField<int> autoreset_modes_;
     mutable std::atomic<int> _autoreset_modes_cached_byte_size_;
     ::PROTOBUF_NAMESPACE_ID::Duration* session_ttl_;
+    ::PROTOBUF_NAMESPACE_ID::Duration* step_timeout_;
+    ::PROTOBUF_NAMESPACE_ID::Duration* reset_timeout_;
     bool batched_;
     bool tools_;
     int32_t max_sessions_;
     int32_t max_message_bytes_;
     int32_t max_num_envs_;
+    int32_t max_envs_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -3337,6 +3392,7 @@ class StepBatchResponse final :
     kEnvIdsFieldNumber = 1,
     kRewardComponentsFieldNumber = 6,
     kInfosFieldNumber = 7,
+    kSubEnvErrorsFieldNumber = 9,
     kObservationsFieldNumber = 2,
     kRewardsFieldNumber = 3,
     kTerminationsFieldNumber = 4,
@@ -3399,6 +3455,24 @@ class StepBatchResponse final :
   ::openenv::v1::MapValue* add_infos();
   const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::MapValue >&
       infos() const;
+
+  // repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];
+  int sub_env_errors_size() const;
+  private:
+  int _internal_sub_env_errors_size() const;
+  public:
+  void clear_sub_env_errors();
+  ::openenv::v1::SubEnvError* mutable_sub_env_errors(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvError >*
+      mutable_sub_env_errors();
+  private:
+  const ::openenv::v1::SubEnvError& _internal_sub_env_errors(int index) const;
+  ::openenv::v1::SubEnvError* _internal_add_sub_env_errors();
+  public:
+  const ::openenv::v1::SubEnvError& sub_env_errors(int index) const;
+  ::openenv::v1::SubEnvError* add_sub_env_errors();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvError >&
+      sub_env_errors() const;
 
   // .openenv.v1.Value observations = 2 [json_name = "observations"];
   bool has_observations() const;
@@ -3497,11 +3571,180 @@ class StepBatchResponse final :
         ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
         ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_MESSAGE> reward_components_;
     ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::MapValue > infos_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvError > sub_env_errors_;
     ::openenv::v1::Value* observations_;
     ::openenv::v1::Tensor* rewards_;
     ::openenv::v1::Tensor* terminations_;
     ::openenv::v1::Tensor* truncations_;
     int64_t step_index_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_openenv_2fv1_2fenv_5fservice_2eproto;
+};
+// -------------------------------------------------------------------
+
+class SubEnvError final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:openenv.v1.SubEnvError) */ {
+ public:
+  inline SubEnvError() : SubEnvError(nullptr) {}
+  ~SubEnvError() override;
+  explicit PROTOBUF_CONSTEXPR SubEnvError(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  SubEnvError(const SubEnvError& from);
+  SubEnvError(SubEnvError&& from) noexcept
+    : SubEnvError() {
+    *this = ::std::move(from);
+  }
+
+  inline SubEnvError& operator=(const SubEnvError& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline SubEnvError& operator=(SubEnvError&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const SubEnvError& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const SubEnvError* internal_default_instance() {
+    return reinterpret_cast<const SubEnvError*>(
+               &_SubEnvError_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    17;
+
+  friend void swap(SubEnvError& a, SubEnvError& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(SubEnvError* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(SubEnvError* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  SubEnvError* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<SubEnvError>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const SubEnvError& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const SubEnvError& from) {
+    SubEnvError::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(SubEnvError* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "openenv.v1.SubEnvError";
+  }
+  protected:
+  explicit SubEnvError(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kStatusFieldNumber = 2,
+    kEnvIdFieldNumber = 1,
+  };
+  // .google.rpc.Status status = 2 [json_name = "status"];
+  bool has_status() const;
+  private:
+  bool _internal_has_status() const;
+  public:
+  void clear_status();
+  const ::google::rpc::Status& status() const;
+  PROTOBUF_NODISCARD ::google::rpc::Status* release_status();
+  ::google::rpc::Status* mutable_status();
+  void set_allocated_status(::google::rpc::Status* status);
+  private:
+  const ::google::rpc::Status& _internal_status() const;
+  ::google::rpc::Status* _internal_mutable_status();
+  public:
+  void unsafe_arena_set_allocated_status(
+      ::google::rpc::Status* status);
+  ::google::rpc::Status* unsafe_arena_release_status();
+
+  // int32 env_id = 1 [json_name = "envId"];
+  void clear_env_id();
+  int32_t env_id() const;
+  void set_env_id(int32_t value);
+  private:
+  int32_t _internal_env_id() const;
+  void _internal_set_env_id(int32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:openenv.v1.SubEnvError)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::google::rpc::Status* status_;
+    int32_t env_id_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -3557,7 +3800,7 @@ class SendRequest final :
                &_SendRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    17;
+    18;
 
   friend void swap(SendRequest& a, SendRequest& b) {
     a.Swap(&b);
@@ -3739,7 +3982,7 @@ class SendResponse final :
                &_SendResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    18;
+    19;
 
   friend void swap(SendResponse& a, SendResponse& b) {
     a.Swap(&b);
@@ -3901,7 +4144,7 @@ class RecvRequest final :
                &_RecvRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    19;
+    20;
 
   friend void swap(RecvRequest& a, RecvRequest& b) {
     a.Swap(&b);
@@ -4049,7 +4292,7 @@ class StateRequest final :
                &_StateRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    20;
+    21;
 
   friend void swap(StateRequest& a, StateRequest& b) {
     a.Swap(&b);
@@ -4202,7 +4445,7 @@ class StateResponse final :
                &_StateResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    21;
+    22;
 
   friend void swap(StateResponse& a, StateResponse& b) {
     a.Swap(&b);
@@ -4435,7 +4678,7 @@ class CloseSessionRequest final :
                &_CloseSessionRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    22;
+    23;
 
   friend void swap(CloseSessionRequest& a, CloseSessionRequest& b) {
     a.Swap(&b);
@@ -4587,7 +4830,7 @@ class CloseSessionResponse final :
                &_CloseSessionResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    23;
+    24;
 
   friend void swap(CloseSessionResponse& a, CloseSessionResponse& b) {
     a.Swap(&b);
@@ -4706,7 +4949,7 @@ class AttachRequest final :
                &_AttachRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    24;
+    25;
 
   friend void swap(AttachRequest& a, AttachRequest& b) {
     a.Swap(&b);
@@ -4859,7 +5102,7 @@ class AttachResponse final :
                &_AttachResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    25;
+    26;
 
   friend void swap(AttachResponse& a, AttachResponse& b) {
     a.Swap(&b);
@@ -5056,7 +5299,7 @@ class StepStreamRequest final :
                &_StepStreamRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    27;
+    28;
 
   friend void swap(StepStreamRequest& a, StepStreamRequest& b) {
     a.Swap(&b);
@@ -5422,7 +5665,7 @@ class StepStreamResponse final :
                &_StepStreamResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    28;
+    29;
 
   friend void swap(StepStreamResponse& a, StepStreamResponse& b) {
     a.Swap(&b);
@@ -6644,6 +6887,196 @@ inline ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>*
 Capabilities::mutable_autoreset_modes() {
   // @@protoc_insertion_point(field_mutable_list:openenv.v1.Capabilities.autoreset_modes)
   return _internal_mutable_autoreset_modes();
+}
+
+// .google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];
+inline bool Capabilities::_internal_has_step_timeout() const {
+  return this != internal_default_instance() && _impl_.step_timeout_ != nullptr;
+}
+inline bool Capabilities::has_step_timeout() const {
+  return _internal_has_step_timeout();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Duration& Capabilities::_internal_step_timeout() const {
+  const ::PROTOBUF_NAMESPACE_ID::Duration* p = _impl_.step_timeout_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Duration&>(
+      ::PROTOBUF_NAMESPACE_ID::_Duration_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Duration& Capabilities::step_timeout() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.Capabilities.step_timeout)
+  return _internal_step_timeout();
+}
+inline void Capabilities::unsafe_arena_set_allocated_step_timeout(
+    ::PROTOBUF_NAMESPACE_ID::Duration* step_timeout) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.step_timeout_);
+  }
+  _impl_.step_timeout_ = step_timeout;
+  if (step_timeout) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.Capabilities.step_timeout)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::release_step_timeout() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Duration* temp = _impl_.step_timeout_;
+  _impl_.step_timeout_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::unsafe_arena_release_step_timeout() {
+  // @@protoc_insertion_point(field_release:openenv.v1.Capabilities.step_timeout)
+  
+  ::PROTOBUF_NAMESPACE_ID::Duration* temp = _impl_.step_timeout_;
+  _impl_.step_timeout_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::_internal_mutable_step_timeout() {
+  
+  if (_impl_.step_timeout_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Duration>(GetArenaForAllocation());
+    _impl_.step_timeout_ = p;
+  }
+  return _impl_.step_timeout_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::mutable_step_timeout() {
+  ::PROTOBUF_NAMESPACE_ID::Duration* _msg = _internal_mutable_step_timeout();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.Capabilities.step_timeout)
+  return _msg;
+}
+inline void Capabilities::set_allocated_step_timeout(::PROTOBUF_NAMESPACE_ID::Duration* step_timeout) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.step_timeout_);
+  }
+  if (step_timeout) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(step_timeout));
+    if (message_arena != submessage_arena) {
+      step_timeout = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, step_timeout, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.step_timeout_ = step_timeout;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.Capabilities.step_timeout)
+}
+
+// .google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];
+inline bool Capabilities::_internal_has_reset_timeout() const {
+  return this != internal_default_instance() && _impl_.reset_timeout_ != nullptr;
+}
+inline bool Capabilities::has_reset_timeout() const {
+  return _internal_has_reset_timeout();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Duration& Capabilities::_internal_reset_timeout() const {
+  const ::PROTOBUF_NAMESPACE_ID::Duration* p = _impl_.reset_timeout_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Duration&>(
+      ::PROTOBUF_NAMESPACE_ID::_Duration_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Duration& Capabilities::reset_timeout() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.Capabilities.reset_timeout)
+  return _internal_reset_timeout();
+}
+inline void Capabilities::unsafe_arena_set_allocated_reset_timeout(
+    ::PROTOBUF_NAMESPACE_ID::Duration* reset_timeout) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.reset_timeout_);
+  }
+  _impl_.reset_timeout_ = reset_timeout;
+  if (reset_timeout) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.Capabilities.reset_timeout)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::release_reset_timeout() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Duration* temp = _impl_.reset_timeout_;
+  _impl_.reset_timeout_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::unsafe_arena_release_reset_timeout() {
+  // @@protoc_insertion_point(field_release:openenv.v1.Capabilities.reset_timeout)
+  
+  ::PROTOBUF_NAMESPACE_ID::Duration* temp = _impl_.reset_timeout_;
+  _impl_.reset_timeout_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::_internal_mutable_reset_timeout() {
+  
+  if (_impl_.reset_timeout_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Duration>(GetArenaForAllocation());
+    _impl_.reset_timeout_ = p;
+  }
+  return _impl_.reset_timeout_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Duration* Capabilities::mutable_reset_timeout() {
+  ::PROTOBUF_NAMESPACE_ID::Duration* _msg = _internal_mutable_reset_timeout();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.Capabilities.reset_timeout)
+  return _msg;
+}
+inline void Capabilities::set_allocated_reset_timeout(::PROTOBUF_NAMESPACE_ID::Duration* reset_timeout) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.reset_timeout_);
+  }
+  if (reset_timeout) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(reset_timeout));
+    if (message_arena != submessage_arena) {
+      reset_timeout = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, reset_timeout, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.reset_timeout_ = reset_timeout;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.Capabilities.reset_timeout)
+}
+
+// int32 max_envs = 10 [json_name = "maxEnvs"];
+inline void Capabilities::clear_max_envs() {
+  _impl_.max_envs_ = 0;
+}
+inline int32_t Capabilities::_internal_max_envs() const {
+  return _impl_.max_envs_;
+}
+inline int32_t Capabilities::max_envs() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.Capabilities.max_envs)
+  return _internal_max_envs();
+}
+inline void Capabilities::_internal_set_max_envs(int32_t value) {
+  
+  _impl_.max_envs_ = value;
+}
+inline void Capabilities::set_max_envs(int32_t value) {
+  _internal_set_max_envs(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.Capabilities.max_envs)
 }
 
 // -------------------------------------------------------------------
@@ -9402,6 +9835,155 @@ inline void StepBatchResponse::set_step_index(int64_t value) {
   // @@protoc_insertion_point(field_set:openenv.v1.StepBatchResponse.step_index)
 }
 
+// repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];
+inline int StepBatchResponse::_internal_sub_env_errors_size() const {
+  return _impl_.sub_env_errors_.size();
+}
+inline int StepBatchResponse::sub_env_errors_size() const {
+  return _internal_sub_env_errors_size();
+}
+inline void StepBatchResponse::clear_sub_env_errors() {
+  _impl_.sub_env_errors_.Clear();
+}
+inline ::openenv::v1::SubEnvError* StepBatchResponse::mutable_sub_env_errors(int index) {
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepBatchResponse.sub_env_errors)
+  return _impl_.sub_env_errors_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvError >*
+StepBatchResponse::mutable_sub_env_errors() {
+  // @@protoc_insertion_point(field_mutable_list:openenv.v1.StepBatchResponse.sub_env_errors)
+  return &_impl_.sub_env_errors_;
+}
+inline const ::openenv::v1::SubEnvError& StepBatchResponse::_internal_sub_env_errors(int index) const {
+  return _impl_.sub_env_errors_.Get(index);
+}
+inline const ::openenv::v1::SubEnvError& StepBatchResponse::sub_env_errors(int index) const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepBatchResponse.sub_env_errors)
+  return _internal_sub_env_errors(index);
+}
+inline ::openenv::v1::SubEnvError* StepBatchResponse::_internal_add_sub_env_errors() {
+  return _impl_.sub_env_errors_.Add();
+}
+inline ::openenv::v1::SubEnvError* StepBatchResponse::add_sub_env_errors() {
+  ::openenv::v1::SubEnvError* _add = _internal_add_sub_env_errors();
+  // @@protoc_insertion_point(field_add:openenv.v1.StepBatchResponse.sub_env_errors)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvError >&
+StepBatchResponse::sub_env_errors() const {
+  // @@protoc_insertion_point(field_list:openenv.v1.StepBatchResponse.sub_env_errors)
+  return _impl_.sub_env_errors_;
+}
+
+// -------------------------------------------------------------------
+
+// SubEnvError
+
+// int32 env_id = 1 [json_name = "envId"];
+inline void SubEnvError::clear_env_id() {
+  _impl_.env_id_ = 0;
+}
+inline int32_t SubEnvError::_internal_env_id() const {
+  return _impl_.env_id_;
+}
+inline int32_t SubEnvError::env_id() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.SubEnvError.env_id)
+  return _internal_env_id();
+}
+inline void SubEnvError::_internal_set_env_id(int32_t value) {
+  
+  _impl_.env_id_ = value;
+}
+inline void SubEnvError::set_env_id(int32_t value) {
+  _internal_set_env_id(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.SubEnvError.env_id)
+}
+
+// .google.rpc.Status status = 2 [json_name = "status"];
+inline bool SubEnvError::_internal_has_status() const {
+  return this != internal_default_instance() && _impl_.status_ != nullptr;
+}
+inline bool SubEnvError::has_status() const {
+  return _internal_has_status();
+}
+inline const ::google::rpc::Status& SubEnvError::_internal_status() const {
+  const ::google::rpc::Status* p = _impl_.status_;
+  return p != nullptr ? *p : reinterpret_cast<const ::google::rpc::Status&>(
+      ::google::rpc::_Status_default_instance_);
+}
+inline const ::google::rpc::Status& SubEnvError::status() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.SubEnvError.status)
+  return _internal_status();
+}
+inline void SubEnvError::unsafe_arena_set_allocated_status(
+    ::google::rpc::Status* status) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.status_);
+  }
+  _impl_.status_ = status;
+  if (status) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.SubEnvError.status)
+}
+inline ::google::rpc::Status* SubEnvError::release_status() {
+  
+  ::google::rpc::Status* temp = _impl_.status_;
+  _impl_.status_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::google::rpc::Status* SubEnvError::unsafe_arena_release_status() {
+  // @@protoc_insertion_point(field_release:openenv.v1.SubEnvError.status)
+  
+  ::google::rpc::Status* temp = _impl_.status_;
+  _impl_.status_ = nullptr;
+  return temp;
+}
+inline ::google::rpc::Status* SubEnvError::_internal_mutable_status() {
+  
+  if (_impl_.status_ == nullptr) {
+    auto* p = CreateMaybeMessage<::google::rpc::Status>(GetArenaForAllocation());
+    _impl_.status_ = p;
+  }
+  return _impl_.status_;
+}
+inline ::google::rpc::Status* SubEnvError::mutable_status() {
+  ::google::rpc::Status* _msg = _internal_mutable_status();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.SubEnvError.status)
+  return _msg;
+}
+inline void SubEnvError::set_allocated_status(::google::rpc::Status* status) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.status_);
+  }
+  if (status) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(status));
+    if (message_arena != submessage_arena) {
+      status = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, status, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.status_ = status;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.SubEnvError.status)
+}
+
 // -------------------------------------------------------------------
 
 // SendRequest
@@ -11492,6 +12074,8 @@ inline StepStreamResponse::ResponseCase StepStreamResponse::response_case() cons
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

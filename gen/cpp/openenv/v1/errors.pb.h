@@ -68,12 +68,15 @@ enum ErrorReason : int {
   ERROR_REASON_STREAM_NOT_BOUND = 16,
   ERROR_REASON_STREAM_ALREADY_BOUND = 17,
   ERROR_REASON_PROTOCOL_MISMATCH = 18,
+  ERROR_REASON_ENV_TIMEOUT = 19,
+  ERROR_REASON_CAPACITY_EXHAUSTED = 20,
+  ERROR_REASON_REQUEST_TOO_LARGE = 21,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool ErrorReason_IsValid(int value);
 constexpr ErrorReason ErrorReason_MIN = ERROR_REASON_UNSPECIFIED;
-constexpr ErrorReason ErrorReason_MAX = ERROR_REASON_PROTOCOL_MISMATCH;
+constexpr ErrorReason ErrorReason_MAX = ERROR_REASON_REQUEST_TOO_LARGE;
 constexpr int ErrorReason_ARRAYSIZE = ErrorReason_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* ErrorReason_descriptor();

@@ -344,8 +344,18 @@ type Capabilities struct {
 	MaxNumEnvs int32 `protobuf:"varint,6,opt,name=max_num_envs,json=maxNumEnvs,proto3" json:"max_num_envs,omitempty"`
 	// The autoreset modes batched sessions support.
 	AutoresetModes []AutoresetMode `protobuf:"varint,7,rep,packed,name=autoreset_modes,json=autoresetModes,proto3,enum=openenv.v1.AutoresetMode" json:"autoreset_modes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How long one env step may run before the server gives up on it
+	// (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+	// this may expire first. (Since 1.2.)
+	StepTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=step_timeout,json=stepTimeout,proto3" json:"step_timeout,omitempty"`
+	// How long making an env and resetting it may run (ENV_TIMEOUT); unset
+	// means no limit. (Since 1.2.)
+	ResetTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=reset_timeout,json=resetTimeout,proto3" json:"reset_timeout,omitempty"`
+	// The most sub-environments all batched sessions hold together; beyond
+	// it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+	MaxEnvs       int32 `protobuf:"varint,10,opt,name=max_envs,json=maxEnvs,proto3" json:"max_envs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -425,6 +435,27 @@ func (x *Capabilities) GetAutoresetModes() []AutoresetMode {
 		return x.AutoresetModes
 	}
 	return nil
+}
+
+func (x *Capabilities) GetStepTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StepTimeout
+	}
+	return nil
+}
+
+func (x *Capabilities) GetResetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ResetTimeout
+	}
+	return nil
+}
+
+func (x *Capabilities) GetMaxEnvs() int32 {
+	if x != nil {
+		return x.MaxEnvs
+	}
+	return 0
 }
 
 // NewSession asks for a new single-env session.
@@ -1293,7 +1324,11 @@ type StepBatchResponse struct {
 	Infos []*MapValue `protobuf:"bytes,7,rep,name=infos,proto3" json:"infos,omitempty"`
 	// The index of this batched step (the session's count of batched steps
 	// since its last full reset, this one included).
-	StepIndex     int64 `protobuf:"varint,8,opt,name=step_index,json=stepIndex,proto3" json:"step_index,omitempty"`
+	StepIndex int64 `protobuf:"varint,8,opt,name=step_index,json=stepIndex,proto3" json:"step_index,omitempty"`
+	// The sub-envs whose step failed, each with its own error (ENV_ERROR
+	// when its env code raised); they are not in env_ids and the tensors.
+	// The other sub-envs' results are never lost to one failure. (Since 1.2.)
+	SubEnvErrors  []*SubEnvError `protobuf:"bytes,9,rep,name=sub_env_errors,json=subEnvErrors,proto3" json:"sub_env_errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1384,6 +1419,68 @@ func (x *StepBatchResponse) GetStepIndex() int64 {
 	return 0
 }
 
+func (x *StepBatchResponse) GetSubEnvErrors() []*SubEnvError {
+	if x != nil {
+		return x.SubEnvErrors
+	}
+	return nil
+}
+
+// SubEnvError is the failure of one sub-environment's step.
+type SubEnvError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sub-env that failed.
+	EnvId int32 `protobuf:"varint,1,opt,name=env_id,json=envId,proto3" json:"env_id,omitempty"`
+	// Its error: code, message and ErrorInfo, as a whole request's would be.
+	Status        *status.Status `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubEnvError) Reset() {
+	*x = SubEnvError{}
+	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubEnvError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubEnvError) ProtoMessage() {}
+
+func (x *SubEnvError) ProtoReflect() protoreflect.Message {
+	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubEnvError.ProtoReflect.Descriptor instead.
+func (*SubEnvError) Descriptor() ([]byte, []int) {
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SubEnvError) GetEnvId() int32 {
+	if x != nil {
+		return x.EnvId
+	}
+	return 0
+}
+
+func (x *SubEnvError) GetStatus() *status.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 // SendRequest starts sub-environment steps without waiting for them
 // (EnvPool's send, stream only).
 type SendRequest struct {
@@ -1399,7 +1496,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1508,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1521,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{15}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SendRequest) GetEnvIds() []int32 {
@@ -1452,7 +1549,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1561,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1574,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{16}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SendResponse) GetEnvIds() []int32 {
@@ -1500,7 +1597,7 @@ type RecvRequest struct {
 
 func (x *RecvRequest) Reset() {
 	*x = RecvRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1609,7 @@ func (x *RecvRequest) String() string {
 func (*RecvRequest) ProtoMessage() {}
 
 func (x *RecvRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1622,7 @@ func (x *RecvRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecvRequest.ProtoReflect.Descriptor instead.
 func (*RecvRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{17}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecvRequest) GetNumEnvs() int32 {
@@ -1546,7 +1643,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1655,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1668,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{18}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StateRequest) GetSessionId() string {
@@ -1608,7 +1705,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1717,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1730,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{19}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StateResponse) GetSessionId() string {
@@ -1696,7 +1793,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1805,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1818,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{20}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -1740,7 +1837,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1752,7 +1849,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1765,7 +1862,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{21}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{22}
 }
 
 // AttachRequest binds a stream to a session created earlier (by a unary
@@ -1780,7 +1877,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1889,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1902,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{22}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AttachRequest) GetSessionId() string {
@@ -1826,7 +1923,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +1935,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1948,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{23}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AttachResponse) GetState() *StateResponse {
@@ -1891,7 +1988,7 @@ type StepStreamRequest struct {
 
 func (x *StepStreamRequest) Reset() {
 	*x = StepStreamRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2000,7 @@ func (x *StepStreamRequest) String() string {
 func (*StepStreamRequest) ProtoMessage() {}
 
 func (x *StepStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2013,7 @@ func (x *StepStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepStreamRequest.ProtoReflect.Descriptor instead.
 func (*StepStreamRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{24}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StepStreamRequest) GetSeq() uint64 {
@@ -2100,7 +2197,7 @@ type StepStreamResponse struct {
 
 func (x *StepStreamResponse) Reset() {
 	*x = StepStreamResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2209,7 @@ func (x *StepStreamResponse) String() string {
 func (*StepStreamResponse) ProtoMessage() {}
 
 func (x *StepStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2222,7 @@ func (x *StepStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepStreamResponse.ProtoReflect.Descriptor instead.
 func (*StepStreamResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{25}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StepStreamResponse) GetSeq() uint64 {
@@ -2311,7 +2408,7 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x0eserver_version\x18\t \x01(\tR\rserverVersion\"3\n" +
 	"\vRewardRange\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
-	"\x04high\x18\x02 \x01(\x01R\x04high\"\xaf\x02\n" +
+	"\x04high\x18\x02 \x01(\x01R\x04high\"\xc8\x03\n" +
 	"\fCapabilities\x12\x18\n" +
 	"\abatched\x18\x01 \x01(\bR\abatched\x12\x14\n" +
 	"\x05tools\x18\x02 \x01(\bR\x05tools\x12!\n" +
@@ -2321,7 +2418,11 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x11max_message_bytes\x18\x05 \x01(\x05R\x0fmaxMessageBytes\x12 \n" +
 	"\fmax_num_envs\x18\x06 \x01(\x05R\n" +
 	"maxNumEnvs\x12B\n" +
-	"\x0fautoreset_modes\x18\a \x03(\x0e2\x19.openenv.v1.AutoresetModeR\x0eautoresetModes\"+\n" +
+	"\x0fautoreset_modes\x18\a \x03(\x0e2\x19.openenv.v1.AutoresetModeR\x0eautoresetModes\x12<\n" +
+	"\fstep_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\vstepTimeout\x12>\n" +
+	"\rreset_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\fresetTimeout\x12\x19\n" +
+	"\bmax_envs\x18\n" +
+	" \x01(\x05R\amaxEnvs\"+\n" +
 	"\n" +
 	"NewSession\x12\x1d\n" +
 	"\n" +
@@ -2400,7 +2501,7 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\aenv_ids\x18\x02 \x03(\x05R\x06envIds\x12+\n" +
 	"\aactions\x18\x03 \x01(\v2\x11.openenv.v1.ValueR\aactions\x12\x1d\n" +
 	"\n" +
-	"step_index\x18\x04 \x01(\x03R\tstepIndex\"\x85\x04\n" +
+	"step_index\x18\x04 \x01(\x03R\tstepIndex\"\xc4\x04\n" +
 	"\x11StepBatchResponse\x12\x17\n" +
 	"\aenv_ids\x18\x01 \x03(\x05R\x06envIds\x125\n" +
 	"\fobservations\x18\x02 \x01(\v2\x11.openenv.v1.ValueR\fobservations\x12,\n" +
@@ -2410,10 +2511,14 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x11reward_components\x18\x06 \x03(\v23.openenv.v1.StepBatchResponse.RewardComponentsEntryR\x10rewardComponents\x12*\n" +
 	"\x05infos\x18\a \x03(\v2\x14.openenv.v1.MapValueR\x05infos\x12\x1d\n" +
 	"\n" +
-	"step_index\x18\b \x01(\x03R\tstepIndex\x1aW\n" +
+	"step_index\x18\b \x01(\x03R\tstepIndex\x12=\n" +
+	"\x0esub_env_errors\x18\t \x03(\v2\x17.openenv.v1.SubEnvErrorR\fsubEnvErrors\x1aW\n" +
 	"\x15RewardComponentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
-	"\x05value\x18\x02 \x01(\v2\x12.openenv.v1.TensorR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.openenv.v1.TensorR\x05value:\x028\x01\"P\n" +
+	"\vSubEnvError\x12\x15\n" +
+	"\x06env_id\x18\x01 \x01(\x05R\x05envId\x12*\n" +
+	"\x06status\x18\x02 \x01(\v2\x12.google.rpc.StatusR\x06status\"S\n" +
 	"\vSendRequest\x12\x17\n" +
 	"\aenv_ids\x18\x01 \x03(\x05R\x06envIds\x12+\n" +
 	"\aactions\x18\x02 \x01(\v2\x11.openenv.v1.ValueR\aactions\"'\n" +
@@ -2506,7 +2611,7 @@ func file_openenv_v1_env_service_proto_rawDescGZIP() []byte {
 }
 
 var file_openenv_v1_env_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_openenv_v1_env_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_openenv_v1_env_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_openenv_v1_env_service_proto_goTypes = []any{
 	(AutoresetMode)(0),           // 0: openenv.v1.AutoresetMode
 	(*DescribeRequest)(nil),      // 1: openenv.v1.DescribeRequest
@@ -2524,101 +2629,106 @@ var file_openenv_v1_env_service_proto_goTypes = []any{
 	(*ResetBatchResponse)(nil),   // 13: openenv.v1.ResetBatchResponse
 	(*StepBatchRequest)(nil),     // 14: openenv.v1.StepBatchRequest
 	(*StepBatchResponse)(nil),    // 15: openenv.v1.StepBatchResponse
-	(*SendRequest)(nil),          // 16: openenv.v1.SendRequest
-	(*SendResponse)(nil),         // 17: openenv.v1.SendResponse
-	(*RecvRequest)(nil),          // 18: openenv.v1.RecvRequest
-	(*StateRequest)(nil),         // 19: openenv.v1.StateRequest
-	(*StateResponse)(nil),        // 20: openenv.v1.StateResponse
-	(*CloseSessionRequest)(nil),  // 21: openenv.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil), // 22: openenv.v1.CloseSessionResponse
-	(*AttachRequest)(nil),        // 23: openenv.v1.AttachRequest
-	(*AttachResponse)(nil),       // 24: openenv.v1.AttachResponse
-	(*StepStreamRequest)(nil),    // 25: openenv.v1.StepStreamRequest
-	(*StepStreamResponse)(nil),   // 26: openenv.v1.StepStreamResponse
-	nil,                          // 27: openenv.v1.StepResponse.RewardComponentsEntry
-	nil,                          // 28: openenv.v1.StepBatchResponse.RewardComponentsEntry
-	nil,                          // 29: openenv.v1.StepStreamRequest.TraceContextEntry
-	(*Space)(nil),                // 30: openenv.v1.Space
-	(*MapValue)(nil),             // 31: openenv.v1.MapValue
-	(*durationpb.Duration)(nil),  // 32: google.protobuf.Duration
-	(*Value)(nil),                // 33: openenv.v1.Value
-	(*Tensor)(nil),               // 34: openenv.v1.Tensor
-	(*status.Status)(nil),        // 35: google.rpc.Status
+	(*SubEnvError)(nil),          // 16: openenv.v1.SubEnvError
+	(*SendRequest)(nil),          // 17: openenv.v1.SendRequest
+	(*SendResponse)(nil),         // 18: openenv.v1.SendResponse
+	(*RecvRequest)(nil),          // 19: openenv.v1.RecvRequest
+	(*StateRequest)(nil),         // 20: openenv.v1.StateRequest
+	(*StateResponse)(nil),        // 21: openenv.v1.StateResponse
+	(*CloseSessionRequest)(nil),  // 22: openenv.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil), // 23: openenv.v1.CloseSessionResponse
+	(*AttachRequest)(nil),        // 24: openenv.v1.AttachRequest
+	(*AttachResponse)(nil),       // 25: openenv.v1.AttachResponse
+	(*StepStreamRequest)(nil),    // 26: openenv.v1.StepStreamRequest
+	(*StepStreamResponse)(nil),   // 27: openenv.v1.StepStreamResponse
+	nil,                          // 28: openenv.v1.StepResponse.RewardComponentsEntry
+	nil,                          // 29: openenv.v1.StepBatchResponse.RewardComponentsEntry
+	nil,                          // 30: openenv.v1.StepStreamRequest.TraceContextEntry
+	(*Space)(nil),                // 31: openenv.v1.Space
+	(*MapValue)(nil),             // 32: openenv.v1.MapValue
+	(*durationpb.Duration)(nil),  // 33: google.protobuf.Duration
+	(*Value)(nil),                // 34: openenv.v1.Value
+	(*Tensor)(nil),               // 35: openenv.v1.Tensor
+	(*status.Status)(nil),        // 36: google.rpc.Status
 }
 var file_openenv_v1_env_service_proto_depIdxs = []int32{
-	30, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
-	30, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
+	31, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
+	31, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
 	3,  // 2: openenv.v1.DescribeResponse.reward_range:type_name -> openenv.v1.RewardRange
 	4,  // 3: openenv.v1.DescribeResponse.capabilities:type_name -> openenv.v1.Capabilities
-	31, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
-	32, // 5: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
+	32, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
+	33, // 5: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
 	0,  // 6: openenv.v1.Capabilities.autoreset_modes:type_name -> openenv.v1.AutoresetMode
-	5,  // 7: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
-	31, // 8: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
-	33, // 9: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
-	31, // 10: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
-	33, // 11: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
-	33, // 12: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
-	27, // 13: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
-	31, // 14: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
-	0,  // 15: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	31, // 16: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
-	10, // 17: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
-	11, // 18: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
-	11, // 19: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
-	33, // 20: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
-	31, // 21: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
-	33, // 22: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
-	33, // 23: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
-	34, // 24: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
-	34, // 25: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
-	34, // 26: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
-	28, // 27: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
-	31, // 28: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
-	33, // 29: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
-	0,  // 30: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	33, // 31: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
-	20, // 32: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
-	6,  // 33: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
-	8,  // 34: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
-	12, // 35: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
-	14, // 36: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
-	19, // 37: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
-	23, // 38: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
-	16, // 39: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
-	18, // 40: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
-	29, // 41: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
-	7,  // 42: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
-	9,  // 43: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
-	13, // 44: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
-	15, // 45: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
-	20, // 46: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
-	24, // 47: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
-	17, // 48: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
-	15, // 49: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
-	35, // 50: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
-	34, // 51: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
-	1,  // 52: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
-	6,  // 53: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
-	8,  // 54: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
-	12, // 55: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
-	14, // 56: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
-	19, // 57: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
-	21, // 58: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
-	25, // 59: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
-	2,  // 60: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
-	7,  // 61: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
-	9,  // 62: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
-	13, // 63: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
-	15, // 64: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
-	20, // 65: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
-	22, // 66: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
-	26, // 67: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
-	60, // [60:68] is the sub-list for method output_type
-	52, // [52:60] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	33, // 7: openenv.v1.Capabilities.step_timeout:type_name -> google.protobuf.Duration
+	33, // 8: openenv.v1.Capabilities.reset_timeout:type_name -> google.protobuf.Duration
+	5,  // 9: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
+	32, // 10: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
+	34, // 11: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
+	32, // 12: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
+	34, // 13: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
+	34, // 14: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
+	28, // 15: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
+	32, // 16: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
+	0,  // 17: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	32, // 18: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
+	10, // 19: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
+	11, // 20: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
+	11, // 21: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
+	34, // 22: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
+	32, // 23: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
+	34, // 24: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
+	34, // 25: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
+	35, // 26: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
+	35, // 27: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
+	35, // 28: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
+	29, // 29: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
+	32, // 30: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
+	16, // 31: openenv.v1.StepBatchResponse.sub_env_errors:type_name -> openenv.v1.SubEnvError
+	36, // 32: openenv.v1.SubEnvError.status:type_name -> google.rpc.Status
+	34, // 33: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
+	0,  // 34: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	34, // 35: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
+	21, // 36: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
+	6,  // 37: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
+	8,  // 38: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
+	12, // 39: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
+	14, // 40: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
+	20, // 41: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
+	24, // 42: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
+	17, // 43: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
+	19, // 44: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
+	30, // 45: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
+	7,  // 46: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
+	9,  // 47: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
+	13, // 48: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
+	15, // 49: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
+	21, // 50: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
+	25, // 51: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
+	18, // 52: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
+	15, // 53: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
+	36, // 54: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
+	35, // 55: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
+	1,  // 56: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
+	6,  // 57: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
+	8,  // 58: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
+	12, // 59: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
+	14, // 60: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
+	20, // 61: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
+	22, // 62: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
+	26, // 63: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
+	2,  // 64: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
+	7,  // 65: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
+	9,  // 66: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
+	13, // 67: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
+	15, // 68: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
+	21, // 69: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
+	23, // 70: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
+	27, // 71: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
+	64, // [64:72] is the sub-list for method output_type
+	56, // [56:64] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_openenv_v1_env_service_proto_init() }
@@ -2637,7 +2747,7 @@ func file_openenv_v1_env_service_proto_init() {
 		(*ResetBatchRequest_SessionId)(nil),
 		(*ResetBatchRequest_NewSession)(nil),
 	}
-	file_openenv_v1_env_service_proto_msgTypes[24].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[25].OneofWrappers = []any{
 		(*StepStreamRequest_ResetRequest)(nil),
 		(*StepStreamRequest_StepRequest)(nil),
 		(*StepStreamRequest_ResetBatchRequest)(nil),
@@ -2647,7 +2757,7 @@ func file_openenv_v1_env_service_proto_init() {
 		(*StepStreamRequest_SendRequest)(nil),
 		(*StepStreamRequest_RecvRequest)(nil),
 	}
-	file_openenv_v1_env_service_proto_msgTypes[25].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*StepStreamResponse_ResetResponse)(nil),
 		(*StepStreamResponse_StepResponse)(nil),
 		(*StepStreamResponse_ResetBatchResponse)(nil),
@@ -2664,7 +2774,7 @@ func file_openenv_v1_env_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openenv_v1_env_service_proto_rawDesc), len(file_openenv_v1_env_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -117,6 +117,19 @@ const (
 	// protocol. Metadata: `server_version`, `client_version`. Upgrade the
 	// older side.
 	ErrorReason_ERROR_REASON_PROTOCOL_MISMATCH ErrorReason = 18
+	// DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+	// (Capabilities.step_timeout, reset_timeout): the session is closed and
+	// its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+	// session; report the env's author the call that hung. (Since 1.2.)
+	ErrorReason_ERROR_REASON_ENV_TIMEOUT ErrorReason = 19
+	// RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+	// new sessions. Comes with RetryInfo: retry later or use another server.
+	// (Since 1.2.)
+	ErrorReason_ERROR_REASON_CAPACITY_EXHAUSTED ErrorReason = 20
+	// RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+	// options beyond the server's bound). Metadata: `field`, `limit`,
+	// `size`. Send less. (Since 1.2.)
+	ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE ErrorReason = 21
 )
 
 // Enum value maps for ErrorReason.
@@ -141,6 +154,9 @@ var (
 		16: "ERROR_REASON_STREAM_NOT_BOUND",
 		17: "ERROR_REASON_STREAM_ALREADY_BOUND",
 		18: "ERROR_REASON_PROTOCOL_MISMATCH",
+		19: "ERROR_REASON_ENV_TIMEOUT",
+		20: "ERROR_REASON_CAPACITY_EXHAUSTED",
+		21: "ERROR_REASON_REQUEST_TOO_LARGE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":          0,
@@ -162,6 +178,9 @@ var (
 		"ERROR_REASON_STREAM_NOT_BOUND":     16,
 		"ERROR_REASON_STREAM_ALREADY_BOUND": 17,
 		"ERROR_REASON_PROTOCOL_MISMATCH":    18,
+		"ERROR_REASON_ENV_TIMEOUT":          19,
+		"ERROR_REASON_CAPACITY_EXHAUSTED":   20,
+		"ERROR_REASON_REQUEST_TOO_LARGE":    21,
 	}
 )
 
@@ -197,7 +216,7 @@ var File_openenv_v1_errors_proto protoreflect.FileDescriptor
 const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\n" +
 	"\x17openenv/v1/errors.proto\x12\n" +
-	"openenv.v1*\x86\x05\n" +
+	"openenv.v1*\xed\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_REASON_SESSION_NOT_FOUND\x10\x01\x12 \n" +
@@ -218,7 +237,10 @@ const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\x1fERROR_REASON_SUB_ENVS_IN_FLIGHT\x10\x0f\x12!\n" +
 	"\x1dERROR_REASON_STREAM_NOT_BOUND\x10\x10\x12%\n" +
 	"!ERROR_REASON_STREAM_ALREADY_BOUND\x10\x11\x12\"\n" +
-	"\x1eERROR_REASON_PROTOCOL_MISMATCH\x10\x12B\xa8\x01\n" +
+	"\x1eERROR_REASON_PROTOCOL_MISMATCH\x10\x12\x12\x1c\n" +
+	"\x18ERROR_REASON_ENV_TIMEOUT\x10\x13\x12#\n" +
+	"\x1fERROR_REASON_CAPACITY_EXHAUSTED\x10\x14\x12\"\n" +
+	"\x1eERROR_REASON_REQUEST_TOO_LARGE\x10\x15B\xa8\x01\n" +
 	"\x0ecom.openenv.v1B\vErrorsProtoP\x01Z@github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1;openenvv1\xa2\x02\x03OXX\xaa\x02\n" +
 	"Openenv.V1\xca\x02\n" +
 	"Openenv\\V1\xe2\x02\x16Openenv\\V1\\GPBMetadata\xea\x02\vOpenenv::V1b\x06proto3"

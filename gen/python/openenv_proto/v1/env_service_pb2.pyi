@@ -216,6 +216,9 @@ class Capabilities(_message.Message):
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _builtins.int
     MAX_NUM_ENVS_FIELD_NUMBER: _builtins.int
     AUTORESET_MODES_FIELD_NUMBER: _builtins.int
+    STEP_TIMEOUT_FIELD_NUMBER: _builtins.int
+    RESET_TIMEOUT_FIELD_NUMBER: _builtins.int
+    MAX_ENVS_FIELD_NUMBER: _builtins.int
     batched: _builtins.bool
     """Whether the server accepts batched sessions (ResetBatch); false when
     its sub-environment limit is 0.
@@ -232,6 +235,10 @@ class Capabilities(_message.Message):
     """The most sub-environments one batched session may hold (0: batched
     sessions are off).
     """
+    max_envs: _builtins.int
+    """The most sub-environments all batched sessions hold together; beyond
+    it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+    """
     @_builtins.property
     def session_ttl(self) -> _duration_pb2.Duration:
         """How long a session may stay idle before the server closes it; zero
@@ -241,6 +248,19 @@ class Capabilities(_message.Message):
     @_builtins.property
     def autoreset_modes(self) -> _containers.RepeatedScalarFieldContainer[Global___AutoresetMode.ValueType]:
         """The autoreset modes batched sessions support."""
+
+    @_builtins.property
+    def step_timeout(self) -> _duration_pb2.Duration:
+        """How long one env step may run before the server gives up on it
+        (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+        this may expire first. (Since 1.2.)
+        """
+
+    @_builtins.property
+    def reset_timeout(self) -> _duration_pb2.Duration:
+        """How long making an env and resetting it may run (ENV_TIMEOUT); unset
+        means no limit. (Since 1.2.)
+        """
 
     def __init__(
         self,
@@ -252,10 +272,13 @@ class Capabilities(_message.Message):
         max_message_bytes: _builtins.int = ...,
         max_num_envs: _builtins.int = ...,
         autoreset_modes: _abc.Iterable[Global___AutoresetMode.ValueType] | None = ...,
+        step_timeout: _duration_pb2.Duration | None = ...,
+        reset_timeout: _duration_pb2.Duration | None = ...,
+        max_envs: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["session_ttl", b"session_ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reset_timeout", b"reset_timeout", "session_ttl", b"session_ttl", "step_timeout", b"step_timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "session_ttl", b"session_ttl", "tools", b"tools"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_envs", b"max_envs", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "reset_timeout", b"reset_timeout", "session_ttl", b"session_ttl", "step_timeout", b"step_timeout", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -762,6 +785,7 @@ class StepBatchResponse(_message.Message):
     REWARD_COMPONENTS_FIELD_NUMBER: _builtins.int
     INFOS_FIELD_NUMBER: _builtins.int
     STEP_INDEX_FIELD_NUMBER: _builtins.int
+    SUB_ENV_ERRORS_FIELD_NUMBER: _builtins.int
     step_index: _builtins.int
     """The index of this batched step (the session's count of batched steps
     since its last full reset, this one included).
@@ -800,6 +824,13 @@ class StepBatchResponse(_message.Message):
         empty (the common case, so it costs nothing).
         """
 
+    @_builtins.property
+    def sub_env_errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubEnvError]:
+        """The sub-envs whose step failed, each with its own error (ENV_ERROR
+        when its env code raised); they are not in env_ids and the tensors.
+        The other sub-envs' results are never lost to one failure. (Since 1.2.)
+        """
+
     def __init__(
         self,
         *,
@@ -811,14 +842,43 @@ class StepBatchResponse(_message.Message):
         reward_components: _abc.Mapping[_builtins.str, _values_pb2.Tensor] | None = ...,
         infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
         step_index: _builtins.int = ...,
+        sub_env_errors: _abc.Iterable[Global___SubEnvError] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "infos", b"infos", "observations", b"observations", "reward_components", b"reward_components", "rewards", b"rewards", "step_index", b"step_index", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "infos", b"infos", "observations", b"observations", "reward_components", b"reward_components", "rewards", b"rewards", "step_index", b"step_index", "sub_env_errors", b"sub_env_errors", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StepBatchResponse: _TypeAlias = StepBatchResponse  # noqa: Y015
+
+@_typing.final
+class SubEnvError(_message.Message):
+    """SubEnvError is the failure of one sub-environment's step."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENV_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    env_id: _builtins.int
+    """The sub-env that failed."""
+    @_builtins.property
+    def status(self) -> _status_pb2.Status:
+        """Its error: code, message and ErrorInfo, as a whole request's would be."""
+
+    def __init__(
+        self,
+        *,
+        env_id: _builtins.int = ...,
+        status: _status_pb2.Status | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_id", b"env_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubEnvError: _TypeAlias = SubEnvError  # noqa: Y015
 
 @_typing.final
 class SendRequest(_message.Message):

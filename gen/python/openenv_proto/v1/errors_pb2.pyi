@@ -129,6 +129,22 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     protocol. Metadata: `server_version`, `client_version`. Upgrade the
     older side.
     """
+    ERROR_REASON_ENV_TIMEOUT: _ErrorReason.ValueType  # 19
+    """DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+    (Capabilities.step_timeout, reset_timeout): the session is closed and
+    its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+    session; report the env's author the call that hung. (Since 1.2.)
+    """
+    ERROR_REASON_CAPACITY_EXHAUSTED: _ErrorReason.ValueType  # 20
+    """RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+    new sessions. Comes with RetryInfo: retry later or use another server.
+    (Since 1.2.)
+    """
+    ERROR_REASON_REQUEST_TOO_LARGE: _ErrorReason.ValueType  # 21
+    """RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+    options beyond the server's bound). Metadata: `field`, `limit`,
+    `size`. Send less. (Since 1.2.)
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason lists every reason a server of this contract reports, with its
@@ -226,5 +242,21 @@ ERROR_REASON_PROTOCOL_MISMATCH: ErrorReason.ValueType  # 18
 """FAILED_PRECONDITION. The peer speaks another MAJOR version of the
 protocol. Metadata: `server_version`, `client_version`. Upgrade the
 older side.
+"""
+ERROR_REASON_ENV_TIMEOUT: ErrorReason.ValueType  # 19
+"""DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+(Capabilities.step_timeout, reset_timeout): the session is closed and
+its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+session; report the env's author the call that hung. (Since 1.2.)
+"""
+ERROR_REASON_CAPACITY_EXHAUSTED: ErrorReason.ValueType  # 20
+"""RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+new sessions. Comes with RetryInfo: retry later or use another server.
+(Since 1.2.)
+"""
+ERROR_REASON_REQUEST_TOO_LARGE: ErrorReason.ValueType  # 21
+"""RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+options beyond the server's bound). Metadata: `field`, `limit`,
+`size`. Send less. (Since 1.2.)
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -44,7 +44,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file openenv/v1/env_service.proto.
  */
 export const file_openenv_v1_env_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCLJAgoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJIigKC1Jld2FyZFJhbmdlEgsKA2xvdxgBIAEoARIMCgRoaWdoGAIgASgBItkBCgxDYXBhYmlsaXRpZXMSDwoHYmF0Y2hlZBgBIAEoCBINCgV0b29scxgCIAEoCBIUCgxtYXhfc2Vzc2lvbnMYAyABKAUSLgoLc2Vzc2lvbl90dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKAUSFAoMbWF4X251bV9lbnZzGAYgASgFEjIKD2F1dG9yZXNldF9tb2RlcxgHIAMoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZSIgCgpOZXdTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkixgEKDFJlc2V0UmVxdWVzdBIUCgpzZXNzaW9uX2lkGAEgASgJSAASLQoLbmV3X3Nlc3Npb24YAiABKAsyFi5vcGVuZW52LnYxLk5ld1Nlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEhEKBHNlZWQYBCABKARIAYgBARIlCgdvcHRpb25zGAUgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZRIPCgd0YXNrX2lkGAYgASgJQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJqCg9OZXdCYXRjaFNlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghudW1fZW52cxgCIAEoBRIxCg5hdXRvcmVzZXRfbW9kZRgDIAEoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZSJhCgtTdWJFbnZSZXNldBIRCgRzZWVkGAEgASgESACIAQESDwoHdGFza19pZBgCIAEoCRIlCgdvcHRpb25zGAMgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZUIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiKbAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlIm8KEFN0ZXBCYXRjaFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgdlbnZfaWRzGAIgAygFEiIKB2FjdGlvbnMYAyABKAsyES5vcGVuZW52LnYxLlZhbHVlEhIKCnN0ZXBfaW5kZXgYBCABKAMimwMKEVN0ZXBCYXRjaFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUSJwoMb2JzZXJ2YXRpb25zGAIgASgLMhEub3BlbmVudi52MS5WYWx1ZRIjCgdyZXdhcmRzGAMgASgLMhIub3BlbmVudi52MS5UZW5zb3ISKAoMdGVybWluYXRpb25zGAQgASgLMhIub3BlbmVudi52MS5UZW5zb3ISJwoLdHJ1bmNhdGlvbnMYBSABKAsyEi5vcGVuZW52LnYxLlRlbnNvchJOChFyZXdhcmRfY29tcG9uZW50cxgGIAMoCzIzLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2UuUmV3YXJkQ29tcG9uZW50c0VudHJ5EiMKBWluZm9zGAcgAygLMhQub3BlbmVudi52MS5NYXBWYWx1ZRISCgpzdGVwX2luZGV4GAggASgDGksKFVJld2FyZENvbXBvbmVudHNFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5vcGVuZW52LnYxLlRlbnNvcjoCOAEiQgoLU2VuZFJlcXVlc3QSDwoHZW52X2lkcxgBIAMoBRIiCgdhY3Rpb25zGAIgASgLMhEub3BlbmVudi52MS5WYWx1ZSIfCgxTZW5kUmVzcG9uc2USDwoHZW52X2lkcxgBIAMoBSIfCgtSZWN2UmVxdWVzdBIQCghudW1fZW52cxgBIAEoBSIiCgxTdGF0ZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSLIAQoNU3RhdGVSZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhIKCmVwaXNvZGVfaWQYAiABKAkSEgoKc3RlcF9jb3VudBgDIAEoAxIUCgxlcGlzb2RlX2RvbmUYBCABKAgSEAoIbnVtX2VudnMYBSABKAUSMQoOYXV0b3Jlc2V0X21vZGUYBiABKA4yGS5vcGVuZW52LnYxLkF1dG9yZXNldE1vZGUSIAoFc3RhdGUYByABKAsyES5vcGVuZW52LnYxLlZhbHVlIikKE0Nsb3NlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIWChRDbG9zZVNlc3Npb25SZXNwb25zZSIjCg1BdHRhY2hSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiOgoOQXR0YWNoUmVzcG9uc2USKAoFc3RhdGUYASABKAsyGS5vcGVuZW52LnYxLlN0YXRlUmVzcG9uc2Ui0AQKEVN0ZXBTdHJlYW1SZXF1ZXN0EgsKA3NlcRgBIAEoBBIxCg1yZXNldF9yZXF1ZXN0GAIgASgLMhgub3BlbmVudi52MS5SZXNldFJlcXVlc3RIABIvCgxzdGVwX3JlcXVlc3QYAyABKAsyFy5vcGVuZW52LnYxLlN0ZXBSZXF1ZXN0SAASPAoTcmVzZXRfYmF0Y2hfcmVxdWVzdBgEIAEoCzIdLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlcXVlc3RIABI6ChJzdGVwX2JhdGNoX3JlcXVlc3QYBSABKAsyHC5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlcXVlc3RIABIxCg1zdGF0ZV9yZXF1ZXN0GAYgASgLMhgub3BlbmVudi52MS5TdGF0ZVJlcXVlc3RIABIzCg5hdHRhY2hfcmVxdWVzdBgHIAEoCzIZLm9wZW5lbnYudjEuQXR0YWNoUmVxdWVzdEgAEi8KDHNlbmRfcmVxdWVzdBgIIAEoCzIXLm9wZW5lbnYudjEuU2VuZFJlcXVlc3RIABIvCgxyZWN2X3JlcXVlc3QYCSABKAsyFy5vcGVuZW52LnYxLlJlY3ZSZXF1ZXN0SAASRgoNdHJhY2VfY29udGV4dBgPIAMoCzIvLm9wZW5lbnYudjEuU3RlcFN0cmVhbVJlcXVlc3QuVHJhY2VDb250ZXh0RW50cnkaMwoRVHJhY2VDb250ZXh0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdyZXF1ZXN0Io8EChJTdGVwU3RyZWFtUmVzcG9uc2USCwoDc2VxGAEgASgEEjMKDnJlc2V0X3Jlc3BvbnNlGAIgASgLMhkub3BlbmVudi52MS5SZXNldFJlc3BvbnNlSAASMQoNc3RlcF9yZXNwb25zZRgDIAEoCzIYLm9wZW5lbnYudjEuU3RlcFJlc3BvbnNlSAASPgoUcmVzZXRfYmF0Y2hfcmVzcG9uc2UYBCABKAsyHi5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXNwb25zZUgAEjwKE3N0ZXBfYmF0Y2hfcmVzcG9uc2UYBSABKAsyHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlSAASMwoOc3RhdGVfcmVzcG9uc2UYBiABKAsyGS5vcGVuZW52LnYxLlN0YXRlUmVzcG9uc2VIABI1Cg9hdHRhY2hfcmVzcG9uc2UYByABKAsyGi5vcGVuZW52LnYxLkF0dGFjaFJlc3BvbnNlSAASMQoNc2VuZF9yZXNwb25zZRgIIAEoCzIYLm9wZW5lbnYudjEuU2VuZFJlc3BvbnNlSAASNgoNcmVjdl9yZXNwb25zZRgJIAEoCzIdLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2VIABIjCgVlcnJvchgPIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCgoIcmVzcG9uc2UqiAEKDUF1dG9yZXNldE1vZGUSHgoaQVVUT1JFU0VUX01PREVfVU5TUEVDSUZJRUQQABIcChhBVVRPUkVTRVRfTU9ERV9ORVhUX1NURVAQARIcChhBVVRPUkVTRVRfTU9ERV9TQU1FX1NURVAQAhIbChdBVVRPUkVTRVRfTU9ERV9ESVNBQkxFRBADMsUECgpFbnZTZXJ2aWNlEkUKCERlc2NyaWJlEhsub3BlbmVudi52MS5EZXNjcmliZVJlcXVlc3QaHC5vcGVuZW52LnYxLkRlc2NyaWJlUmVzcG9uc2USPAoFUmVzZXQSGC5vcGVuZW52LnYxLlJlc2V0UmVxdWVzdBoZLm9wZW5lbnYudjEuUmVzZXRSZXNwb25zZRI5CgRTdGVwEhcub3BlbmVudi52MS5TdGVwUmVxdWVzdBoYLm9wZW5lbnYudjEuU3RlcFJlc3BvbnNlEksKClJlc2V0QmF0Y2gSHS5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXF1ZXN0Gh4ub3BlbmVudi52MS5SZXNldEJhdGNoUmVzcG9uc2USSAoJU3RlcEJhdGNoEhwub3BlbmVudi52MS5TdGVwQmF0Y2hSZXF1ZXN0Gh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZRI8CgVTdGF0ZRIYLm9wZW5lbnYudjEuU3RhdGVSZXF1ZXN0Ghkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlElEKDENsb3NlU2Vzc2lvbhIfLm9wZW5lbnYudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBogLm9wZW5lbnYudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USTwoKU3RlcFN0cmVhbRIdLm9wZW5lbnYudjEuU3RlcFN0cmVhbVJlcXVlc3QaHi5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_spaces, file_openenv_v1_values]);
+  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCLJAgoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJIigKC1Jld2FyZFJhbmdlEgsKA2xvdxgBIAEoARIMCgRoaWdoGAIgASgBIs4CCgxDYXBhYmlsaXRpZXMSDwoHYmF0Y2hlZBgBIAEoCBINCgV0b29scxgCIAEoCBIUCgxtYXhfc2Vzc2lvbnMYAyABKAUSLgoLc2Vzc2lvbl90dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKAUSFAoMbWF4X251bV9lbnZzGAYgASgFEjIKD2F1dG9yZXNldF9tb2RlcxgHIAMoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIvCgxzdGVwX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNcmVzZXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghtYXhfZW52cxgKIAEoBSIgCgpOZXdTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkixgEKDFJlc2V0UmVxdWVzdBIUCgpzZXNzaW9uX2lkGAEgASgJSAASLQoLbmV3X3Nlc3Npb24YAiABKAsyFi5vcGVuZW52LnYxLk5ld1Nlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEhEKBHNlZWQYBCABKARIAYgBARIlCgdvcHRpb25zGAUgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZRIPCgd0YXNrX2lkGAYgASgJQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJqCg9OZXdCYXRjaFNlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghudW1fZW52cxgCIAEoBRIxCg5hdXRvcmVzZXRfbW9kZRgDIAEoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZSJhCgtTdWJFbnZSZXNldBIRCgRzZWVkGAEgASgESACIAQESDwoHdGFza19pZBgCIAEoCRIlCgdvcHRpb25zGAMgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZUIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiKbAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlIm8KEFN0ZXBCYXRjaFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgdlbnZfaWRzGAIgAygFEiIKB2FjdGlvbnMYAyABKAsyES5vcGVuZW52LnYxLlZhbHVlEhIKCnN0ZXBfaW5kZXgYBCABKAMizAMKEVN0ZXBCYXRjaFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUSJwoMb2JzZXJ2YXRpb25zGAIgASgLMhEub3BlbmVudi52MS5WYWx1ZRIjCgdyZXdhcmRzGAMgASgLMhIub3BlbmVudi52MS5UZW5zb3ISKAoMdGVybWluYXRpb25zGAQgASgLMhIub3BlbmVudi52MS5UZW5zb3ISJwoLdHJ1bmNhdGlvbnMYBSABKAsyEi5vcGVuZW52LnYxLlRlbnNvchJOChFyZXdhcmRfY29tcG9uZW50cxgGIAMoCzIzLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2UuUmV3YXJkQ29tcG9uZW50c0VudHJ5EiMKBWluZm9zGAcgAygLMhQub3BlbmVudi52MS5NYXBWYWx1ZRISCgpzdGVwX2luZGV4GAggASgDEi8KDnN1Yl9lbnZfZXJyb3JzGAkgAygLMhcub3BlbmVudi52MS5TdWJFbnZFcnJvchpLChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEiEKBXZhbHVlGAIgASgLMhIub3BlbmVudi52MS5UZW5zb3I6AjgBIkEKC1N1YkVudkVycm9yEg4KBmVudl9pZBgBIAEoBRIiCgZzdGF0dXMYAiABKAsyEi5nb29nbGUucnBjLlN0YXR1cyJCCgtTZW5kUmVxdWVzdBIPCgdlbnZfaWRzGAEgAygFEiIKB2FjdGlvbnMYAiABKAsyES5vcGVuZW52LnYxLlZhbHVlIh8KDFNlbmRSZXNwb25zZRIPCgdlbnZfaWRzGAEgAygFIh8KC1JlY3ZSZXF1ZXN0EhAKCG51bV9lbnZzGAEgASgFIiIKDFN0YXRlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIsgBCg1TdGF0ZVJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRISCgpzdGVwX2NvdW50GAMgASgDEhQKDGVwaXNvZGVfZG9uZRgEIAEoCBIQCghudW1fZW52cxgFIAEoBRIxCg5hdXRvcmVzZXRfbW9kZRgGIAEoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIgCgVzdGF0ZRgHIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUiKQoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhYKFENsb3NlU2Vzc2lvblJlc3BvbnNlIiMKDUF0dGFjaFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI6Cg5BdHRhY2hSZXNwb25zZRIoCgVzdGF0ZRgBIAEoCzIZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZSLQBAoRU3RlcFN0cmVhbVJlcXVlc3QSCwoDc2VxGAEgASgEEjEKDXJlc2V0X3JlcXVlc3QYAiABKAsyGC5vcGVuZW52LnYxLlJlc2V0UmVxdWVzdEgAEi8KDHN0ZXBfcmVxdWVzdBgDIAEoCzIXLm9wZW5lbnYudjEuU3RlcFJlcXVlc3RIABI8ChNyZXNldF9iYXRjaF9yZXF1ZXN0GAQgASgLMh0ub3BlbmVudi52MS5SZXNldEJhdGNoUmVxdWVzdEgAEjoKEnN0ZXBfYmF0Y2hfcmVxdWVzdBgFIAEoCzIcLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVxdWVzdEgAEjEKDXN0YXRlX3JlcXVlc3QYBiABKAsyGC5vcGVuZW52LnYxLlN0YXRlUmVxdWVzdEgAEjMKDmF0dGFjaF9yZXF1ZXN0GAcgASgLMhkub3BlbmVudi52MS5BdHRhY2hSZXF1ZXN0SAASLwoMc2VuZF9yZXF1ZXN0GAggASgLMhcub3BlbmVudi52MS5TZW5kUmVxdWVzdEgAEi8KDHJlY3ZfcmVxdWVzdBgJIAEoCzIXLm9wZW5lbnYudjEuUmVjdlJlcXVlc3RIABJGCg10cmFjZV9jb250ZXh0GA8gAygLMi8ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVxdWVzdC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgkKB3JlcXVlc3QijwQKElN0ZXBTdHJlYW1SZXNwb25zZRILCgNzZXEYASABKAQSMwoOcmVzZXRfcmVzcG9uc2UYAiABKAsyGS5vcGVuZW52LnYxLlJlc2V0UmVzcG9uc2VIABIxCg1zdGVwX3Jlc3BvbnNlGAMgASgLMhgub3BlbmVudi52MS5TdGVwUmVzcG9uc2VIABI+ChRyZXNldF9iYXRjaF9yZXNwb25zZRgEIAEoCzIeLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlc3BvbnNlSAASPAoTc3RlcF9iYXRjaF9yZXNwb25zZRgFIAEoCzIdLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2VIABIzCg5zdGF0ZV9yZXNwb25zZRgGIAEoCzIZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZUgAEjUKD2F0dGFjaF9yZXNwb25zZRgHIAEoCzIaLm9wZW5lbnYudjEuQXR0YWNoUmVzcG9uc2VIABIxCg1zZW5kX3Jlc3BvbnNlGAggASgLMhgub3BlbmVudi52MS5TZW5kUmVzcG9uc2VIABI2Cg1yZWN2X3Jlc3BvbnNlGAkgASgLMh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZUgAEiMKBWVycm9yGA8gASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIAEIKCghyZXNwb25zZSqIAQoNQXV0b3Jlc2V0TW9kZRIeChpBVVRPUkVTRVRfTU9ERV9VTlNQRUNJRklFRBAAEhwKGEFVVE9SRVNFVF9NT0RFX05FWFRfU1RFUBABEhwKGEFVVE9SRVNFVF9NT0RFX1NBTUVfU1RFUBACEhsKF0FVVE9SRVNFVF9NT0RFX0RJU0FCTEVEEAMyxQQKCkVudlNlcnZpY2USRQoIRGVzY3JpYmUSGy5vcGVuZW52LnYxLkRlc2NyaWJlUmVxdWVzdBocLm9wZW5lbnYudjEuRGVzY3JpYmVSZXNwb25zZRI8CgVSZXNldBIYLm9wZW5lbnYudjEuUmVzZXRSZXF1ZXN0Ghkub3BlbmVudi52MS5SZXNldFJlc3BvbnNlEjkKBFN0ZXASFy5vcGVuZW52LnYxLlN0ZXBSZXF1ZXN0Ghgub3BlbmVudi52MS5TdGVwUmVzcG9uc2USSwoKUmVzZXRCYXRjaBIdLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlcXVlc3QaHi5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXNwb25zZRJICglTdGVwQmF0Y2gSHC5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlcXVlc3QaHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlEjwKBVN0YXRlEhgub3BlbmVudi52MS5TdGF0ZVJlcXVlc3QaGS5vcGVuZW52LnYxLlN0YXRlUmVzcG9uc2USUQoMQ2xvc2VTZXNzaW9uEh8ub3BlbmVudi52MS5DbG9zZVNlc3Npb25SZXF1ZXN0GiAub3BlbmVudi52MS5DbG9zZVNlc3Npb25SZXNwb25zZRJPCgpTdGVwU3RyZWFtEh0ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVxdWVzdBoeLm9wZW5lbnYudjEuU3RlcFN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_spaces, file_openenv_v1_values]);
 
 /**
  * DescribeRequest asks for the environment spec.
@@ -226,6 +226,31 @@ export type Capabilities = Message<"openenv.v1.Capabilities"> & {
    * @generated from field: repeated openenv.v1.AutoresetMode autoreset_modes = 7;
    */
   autoresetModes: AutoresetMode[];
+
+  /**
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   *
+   * @generated from field: google.protobuf.Duration step_timeout = 8;
+   */
+  stepTimeout?: Duration | undefined;
+
+  /**
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   *
+   * @generated from field: google.protobuf.Duration reset_timeout = 9;
+   */
+  resetTimeout?: Duration | undefined;
+
+  /**
+   * The most sub-environments all batched sessions hold together; beyond
+   * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+   *
+   * @generated from field: int32 max_envs = 10;
+   */
+  maxEnvs: number;
 };
 
 /**
@@ -784,6 +809,15 @@ export type StepBatchResponse = Message<"openenv.v1.StepBatchResponse"> & {
    * @generated from field: int64 step_index = 8;
    */
   stepIndex: bigint;
+
+  /**
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   *
+   * @generated from field: repeated openenv.v1.SubEnvError sub_env_errors = 9;
+   */
+  subEnvErrors: SubEnvError[];
 };
 
 /**
@@ -792,6 +826,34 @@ export type StepBatchResponse = Message<"openenv.v1.StepBatchResponse"> & {
  */
 export const StepBatchResponseSchema: GenMessage<StepBatchResponse> = /*@__PURE__*/
   messageDesc(file_openenv_v1_env_service, 14);
+
+/**
+ * SubEnvError is the failure of one sub-environment's step.
+ *
+ * @generated from message openenv.v1.SubEnvError
+ */
+export type SubEnvError = Message<"openenv.v1.SubEnvError"> & {
+  /**
+   * The sub-env that failed.
+   *
+   * @generated from field: int32 env_id = 1;
+   */
+  envId: number;
+
+  /**
+   * Its error: code, message and ErrorInfo, as a whole request's would be.
+   *
+   * @generated from field: google.rpc.Status status = 2;
+   */
+  status?: Status | undefined;
+};
+
+/**
+ * Describes the message openenv.v1.SubEnvError.
+ * Use `create(SubEnvErrorSchema)` to create a new message.
+ */
+export const SubEnvErrorSchema: GenMessage<SubEnvError> = /*@__PURE__*/
+  messageDesc(file_openenv_v1_env_service, 15);
 
 /**
  * SendRequest starts sub-environment steps without waiting for them
@@ -821,7 +883,7 @@ export type SendRequest = Message<"openenv.v1.SendRequest"> & {
  * Use `create(SendRequestSchema)` to create a new message.
  */
 export const SendRequestSchema: GenMessage<SendRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 15);
+  messageDesc(file_openenv_v1_env_service, 16);
 
 /**
  * SendResponse confirms that sub-environments have started stepping.
@@ -842,7 +904,7 @@ export type SendResponse = Message<"openenv.v1.SendResponse"> & {
  * Use `create(SendResponseSchema)` to create a new message.
  */
 export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 16);
+  messageDesc(file_openenv_v1_env_service, 17);
 
 /**
  * RecvRequest collects finished sub-environment steps (EnvPool's recv,
@@ -865,7 +927,7 @@ export type RecvRequest = Message<"openenv.v1.RecvRequest"> & {
  * Use `create(RecvRequestSchema)` to create a new message.
  */
 export const RecvRequestSchema: GenMessage<RecvRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 17);
+  messageDesc(file_openenv_v1_env_service, 18);
 
 /**
  * StateRequest asks for a session's state.
@@ -886,7 +948,7 @@ export type StateRequest = Message<"openenv.v1.StateRequest"> & {
  * Use `create(StateRequestSchema)` to create a new message.
  */
 export const StateRequestSchema: GenMessage<StateRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 18);
+  messageDesc(file_openenv_v1_env_service, 19);
 
 /**
  * StateResponse is where a session stands.
@@ -953,7 +1015,7 @@ export type StateResponse = Message<"openenv.v1.StateResponse"> & {
  * Use `create(StateResponseSchema)` to create a new message.
  */
 export const StateResponseSchema: GenMessage<StateResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 19);
+  messageDesc(file_openenv_v1_env_service, 20);
 
 /**
  * CloseSessionRequest closes a session.
@@ -974,7 +1036,7 @@ export type CloseSessionRequest = Message<"openenv.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 20);
+  messageDesc(file_openenv_v1_env_service, 21);
 
 /**
  * CloseSessionResponse confirms the session is closed.
@@ -989,7 +1051,7 @@ export type CloseSessionResponse = Message<"openenv.v1.CloseSessionResponse"> & 
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 21);
+  messageDesc(file_openenv_v1_env_service, 22);
 
 /**
  * AttachRequest binds a stream to a session created earlier (by a unary
@@ -1011,7 +1073,7 @@ export type AttachRequest = Message<"openenv.v1.AttachRequest"> & {
  * Use `create(AttachRequestSchema)` to create a new message.
  */
 export const AttachRequestSchema: GenMessage<AttachRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 22);
+  messageDesc(file_openenv_v1_env_service, 23);
 
 /**
  * AttachResponse confirms the attachment and tells where the session stands.
@@ -1032,7 +1094,7 @@ export type AttachResponse = Message<"openenv.v1.AttachResponse"> & {
  * Use `create(AttachResponseSchema)` to create a new message.
  */
 export const AttachResponseSchema: GenMessage<AttachResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 23);
+  messageDesc(file_openenv_v1_env_service, 24);
 
 /**
  * StepStreamRequest is one request on a StepStream.
@@ -1138,7 +1200,7 @@ export type StepStreamRequest = Message<"openenv.v1.StepStreamRequest"> & {
  * Use `create(StepStreamRequestSchema)` to create a new message.
  */
 export const StepStreamRequestSchema: GenMessage<StepStreamRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 24);
+  messageDesc(file_openenv_v1_env_service, 25);
 
 /**
  * StepStreamResponse answers one StepStreamRequest.
@@ -1239,7 +1301,7 @@ export type StepStreamResponse = Message<"openenv.v1.StepStreamResponse"> & {
  * Use `create(StepStreamResponseSchema)` to create a new message.
  */
 export const StepStreamResponseSchema: GenMessage<StepStreamResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 25);
+  messageDesc(file_openenv_v1_env_service, 26);
 
 /**
  * AutoresetMode is how a batched session resets a sub-environment whose

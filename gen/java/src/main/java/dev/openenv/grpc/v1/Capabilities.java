@@ -253,6 +253,107 @@ private static final long serialVersionUID = 0L;
   }
   private int autoresetModesMemoizedSerializedSize;
 
+  public static final int STEP_TIMEOUT_FIELD_NUMBER = 8;
+  private com.google.protobuf.Duration stepTimeout_;
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   * @return Whether the stepTimeout field is set.
+   */
+  @java.lang.Override
+  public boolean hasStepTimeout() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   * @return The stepTimeout.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getStepTimeout() {
+    return stepTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : stepTimeout_;
+  }
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getStepTimeoutOrBuilder() {
+    return stepTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : stepTimeout_;
+  }
+
+  public static final int RESET_TIMEOUT_FIELD_NUMBER = 9;
+  private com.google.protobuf.Duration resetTimeout_;
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   * @return Whether the resetTimeout field is set.
+   */
+  @java.lang.Override
+  public boolean hasResetTimeout() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   * @return The resetTimeout.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getResetTimeout() {
+    return resetTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : resetTimeout_;
+  }
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getResetTimeoutOrBuilder() {
+    return resetTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : resetTimeout_;
+  }
+
+  public static final int MAX_ENVS_FIELD_NUMBER = 10;
+  private int maxEnvs_ = 0;
+  /**
+   * <pre>
+   * The most sub-environments all batched sessions hold together; beyond
+   * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+   * </pre>
+   *
+   * <code>int32 max_envs = 10 [json_name = "maxEnvs"];</code>
+   * @return The maxEnvs.
+   */
+  @java.lang.Override
+  public int getMaxEnvs() {
+    return maxEnvs_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -292,6 +393,15 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < autoresetModes_.size(); i++) {
       output.writeEnumNoTag(autoresetModes_.getInt(i));
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(8, getStepTimeout());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(9, getResetTimeout());
+    }
+    if (maxEnvs_ != 0) {
+      output.writeInt32(10, maxEnvs_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -333,6 +443,18 @@ private static final long serialVersionUID = 0L;
           .computeUInt32SizeNoTag(dataSize);
       }autoresetModesMemoizedSerializedSize = dataSize;
     }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(8, getStepTimeout());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(9, getResetTimeout());
+    }
+    if (maxEnvs_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(10, maxEnvs_);
+    }
     return size;
   }
   @java.lang.Override
@@ -373,6 +495,18 @@ private static final long serialVersionUID = 0L;
     if (getMaxNumEnvs()
         != other.getMaxNumEnvs()) return false;
     if (!autoresetModes_.equals(other.autoresetModes_)) return false;
+    if (hasStepTimeout() != other.hasStepTimeout()) return false;
+    if (hasStepTimeout()) {
+      if (!getStepTimeout()
+          .equals(other.getStepTimeout())) return false;
+    }
+    if (hasResetTimeout() != other.hasResetTimeout()) return false;
+    if (hasResetTimeout()) {
+      if (!getResetTimeout()
+          .equals(other.getResetTimeout())) return false;
+    }
+    if (getMaxEnvs()
+        != other.getMaxEnvs()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -404,6 +538,16 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + AUTORESET_MODES_FIELD_NUMBER;
       hash = (53 * hash) + autoresetModes_.hashCode();
     }
+    if (hasStepTimeout()) {
+      hash = (37 * hash) + STEP_TIMEOUT_FIELD_NUMBER;
+      hash = (53 * hash) + getStepTimeout().hashCode();
+    }
+    if (hasResetTimeout()) {
+      hash = (37 * hash) + RESET_TIMEOUT_FIELD_NUMBER;
+      hash = (53 * hash) + getResetTimeout().hashCode();
+    }
+    hash = (37 * hash) + MAX_ENVS_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxEnvs();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -540,6 +684,8 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessage
               .alwaysUseFieldBuilders) {
         internalGetSessionTtlFieldBuilder();
+        internalGetStepTimeoutFieldBuilder();
+        internalGetResetTimeoutFieldBuilder();
       }
     }
     @java.lang.Override
@@ -557,6 +703,17 @@ private static final long serialVersionUID = 0L;
       maxMessageBytes_ = 0;
       maxNumEnvs_ = 0;
       autoresetModes_ = emptyIntList();
+      stepTimeout_ = null;
+      if (stepTimeoutBuilder_ != null) {
+        stepTimeoutBuilder_.dispose();
+        stepTimeoutBuilder_ = null;
+      }
+      resetTimeout_ = null;
+      if (resetTimeoutBuilder_ != null) {
+        resetTimeoutBuilder_.dispose();
+        resetTimeoutBuilder_ = null;
+      }
+      maxEnvs_ = 0;
       return this;
     }
 
@@ -616,6 +773,21 @@ private static final long serialVersionUID = 0L;
         autoresetModes_.makeImmutable();
         result.autoresetModes_ = autoresetModes_;
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.stepTimeout_ = stepTimeoutBuilder_ == null
+            ? stepTimeout_
+            : stepTimeoutBuilder_.build();
+        to_bitField0_ |= 0x00000002;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.resetTimeout_ = resetTimeoutBuilder_ == null
+            ? resetTimeout_
+            : resetTimeoutBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.maxEnvs_ = maxEnvs_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -659,6 +831,15 @@ private static final long serialVersionUID = 0L;
           autoresetModes_.addAll(other.autoresetModes_);
         }
         onChanged();
+      }
+      if (other.hasStepTimeout()) {
+        mergeStepTimeout(other.getStepTimeout());
+      }
+      if (other.hasResetTimeout()) {
+        mergeResetTimeout(other.getResetTimeout());
+      }
+      if (other.getMaxEnvs() != 0) {
+        setMaxEnvs(other.getMaxEnvs());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -732,6 +913,25 @@ private static final long serialVersionUID = 0L;
               input.popLimit(limit);
               break;
             } // case 58
+            case 66: {
+              input.readMessage(
+                  internalGetStepTimeoutFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
+            case 74: {
+              input.readMessage(
+                  internalGetResetTimeoutFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
+            case 80: {
+              maxEnvs_ = input.readInt32();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 80
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1324,6 +1524,390 @@ private static final long serialVersionUID = 0L;
       for (int value : values) {
         autoresetModes_.addInt(value);
       }
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Duration stepTimeout_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> stepTimeoutBuilder_;
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     * @return Whether the stepTimeout field is set.
+     */
+    public boolean hasStepTimeout() {
+      return ((bitField0_ & 0x00000080) != 0);
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     * @return The stepTimeout.
+     */
+    public com.google.protobuf.Duration getStepTimeout() {
+      if (stepTimeoutBuilder_ == null) {
+        return stepTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : stepTimeout_;
+      } else {
+        return stepTimeoutBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public Builder setStepTimeout(com.google.protobuf.Duration value) {
+      if (stepTimeoutBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        stepTimeout_ = value;
+      } else {
+        stepTimeoutBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public Builder setStepTimeout(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (stepTimeoutBuilder_ == null) {
+        stepTimeout_ = builderForValue.build();
+      } else {
+        stepTimeoutBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public Builder mergeStepTimeout(com.google.protobuf.Duration value) {
+      if (stepTimeoutBuilder_ == null) {
+        if (((bitField0_ & 0x00000080) != 0) &&
+          stepTimeout_ != null &&
+          stepTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getStepTimeoutBuilder().mergeFrom(value);
+        } else {
+          stepTimeout_ = value;
+        }
+      } else {
+        stepTimeoutBuilder_.mergeFrom(value);
+      }
+      if (stepTimeout_ != null) {
+        bitField0_ |= 0x00000080;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public Builder clearStepTimeout() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      stepTimeout_ = null;
+      if (stepTimeoutBuilder_ != null) {
+        stepTimeoutBuilder_.dispose();
+        stepTimeoutBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public com.google.protobuf.Duration.Builder getStepTimeoutBuilder() {
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return internalGetStepTimeoutFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getStepTimeoutOrBuilder() {
+      if (stepTimeoutBuilder_ != null) {
+        return stepTimeoutBuilder_.getMessageOrBuilder();
+      } else {
+        return stepTimeout_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : stepTimeout_;
+      }
+    }
+    /**
+     * <pre>
+     * How long one env step may run before the server gives up on it
+     * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+     * this may expire first. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetStepTimeoutFieldBuilder() {
+      if (stepTimeoutBuilder_ == null) {
+        stepTimeoutBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getStepTimeout(),
+                getParentForChildren(),
+                isClean());
+        stepTimeout_ = null;
+      }
+      return stepTimeoutBuilder_;
+    }
+
+    private com.google.protobuf.Duration resetTimeout_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> resetTimeoutBuilder_;
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     * @return Whether the resetTimeout field is set.
+     */
+    public boolean hasResetTimeout() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     * @return The resetTimeout.
+     */
+    public com.google.protobuf.Duration getResetTimeout() {
+      if (resetTimeoutBuilder_ == null) {
+        return resetTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : resetTimeout_;
+      } else {
+        return resetTimeoutBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public Builder setResetTimeout(com.google.protobuf.Duration value) {
+      if (resetTimeoutBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        resetTimeout_ = value;
+      } else {
+        resetTimeoutBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public Builder setResetTimeout(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (resetTimeoutBuilder_ == null) {
+        resetTimeout_ = builderForValue.build();
+      } else {
+        resetTimeoutBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public Builder mergeResetTimeout(com.google.protobuf.Duration value) {
+      if (resetTimeoutBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0) &&
+          resetTimeout_ != null &&
+          resetTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getResetTimeoutBuilder().mergeFrom(value);
+        } else {
+          resetTimeout_ = value;
+        }
+      } else {
+        resetTimeoutBuilder_.mergeFrom(value);
+      }
+      if (resetTimeout_ != null) {
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public Builder clearResetTimeout() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      resetTimeout_ = null;
+      if (resetTimeoutBuilder_ != null) {
+        resetTimeoutBuilder_.dispose();
+        resetTimeoutBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public com.google.protobuf.Duration.Builder getResetTimeoutBuilder() {
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return internalGetResetTimeoutFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getResetTimeoutOrBuilder() {
+      if (resetTimeoutBuilder_ != null) {
+        return resetTimeoutBuilder_.getMessageOrBuilder();
+      } else {
+        return resetTimeout_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : resetTimeout_;
+      }
+    }
+    /**
+     * <pre>
+     * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+     * means no limit. (Since 1.2.)
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetResetTimeoutFieldBuilder() {
+      if (resetTimeoutBuilder_ == null) {
+        resetTimeoutBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getResetTimeout(),
+                getParentForChildren(),
+                isClean());
+        resetTimeout_ = null;
+      }
+      return resetTimeoutBuilder_;
+    }
+
+    private int maxEnvs_ ;
+    /**
+     * <pre>
+     * The most sub-environments all batched sessions hold together; beyond
+     * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+     * </pre>
+     *
+     * <code>int32 max_envs = 10 [json_name = "maxEnvs"];</code>
+     * @return The maxEnvs.
+     */
+    @java.lang.Override
+    public int getMaxEnvs() {
+      return maxEnvs_;
+    }
+    /**
+     * <pre>
+     * The most sub-environments all batched sessions hold together; beyond
+     * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+     * </pre>
+     *
+     * <code>int32 max_envs = 10 [json_name = "maxEnvs"];</code>
+     * @param value The maxEnvs to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxEnvs(int value) {
+
+      maxEnvs_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The most sub-environments all batched sessions hold together; beyond
+     * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+     * </pre>
+     *
+     * <code>int32 max_envs = 10 [json_name = "maxEnvs"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxEnvs() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      maxEnvs_ = 0;
       onChanged();
       return this;
     }

@@ -141,4 +141,78 @@ public interface CapabilitiesOrBuilder extends
    * @return The enum numeric value on the wire of autoresetModes at the given index.
    */
   int getAutoresetModesValue(int index);
+
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   * @return Whether the stepTimeout field is set.
+   */
+  boolean hasStepTimeout();
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   * @return The stepTimeout.
+   */
+  com.google.protobuf.Duration getStepTimeout();
+  /**
+   * <pre>
+   * How long one env step may run before the server gives up on it
+   * (ENV_TIMEOUT); unset means no limit. A client deadline shorter than
+   * this may expire first. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration step_timeout = 8 [json_name = "stepTimeout"];</code>
+   */
+  com.google.protobuf.DurationOrBuilder getStepTimeoutOrBuilder();
+
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   * @return Whether the resetTimeout field is set.
+   */
+  boolean hasResetTimeout();
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   * @return The resetTimeout.
+   */
+  com.google.protobuf.Duration getResetTimeout();
+  /**
+   * <pre>
+   * How long making an env and resetting it may run (ENV_TIMEOUT); unset
+   * means no limit. (Since 1.2.)
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration reset_timeout = 9 [json_name = "resetTimeout"];</code>
+   */
+  com.google.protobuf.DurationOrBuilder getResetTimeoutOrBuilder();
+
+  /**
+   * <pre>
+   * The most sub-environments all batched sessions hold together; beyond
+   * it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+   * </pre>
+   *
+   * <code>int32 max_envs = 10 [json_name = "maxEnvs"];</code>
+   * @return The maxEnvs.
+   */
+  int getMaxEnvs();
 }

@@ -112,6 +112,11 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_openenv_v1_SubEnvError_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_openenv_v1_SubEnvError_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_openenv_v1_SendRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -196,7 +201,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
       "capabilities\0220\n\010metadata\030\010 \001(\0132\024.openenv" +
       ".v1.MapValueR\010metadata\022%\n\016server_version" +
       "\030\t \001(\tR\rserverVersion\"3\n\013RewardRange\022\020\n\003" +
-      "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\257\002\n\014C" +
+      "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\310\003\n\014C" +
       "apabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022\024\n" +
       "\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 \001(" +
       "\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031.go" +
@@ -204,141 +209,149 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
       "x_message_bytes\030\005 \001(\005R\017maxMessageBytes\022 " +
       "\n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017auto" +
       "reset_modes\030\007 \003(\0162\031.openenv.v1.Autoreset" +
-      "ModeR\016autoresetModes\"+\n\nNewSession\022\035\n\nre" +
-      "quest_id\030\001 \001(\tR\trequestId\"\377\001\n\014ResetReque" +
-      "st\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013n" +
-      "ew_session\030\002 \001(\0132\026.openenv.v1.NewSession" +
-      "H\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\trequ" +
-      "estId\022\027\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007option" +
-      "s\030\005 \001(\0132\024.openenv.v1.MapValueR\007options\022\027" +
-      "\n\007task_id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_s" +
-      "eed\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001(" +
-      "\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisod" +
-      "eId\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Va" +
-      "lueR\013observation\022(\n\004info\030\004 \001(\0132\024.openenv" +
-      ".v1.MapValueR\004info\"v\n\013StepRequest\022\035\n\nses" +
-      "sion_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\013" +
-      "2\021.openenv.v1.ValueR\006action\022\035\n\nstep_inde" +
-      "x\030\003 \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013o" +
-      "bservation\030\001 \001(\0132\021.openenv.v1.ValueR\013obs" +
-      "ervation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021rewa" +
-      "rd_components\030\003 \003(\0132..openenv.v1.StepRes" +
-      "ponse.RewardComponentsEntryR\020rewardCompo" +
-      "nents\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n" +
-      "\ttruncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(" +
-      "\0132\024.openenv.v1.MapValueR\004info\022\035\n\nstep_in" +
-      "dex\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponents" +
-      "Entry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005" +
-      "value:\0028\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest" +
-      "_id\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007" +
-      "numEnvs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openen" +
-      "v.v1.AutoresetModeR\rautoresetMode\"x\n\013Sub" +
-      "EnvReset\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007tas" +
-      "k_id\030\002 \001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.op" +
-      "enenv.v1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021" +
-      "ResetBatchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R" +
-      "\tsessionId\022>\n\013new_session\030\002 \001(\0132\033.openen" +
-      "v.v1.NewBatchSessionH\000R\nnewSession\022\035\n\nre" +
-      "quest_id\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003" +
-      "(\005R\006envIds\022)\n\003all\030\005 \001(\0132\027.openenv.v1.Sub" +
-      "EnvResetR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openen" +
-      "v.v1.SubEnvResetR\007subEnvsB\t\n\007session\"\316\001\n" +
-      "\022ResetBatchResponse\022\035\n\nsession_id\030\001 \001(\tR" +
-      "\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeI" +
-      "d\022\027\n\007env_ids\030\003 \003(\005R\006envIds\0225\n\014observatio" +
-      "ns\030\004 \001(\0132\021.openenv.v1.ValueR\014observation" +
-      "s\022*\n\005infos\030\005 \003(\0132\024.openenv.v1.MapValueR\005" +
-      "infos\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id" +
-      "\030\001 \001(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envI" +
-      "ds\022+\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007" +
-      "actions\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\205" +
-      "\004\n\021StepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006e" +
-      "nvIds\0225\n\014observations\030\002 \001(\0132\021.openenv.v1" +
-      ".ValueR\014observations\022,\n\007rewards\030\003 \001(\0132\022." +
-      "openenv.v1.TensorR\007rewards\0226\n\014terminatio" +
-      "ns\030\004 \001(\0132\022.openenv.v1.TensorR\014terminatio" +
-      "ns\0224\n\013truncations\030\005 \001(\0132\022.openenv.v1.Ten" +
-      "sorR\013truncations\022`\n\021reward_components\030\006 " +
-      "\003(\01323.openenv.v1.StepBatchResponse.Rewar" +
-      "dComponentsEntryR\020rewardComponents\022*\n\005in" +
-      "fos\030\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035" +
-      "\n\nstep_index\030\010 \001(\003R\tstepIndex\032W\n\025RewardC" +
-      "omponentsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005valu" +
-      "e\030\002 \001(\0132\022.openenv.v1.TensorR\005value:\0028\001\"S" +
-      "\n\013SendRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+" +
-      "\n\007actions\030\002 \001(\0132\021.openenv.v1.ValueR\007acti" +
-      "ons\"\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006en" +
-      "vIds\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007n" +
-      "umEnvs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001" +
-      "(\tR\tsessionId\"\225\002\n\rStateResponse\022\035\n\nsessi" +
-      "on_id\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001" +
-      "(\tR\tepisodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepC" +
-      "ount\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022" +
-      "\031\n\010num_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_" +
-      "mode\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\ra" +
-      "utoresetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1" +
-      ".ValueR\005state\"4\n\023CloseSessionRequest\022\035\n\n" +
-      "session_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSess" +
-      "ionResponse\".\n\rAttachRequest\022\035\n\nsession_" +
-      "id\030\001 \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n" +
-      "\005state\030\001 \001(\0132\031.openenv.v1.StateResponseR" +
-      "\005state\"\346\005\n\021StepStreamRequest\022\020\n\003seq\030\001 \001(" +
-      "\004R\003seq\022?\n\rreset_request\030\002 \001(\0132\030.openenv." +
-      "v1.ResetRequestH\000R\014resetRequest\022<\n\014step_" +
-      "request\030\003 \001(\0132\027.openenv.v1.StepRequestH\000" +
-      "R\013stepRequest\022O\n\023reset_batch_request\030\004 \001" +
-      "(\0132\035.openenv.v1.ResetBatchRequestH\000R\021res" +
-      "etBatchRequest\022L\n\022step_batch_request\030\005 \001" +
-      "(\0132\034.openenv.v1.StepBatchRequestH\000R\020step" +
-      "BatchRequest\022?\n\rstate_request\030\006 \001(\0132\030.op" +
-      "enenv.v1.StateRequestH\000R\014stateRequest\022B\n" +
-      "\016attach_request\030\007 \001(\0132\031.openenv.v1.Attac" +
-      "hRequestH\000R\rattachRequest\022<\n\014send_reques" +
-      "t\030\010 \001(\0132\027.openenv.v1.SendRequestH\000R\013send" +
-      "Request\022<\n\014recv_request\030\t \001(\0132\027.openenv." +
-      "v1.RecvRequestH\000R\013recvRequest\022T\n\rtrace_c" +
-      "ontext\030\017 \003(\0132/.openenv.v1.StepStreamRequ" +
-      "est.TraceContextEntryR\014traceContext\032?\n\021T" +
-      "raceContextEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005va" +
-      "lue\030\002 \001(\tR\005value:\0028\001B\t\n\007request\"\232\005\n\022Step" +
-      "StreamResponse\022\020\n\003seq\030\001 \001(\004R\003seq\022B\n\016rese" +
-      "t_response\030\002 \001(\0132\031.openenv.v1.ResetRespo" +
-      "nseH\000R\rresetResponse\022?\n\rstep_response\030\003 " +
-      "\001(\0132\030.openenv.v1.StepResponseH\000R\014stepRes" +
-      "ponse\022R\n\024reset_batch_response\030\004 \001(\0132\036.op" +
-      "enenv.v1.ResetBatchResponseH\000R\022resetBatc" +
-      "hResponse\022O\n\023step_batch_response\030\005 \001(\0132\035" +
-      ".openenv.v1.StepBatchResponseH\000R\021stepBat" +
-      "chResponse\022B\n\016state_response\030\006 \001(\0132\031.ope" +
-      "nenv.v1.StateResponseH\000R\rstateResponse\022E" +
-      "\n\017attach_response\030\007 \001(\0132\032.openenv.v1.Att" +
-      "achResponseH\000R\016attachResponse\022?\n\rsend_re" +
-      "sponse\030\010 \001(\0132\030.openenv.v1.SendResponseH\000" +
-      "R\014sendResponse\022D\n\rrecv_response\030\t \001(\0132\035." +
-      "openenv.v1.StepBatchResponseH\000R\014recvResp" +
-      "onse\022*\n\005error\030\017 \001(\0132\022.google.rpc.StatusH" +
-      "\000R\005errorB\n\n\010response*\210\001\n\rAutoresetMode\022\036" +
-      "\n\032AUTORESET_MODE_UNSPECIFIED\020\000\022\034\n\030AUTORE" +
-      "SET_MODE_NEXT_STEP\020\001\022\034\n\030AUTORESET_MODE_S" +
-      "AME_STEP\020\002\022\033\n\027AUTORESET_MODE_DISABLED\020\0032" +
-      "\305\004\n\nEnvService\022E\n\010Describe\022\033.openenv.v1." +
-      "DescribeRequest\032\034.openenv.v1.DescribeRes" +
-      "ponse\022<\n\005Reset\022\030.openenv.v1.ResetRequest" +
-      "\032\031.openenv.v1.ResetResponse\0229\n\004Step\022\027.op" +
-      "enenv.v1.StepRequest\032\030.openenv.v1.StepRe" +
-      "sponse\022K\n\nResetBatch\022\035.openenv.v1.ResetB" +
-      "atchRequest\032\036.openenv.v1.ResetBatchRespo" +
-      "nse\022H\n\tStepBatch\022\034.openenv.v1.StepBatchR" +
-      "equest\032\035.openenv.v1.StepBatchResponse\022<\n" +
-      "\005State\022\030.openenv.v1.StateRequest\032\031.opene" +
-      "nv.v1.StateResponse\022Q\n\014CloseSession\022\037.op" +
-      "enenv.v1.CloseSessionRequest\032 .openenv.v" +
-      "1.CloseSessionResponse\022O\n\nStepStream\022\035.o" +
-      "penenv.v1.StepStreamRequest\032\036.openenv.v1" +
-      ".StepStreamResponse(\0010\001Bo\n\023dev.openenv.g" +
-      "rpc.v1B\017EnvServiceProtoP\001\242\002\003OXX\252\002\nOpenen" +
-      "v.V1\312\002\nOpenenv\\V1\342\002\026Openenv\\V1\\GPBMetada" +
-      "ta\352\002\013Openenv::V1b\006proto3"
+      "ModeR\016autoresetModes\022<\n\014step_timeout\030\010 \001" +
+      "(\0132\031.google.protobuf.DurationR\013stepTimeo" +
+      "ut\022>\n\rreset_timeout\030\t \001(\0132\031.google.proto" +
+      "buf.DurationR\014resetTimeout\022\031\n\010max_envs\030\n" +
+      " \001(\005R\007maxEnvs\"+\n\nNewSession\022\035\n\nrequest_i" +
+      "d\030\001 \001(\tR\trequestId\"\377\001\n\014ResetRequest\022\037\n\ns" +
+      "ession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sess" +
+      "ion\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnew" +
+      "Session\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027" +
+      "\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\013" +
+      "2\024.openenv.v1.MapValueR\007options\022\027\n\007task_" +
+      "id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_seed\"\254\001\n" +
+      "\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\tsess" +
+      "ionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\0223\n\013" +
+      "observation\030\003 \001(\0132\021.openenv.v1.ValueR\013ob" +
+      "servation\022(\n\004info\030\004 \001(\0132\024.openenv.v1.Map" +
+      "ValueR\004info\"v\n\013StepRequest\022\035\n\nsession_id" +
+      "\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021.open" +
+      "env.v1.ValueR\006action\022\035\n\nstep_index\030\003 \001(\003" +
+      "R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013observat" +
+      "ion\030\001 \001(\0132\021.openenv.v1.ValueR\013observatio" +
+      "n\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_comp" +
+      "onents\030\003 \003(\0132..openenv.v1.StepResponse.R" +
+      "ewardComponentsEntryR\020rewardComponents\022\036" +
+      "\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttrunca" +
+      "ted\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024.ope" +
+      "nenv.v1.MapValueR\004info\022\035\n\nstep_index\030\007 \001" +
+      "(\003R\tstepIndex\032C\n\025RewardComponentsEntry\022\020" +
+      "\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005value:\002" +
+      "8\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest_id\030\001 \001" +
+      "(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007numEnvs" +
+      "\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v1.Au" +
+      "toresetModeR\rautoresetMode\"x\n\013SubEnvRese" +
+      "t\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030\002 " +
+      "\001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv.v" +
+      "1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021ResetBa" +
+      "tchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessio" +
+      "nId\022>\n\013new_session\030\002 \001(\0132\033.openenv.v1.Ne" +
+      "wBatchSessionH\000R\nnewSession\022\035\n\nrequest_i" +
+      "d\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003(\005R\006env" +
+      "Ids\022)\n\003all\030\005 \001(\0132\027.openenv.v1.SubEnvRese" +
+      "tR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openenv.v1.Su" +
+      "bEnvResetR\007subEnvsB\t\n\007session\"\316\001\n\022ResetB" +
+      "atchResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessio" +
+      "nId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\027\n\007en" +
+      "v_ids\030\003 \003(\005R\006envIds\0225\n\014observations\030\004 \001(" +
+      "\0132\021.openenv.v1.ValueR\014observations\022*\n\005in" +
+      "fos\030\005 \003(\0132\024.openenv.v1.MapValueR\005infos\"\226" +
+      "\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001(\tR" +
+      "\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+\n\007a" +
+      "ctions\030\003 \001(\0132\021.openenv.v1.ValueR\007actions" +
+      "\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\304\004\n\021Step" +
+      "BatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds\0225" +
+      "\n\014observations\030\002 \001(\0132\021.openenv.v1.ValueR" +
+      "\014observations\022,\n\007rewards\030\003 \001(\0132\022.openenv" +
+      ".v1.TensorR\007rewards\0226\n\014terminations\030\004 \001(" +
+      "\0132\022.openenv.v1.TensorR\014terminations\0224\n\013t" +
+      "runcations\030\005 \001(\0132\022.openenv.v1.TensorR\013tr" +
+      "uncations\022`\n\021reward_components\030\006 \003(\01323.o" +
+      "penenv.v1.StepBatchResponse.RewardCompon" +
+      "entsEntryR\020rewardComponents\022*\n\005infos\030\007 \003" +
+      "(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nstep_" +
+      "index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_errors" +
+      "\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subEnvE" +
+      "rrors\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 " +
+      "\001(\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Ten" +
+      "sorR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030" +
+      "\001 \001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rp" +
+      "c.StatusR\006status\"S\n\013SendRequest\022\027\n\007env_i" +
+      "ds\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.open" +
+      "env.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n" +
+      "\007env_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n" +
+      "\010num_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest" +
+      "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStat" +
+      "eResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId" +
+      "\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_" +
+      "count\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004" +
+      " \001(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007num" +
+      "Envs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v" +
+      "1.AutoresetModeR\rautoresetMode\022\'\n\005state\030" +
+      "\007 \001(\0132\021.openenv.v1.ValueR\005state\"4\n\023Close" +
+      "SessionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsess" +
+      "ionId\"\026\n\024CloseSessionResponse\".\n\rAttachR" +
+      "equest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n" +
+      "\016AttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv" +
+      ".v1.StateResponseR\005state\"\346\005\n\021StepStreamR" +
+      "equest\022\020\n\003seq\030\001 \001(\004R\003seq\022?\n\rreset_reques" +
+      "t\030\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014res" +
+      "etRequest\022<\n\014step_request\030\003 \001(\0132\027.openen" +
+      "v.v1.StepRequestH\000R\013stepRequest\022O\n\023reset" +
+      "_batch_request\030\004 \001(\0132\035.openenv.v1.ResetB" +
+      "atchRequestH\000R\021resetBatchRequest\022L\n\022step" +
+      "_batch_request\030\005 \001(\0132\034.openenv.v1.StepBa" +
+      "tchRequestH\000R\020stepBatchRequest\022?\n\rstate_" +
+      "request\030\006 \001(\0132\030.openenv.v1.StateRequestH" +
+      "\000R\014stateRequest\022B\n\016attach_request\030\007 \001(\0132" +
+      "\031.openenv.v1.AttachRequestH\000R\rattachRequ" +
+      "est\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.S" +
+      "endRequestH\000R\013sendRequest\022<\n\014recv_reques" +
+      "t\030\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recv" +
+      "Request\022T\n\rtrace_context\030\017 \003(\0132/.openenv" +
+      ".v1.StepStreamRequest.TraceContextEntryR" +
+      "\014traceContext\032?\n\021TraceContextEntry\022\020\n\003ke" +
+      "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t" +
+      "\n\007request\"\232\005\n\022StepStreamResponse\022\020\n\003seq\030" +
+      "\001 \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.ope" +
+      "nenv.v1.ResetResponseH\000R\rresetResponse\022?" +
+      "\n\rstep_response\030\003 \001(\0132\030.openenv.v1.StepR" +
+      "esponseH\000R\014stepResponse\022R\n\024reset_batch_r" +
+      "esponse\030\004 \001(\0132\036.openenv.v1.ResetBatchRes" +
+      "ponseH\000R\022resetBatchResponse\022O\n\023step_batc" +
+      "h_response\030\005 \001(\0132\035.openenv.v1.StepBatchR" +
+      "esponseH\000R\021stepBatchResponse\022B\n\016state_re" +
+      "sponse\030\006 \001(\0132\031.openenv.v1.StateResponseH" +
+      "\000R\rstateResponse\022E\n\017attach_response\030\007 \001(" +
+      "\0132\032.openenv.v1.AttachResponseH\000R\016attachR" +
+      "esponse\022?\n\rsend_response\030\010 \001(\0132\030.openenv" +
+      ".v1.SendResponseH\000R\014sendResponse\022D\n\rrecv" +
+      "_response\030\t \001(\0132\035.openenv.v1.StepBatchRe" +
+      "sponseH\000R\014recvResponse\022*\n\005error\030\017 \001(\0132\022." +
+      "google.rpc.StatusH\000R\005errorB\n\n\010response*\210" +
+      "\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_UNSPE" +
+      "CIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STEP\020\001\022\034" +
+      "\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUTORESE" +
+      "T_MODE_DISABLED\020\0032\305\004\n\nEnvService\022E\n\010Desc" +
+      "ribe\022\033.openenv.v1.DescribeRequest\032\034.open" +
+      "env.v1.DescribeResponse\022<\n\005Reset\022\030.opene" +
+      "nv.v1.ResetRequest\032\031.openenv.v1.ResetRes" +
+      "ponse\0229\n\004Step\022\027.openenv.v1.StepRequest\032\030" +
+      ".openenv.v1.StepResponse\022K\n\nResetBatch\022\035" +
+      ".openenv.v1.ResetBatchRequest\032\036.openenv." +
+      "v1.ResetBatchResponse\022H\n\tStepBatch\022\034.ope" +
+      "nenv.v1.StepBatchRequest\032\035.openenv.v1.St" +
+      "epBatchResponse\022<\n\005State\022\030.openenv.v1.St" +
+      "ateRequest\032\031.openenv.v1.StateResponse\022Q\n" +
+      "\014CloseSession\022\037.openenv.v1.CloseSessionR" +
+      "equest\032 .openenv.v1.CloseSessionResponse" +
+      "\022O\n\nStepStream\022\035.openenv.v1.StepStreamRe" +
+      "quest\032\036.openenv.v1.StepStreamResponse(\0010" +
+      "\001Bo\n\023dev.openenv.grpc.v1B\017EnvServiceProt" +
+      "oP\001\242\002\003OXX\252\002\nOpenenv.V1\312\002\nOpenenv\\V1\342\002\026Op" +
+      "enenv\\V1\\GPBMetadata\352\002\013Openenv::V1b\006prot" +
+      "o3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -371,7 +384,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_Capabilities_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_Capabilities_descriptor,
-        new java.lang.String[] { "Batched", "Tools", "MaxSessions", "SessionTtl", "MaxMessageBytes", "MaxNumEnvs", "AutoresetModes", });
+        new java.lang.String[] { "Batched", "Tools", "MaxSessions", "SessionTtl", "MaxMessageBytes", "MaxNumEnvs", "AutoresetModes", "StepTimeout", "ResetTimeout", "MaxEnvs", });
     internal_static_openenv_v1_NewSession_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_openenv_v1_NewSession_fieldAccessorTable = new
@@ -443,69 +456,75 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_StepBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepBatchResponse_descriptor,
-        new java.lang.String[] { "EnvIds", "Observations", "Rewards", "Terminations", "Truncations", "RewardComponents", "Infos", "StepIndex", });
+        new java.lang.String[] { "EnvIds", "Observations", "Rewards", "Terminations", "Truncations", "RewardComponents", "Infos", "StepIndex", "SubEnvErrors", });
     internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_descriptor =
       internal_static_openenv_v1_StepBatchResponse_descriptor.getNestedType(0);
     internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
-    internal_static_openenv_v1_SendRequest_descriptor =
+    internal_static_openenv_v1_SubEnvError_descriptor =
       getDescriptor().getMessageType(15);
+    internal_static_openenv_v1_SubEnvError_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_openenv_v1_SubEnvError_descriptor,
+        new java.lang.String[] { "EnvId", "Status", });
+    internal_static_openenv_v1_SendRequest_descriptor =
+      getDescriptor().getMessageType(16);
     internal_static_openenv_v1_SendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SendRequest_descriptor,
         new java.lang.String[] { "EnvIds", "Actions", });
     internal_static_openenv_v1_SendResponse_descriptor =
-      getDescriptor().getMessageType(16);
+      getDescriptor().getMessageType(17);
     internal_static_openenv_v1_SendResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SendResponse_descriptor,
         new java.lang.String[] { "EnvIds", });
     internal_static_openenv_v1_RecvRequest_descriptor =
-      getDescriptor().getMessageType(17);
+      getDescriptor().getMessageType(18);
     internal_static_openenv_v1_RecvRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_RecvRequest_descriptor,
         new java.lang.String[] { "NumEnvs", });
     internal_static_openenv_v1_StateRequest_descriptor =
-      getDescriptor().getMessageType(18);
+      getDescriptor().getMessageType(19);
     internal_static_openenv_v1_StateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StateRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_StateResponse_descriptor =
-      getDescriptor().getMessageType(19);
+      getDescriptor().getMessageType(20);
     internal_static_openenv_v1_StateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StateResponse_descriptor,
         new java.lang.String[] { "SessionId", "EpisodeId", "StepCount", "EpisodeDone", "NumEnvs", "AutoresetMode", "State", });
     internal_static_openenv_v1_CloseSessionRequest_descriptor =
-      getDescriptor().getMessageType(20);
+      getDescriptor().getMessageType(21);
     internal_static_openenv_v1_CloseSessionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_CloseSessionRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_CloseSessionResponse_descriptor =
-      getDescriptor().getMessageType(21);
+      getDescriptor().getMessageType(22);
     internal_static_openenv_v1_CloseSessionResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_CloseSessionResponse_descriptor,
         new java.lang.String[] { });
     internal_static_openenv_v1_AttachRequest_descriptor =
-      getDescriptor().getMessageType(22);
+      getDescriptor().getMessageType(23);
     internal_static_openenv_v1_AttachRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_AttachRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_AttachResponse_descriptor =
-      getDescriptor().getMessageType(23);
+      getDescriptor().getMessageType(24);
     internal_static_openenv_v1_AttachResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_AttachResponse_descriptor,
         new java.lang.String[] { "State", });
     internal_static_openenv_v1_StepStreamRequest_descriptor =
-      getDescriptor().getMessageType(24);
+      getDescriptor().getMessageType(25);
     internal_static_openenv_v1_StepStreamRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamRequest_descriptor,
@@ -517,7 +536,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_openenv_v1_StepStreamRequest_TraceContextEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_openenv_v1_StepStreamResponse_descriptor =
-      getDescriptor().getMessageType(25);
+      getDescriptor().getMessageType(26);
     internal_static_openenv_v1_StepStreamResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamResponse_descriptor,

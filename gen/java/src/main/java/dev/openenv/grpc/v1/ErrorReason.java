@@ -204,6 +204,37 @@ public enum ErrorReason
    * <code>ERROR_REASON_PROTOCOL_MISMATCH = 18;</code>
    */
   ERROR_REASON_PROTOCOL_MISMATCH(18),
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+   * (Capabilities.step_timeout, reset_timeout): the session is closed and
+   * its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+   * session; report the env's author the call that hung. (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_ENV_TIMEOUT = 19;</code>
+   */
+  ERROR_REASON_ENV_TIMEOUT(19),
+  /**
+   * <pre>
+   * RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+   * new sessions. Comes with RetryInfo: retry later or use another server.
+   * (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_CAPACITY_EXHAUSTED = 20;</code>
+   */
+  ERROR_REASON_CAPACITY_EXHAUSTED(20),
+  /**
+   * <pre>
+   * RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+   * options beyond the server's bound). Metadata: `field`, `limit`,
+   * `size`. Send less. (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_REQUEST_TOO_LARGE = 21;</code>
+   */
+  ERROR_REASON_REQUEST_TOO_LARGE(21),
   UNRECOGNIZED(-1),
   ;
 
@@ -403,6 +434,37 @@ public enum ErrorReason
    * <code>ERROR_REASON_PROTOCOL_MISMATCH = 18;</code>
    */
   public static final int ERROR_REASON_PROTOCOL_MISMATCH_VALUE = 18;
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. An env call ran past the server's timeout for it
+   * (Capabilities.step_timeout, reset_timeout): the session is closed and
+   * its env abandoned. Metadata: `where`, `timeout_seconds`. Start a new
+   * session; report the env's author the call that hung. (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_ENV_TIMEOUT = 19;</code>
+   */
+  public static final int ERROR_REASON_ENV_TIMEOUT_VALUE = 19;
+  /**
+   * <pre>
+   * RESOURCE_EXHAUSTED. Too many env calls are stuck on this server to take
+   * new sessions. Comes with RetryInfo: retry later or use another server.
+   * (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_CAPACITY_EXHAUSTED = 20;</code>
+   */
+  public static final int ERROR_REASON_CAPACITY_EXHAUSTED_VALUE = 20;
+  /**
+   * <pre>
+   * RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
+   * options beyond the server's bound). Metadata: `field`, `limit`,
+   * `size`. Send less. (Since 1.2.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_REQUEST_TOO_LARGE = 21;</code>
+   */
+  public static final int ERROR_REASON_REQUEST_TOO_LARGE_VALUE = 21;
 
 
   public final int getNumber() {
@@ -448,6 +510,9 @@ public enum ErrorReason
       case 16: return ERROR_REASON_STREAM_NOT_BOUND;
       case 17: return ERROR_REASON_STREAM_ALREADY_BOUND;
       case 18: return ERROR_REASON_PROTOCOL_MISMATCH;
+      case 19: return ERROR_REASON_ENV_TIMEOUT;
+      case 20: return ERROR_REASON_CAPACITY_EXHAUSTED;
+      case 21: return ERROR_REASON_REQUEST_TOO_LARGE;
       default: return null;
     }
   }

@@ -34,6 +34,7 @@ private static final long serialVersionUID = 0L;
   private StepBatchResponse() {
     envIds_ = emptyIntList();
     infos_ = java.util.Collections.emptyList();
+    subEnvErrors_ = java.util.Collections.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -445,6 +446,77 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     return stepIndex_;
   }
 
+  public static final int SUB_ENV_ERRORS_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.openenv.grpc.v1.SubEnvError> subEnvErrors_;
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.openenv.grpc.v1.SubEnvError> getSubEnvErrorsList() {
+    return subEnvErrors_;
+  }
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.openenv.grpc.v1.SubEnvErrorOrBuilder> 
+      getSubEnvErrorsOrBuilderList() {
+    return subEnvErrors_;
+  }
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  @java.lang.Override
+  public int getSubEnvErrorsCount() {
+    return subEnvErrors_.size();
+  }
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.SubEnvError getSubEnvErrors(int index) {
+    return subEnvErrors_.get(index);
+  }
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.SubEnvErrorOrBuilder getSubEnvErrorsOrBuilder(
+      int index) {
+    return subEnvErrors_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -490,6 +562,9 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     }
     if (stepIndex_ != 0L) {
       output.writeInt64(8, stepIndex_);
+    }
+    for (int i = 0; i < subEnvErrors_.size(); i++) {
+      output.writeMessage(9, subEnvErrors_.get(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -548,6 +623,15 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt64Size(8, stepIndex_);
     }
+
+        {
+          final int count = subEnvErrors_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(subEnvErrors_.get(i));
+          }
+          size += 1 * count;
+        }
     return size;
   }
   @java.lang.Override
@@ -600,6 +684,8 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         .equals(other.getInfosList())) return false;
     if (getStepIndex()
         != other.getStepIndex()) return false;
+    if (!getSubEnvErrorsList()
+        .equals(other.getSubEnvErrorsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -642,6 +728,10 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     hash = (37 * hash) + STEP_INDEX_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getStepIndex());
+    if (getSubEnvErrorsCount() > 0) {
+      hash = (37 * hash) + SUB_ENV_ERRORS_FIELD_NUMBER;
+      hash = (53 * hash) + getSubEnvErrorsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -803,6 +893,7 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         internalGetTerminationsFieldBuilder();
         internalGetTruncationsFieldBuilder();
         internalGetInfosFieldBuilder();
+        internalGetSubEnvErrorsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -839,6 +930,13 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
       }
       bitField0_ = (bitField0_ & ~0x00000040);
       stepIndex_ = 0L;
+      if (subEnvErrorsBuilder_ == null) {
+        subEnvErrors_ = java.util.Collections.emptyList();
+      } else {
+        subEnvErrors_ = null;
+        subEnvErrorsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000100);
       return this;
     }
 
@@ -880,6 +978,15 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         result.infos_ = infos_;
       } else {
         result.infos_ = infosBuilder_.build();
+      }
+      if (subEnvErrorsBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0)) {
+          subEnvErrors_ = java.util.Collections.unmodifiableList(subEnvErrors_);
+          bitField0_ = (bitField0_ & ~0x00000100);
+        }
+        result.subEnvErrors_ = subEnvErrors_;
+      } else {
+        result.subEnvErrors_ = subEnvErrorsBuilder_.build();
       }
     }
 
@@ -990,6 +1097,32 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
       if (other.getStepIndex() != 0L) {
         setStepIndex(other.getStepIndex());
       }
+      if (subEnvErrorsBuilder_ == null) {
+        if (!other.subEnvErrors_.isEmpty()) {
+          if (subEnvErrors_.isEmpty()) {
+            subEnvErrors_ = other.subEnvErrors_;
+            bitField0_ = (bitField0_ & ~0x00000100);
+          } else {
+            ensureSubEnvErrorsIsMutable();
+            subEnvErrors_.addAll(other.subEnvErrors_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.subEnvErrors_.isEmpty()) {
+          if (subEnvErrorsBuilder_.isEmpty()) {
+            subEnvErrorsBuilder_.dispose();
+            subEnvErrorsBuilder_ = null;
+            subEnvErrors_ = other.subEnvErrors_;
+            bitField0_ = (bitField0_ & ~0x00000100);
+            subEnvErrorsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetSubEnvErrorsFieldBuilder() : null;
+          } else {
+            subEnvErrorsBuilder_.addAllMessages(other.subEnvErrors_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1085,6 +1218,19 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
               bitField0_ |= 0x00000080;
               break;
             } // case 64
+            case 74: {
+              dev.openenv.grpc.v1.SubEnvError m =
+                  input.readMessage(
+                      dev.openenv.grpc.v1.SubEnvError.parser(),
+                      extensionRegistry);
+              if (subEnvErrorsBuilder_ == null) {
+                ensureSubEnvErrorsIsMutable();
+                subEnvErrors_.add(m);
+              } else {
+                subEnvErrorsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2406,6 +2552,348 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
       stepIndex_ = 0L;
       onChanged();
       return this;
+    }
+
+    private java.util.List<dev.openenv.grpc.v1.SubEnvError> subEnvErrors_ =
+      java.util.Collections.emptyList();
+    private void ensureSubEnvErrorsIsMutable() {
+      if (!((bitField0_ & 0x00000100) != 0)) {
+        subEnvErrors_ = new java.util.ArrayList<dev.openenv.grpc.v1.SubEnvError>(subEnvErrors_);
+        bitField0_ |= 0x00000100;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.SubEnvError, dev.openenv.grpc.v1.SubEnvError.Builder, dev.openenv.grpc.v1.SubEnvErrorOrBuilder> subEnvErrorsBuilder_;
+
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.SubEnvError> getSubEnvErrorsList() {
+      if (subEnvErrorsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(subEnvErrors_);
+      } else {
+        return subEnvErrorsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public int getSubEnvErrorsCount() {
+      if (subEnvErrorsBuilder_ == null) {
+        return subEnvErrors_.size();
+      } else {
+        return subEnvErrorsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public dev.openenv.grpc.v1.SubEnvError getSubEnvErrors(int index) {
+      if (subEnvErrorsBuilder_ == null) {
+        return subEnvErrors_.get(index);
+      } else {
+        return subEnvErrorsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder setSubEnvErrors(
+        int index, dev.openenv.grpc.v1.SubEnvError value) {
+      if (subEnvErrorsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.set(index, value);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder setSubEnvErrors(
+        int index, dev.openenv.grpc.v1.SubEnvError.Builder builderForValue) {
+      if (subEnvErrorsBuilder_ == null) {
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder addSubEnvErrors(dev.openenv.grpc.v1.SubEnvError value) {
+      if (subEnvErrorsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.add(value);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder addSubEnvErrors(
+        int index, dev.openenv.grpc.v1.SubEnvError value) {
+      if (subEnvErrorsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.add(index, value);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder addSubEnvErrors(
+        dev.openenv.grpc.v1.SubEnvError.Builder builderForValue) {
+      if (subEnvErrorsBuilder_ == null) {
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.add(builderForValue.build());
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder addSubEnvErrors(
+        int index, dev.openenv.grpc.v1.SubEnvError.Builder builderForValue) {
+      if (subEnvErrorsBuilder_ == null) {
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder addAllSubEnvErrors(
+        java.lang.Iterable<? extends dev.openenv.grpc.v1.SubEnvError> values) {
+      if (subEnvErrorsBuilder_ == null) {
+        ensureSubEnvErrorsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, subEnvErrors_);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder clearSubEnvErrors() {
+      if (subEnvErrorsBuilder_ == null) {
+        subEnvErrors_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000100);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public Builder removeSubEnvErrors(int index) {
+      if (subEnvErrorsBuilder_ == null) {
+        ensureSubEnvErrorsIsMutable();
+        subEnvErrors_.remove(index);
+        onChanged();
+      } else {
+        subEnvErrorsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public dev.openenv.grpc.v1.SubEnvError.Builder getSubEnvErrorsBuilder(
+        int index) {
+      return internalGetSubEnvErrorsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public dev.openenv.grpc.v1.SubEnvErrorOrBuilder getSubEnvErrorsOrBuilder(
+        int index) {
+      if (subEnvErrorsBuilder_ == null) {
+        return subEnvErrors_.get(index);  } else {
+        return subEnvErrorsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public java.util.List<? extends dev.openenv.grpc.v1.SubEnvErrorOrBuilder> 
+         getSubEnvErrorsOrBuilderList() {
+      if (subEnvErrorsBuilder_ != null) {
+        return subEnvErrorsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(subEnvErrors_);
+      }
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public dev.openenv.grpc.v1.SubEnvError.Builder addSubEnvErrorsBuilder() {
+      return internalGetSubEnvErrorsFieldBuilder().addBuilder(
+          dev.openenv.grpc.v1.SubEnvError.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public dev.openenv.grpc.v1.SubEnvError.Builder addSubEnvErrorsBuilder(
+        int index) {
+      return internalGetSubEnvErrorsFieldBuilder().addBuilder(
+          index, dev.openenv.grpc.v1.SubEnvError.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The sub-envs whose step failed, each with its own error (ENV_ERROR
+     * when its env code raised); they are not in env_ids and the tensors.
+     * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.SubEnvError.Builder> 
+         getSubEnvErrorsBuilderList() {
+      return internalGetSubEnvErrorsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.SubEnvError, dev.openenv.grpc.v1.SubEnvError.Builder, dev.openenv.grpc.v1.SubEnvErrorOrBuilder> 
+        internalGetSubEnvErrorsFieldBuilder() {
+      if (subEnvErrorsBuilder_ == null) {
+        subEnvErrorsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            dev.openenv.grpc.v1.SubEnvError, dev.openenv.grpc.v1.SubEnvError.Builder, dev.openenv.grpc.v1.SubEnvErrorOrBuilder>(
+                subEnvErrors_,
+                ((bitField0_ & 0x00000100) != 0),
+                getParentForChildren(),
+                isClean());
+        subEnvErrors_ = null;
+      }
+      return subEnvErrorsBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.StepBatchResponse)

@@ -268,4 +268,58 @@ dev.openenv.grpc.v1.Tensor defaultValue);
    * @return The stepIndex.
    */
   long getStepIndex();
+
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  java.util.List<dev.openenv.grpc.v1.SubEnvError> 
+      getSubEnvErrorsList();
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  dev.openenv.grpc.v1.SubEnvError getSubEnvErrors(int index);
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  int getSubEnvErrorsCount();
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  java.util.List<? extends dev.openenv.grpc.v1.SubEnvErrorOrBuilder> 
+      getSubEnvErrorsOrBuilderList();
+  /**
+   * <pre>
+   * The sub-envs whose step failed, each with its own error (ENV_ERROR
+   * when its env code raised); they are not in env_ids and the tensors.
+   * The other sub-envs' results are never lost to one failure. (Since 1.2.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.SubEnvError sub_env_errors = 9 [json_name = "subEnvErrors"];</code>
+   */
+  dev.openenv.grpc.v1.SubEnvErrorOrBuilder getSubEnvErrorsOrBuilder(
+      int index);
 }
