@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import grpc
 
 from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
-from .server.app import ServerConfig, serve
+from .server.app import EnvFactoryFailed, ServerConfig, serve
 from .telemetry import configure_logging, setup_telemetry
 from .validate import describe, describe_json, validate
 
@@ -313,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return asyncio.run(serve(factory, config, env_label=args.env, telemetry=telemetry))
+    except EnvFactoryFailed as exc:
+        print(f"openenv-grpc: {args.env}: {exc}", file=sys.stderr)
+        return 2
     except RuntimeError as exc:  # grpc: the address could not be bound
         print(f"openenv-grpc: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

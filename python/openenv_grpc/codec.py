@@ -21,7 +21,7 @@ from gymnasium import spaces as gs
 
 from openenv_proto.v1 import values_pb2
 
-from .errors import ActionOutOfSpace, InvalidArgument, InvalidValue
+from .errors import ActionOutOfSpace, InvalidArgument, InvalidValue, echo
 from .tensors import UnencodableValue, decode_tensor, encode_tensor
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -132,12 +132,16 @@ def decode_map(msg: values_pb2.MapValue) -> dict[str, Any]:
     """Decode a MapValue into a dict, keeping its key order (INVALID_ARGUMENT on a repeated key)."""
     decoded = {entry.key: decode_value(entry.value) for entry in msg.entries}
     if len(decoded) != len(msg.entries):
-        raise InvalidValue(f"a map repeats a key: {_repeated_keys(msg)}; keys must be unique")
+        raise InvalidValue(f"a map repeats a key: {echo(_repeated_keys(msg))}; keys must be unique")
     return decoded
 
 
 def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
     """Decode a Value into the Python form Gymnasium uses for samples of `space`."""
+    if msg.WhichOneof("kind") is None:
+        raise InvalidValue(
+            "a Value has no kind set; set one of its fields (tensor, int_value, ...)"
+        )
     if isinstance(space, (gs.Box, gs.MultiDiscrete, gs.MultiBinary)):
         return _as_array(decode_value(msg), space)
     if isinstance(space, gs.Discrete):
@@ -160,13 +164,14 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
             raise InvalidArgument(f"expected a map_value for {space}, got {msg.WhichOneof('kind')}")
         given = {entry.key: entry.value for entry in msg.map_value.entries}
         if len(given) != len(msg.map_value.entries):
-            raise InvalidArgument(
-                f"a map repeats a key: {_repeated_keys(msg.map_value)}; send each key of "
-                f"{space} once"
+            raise InvalidValue(
+                f"a map repeats a key: {echo(_repeated_keys(msg.map_value))}; send each key "
+                f"of {echo(space)} once"
             )
         if set(given) != set(space.spaces):
             raise InvalidArgument(
-                f"expected exactly the keys {sorted(space.spaces)} for {space}, got {sorted(given)}"
+                f"expected exactly the keys {echo(sorted(space.spaces))} for {echo(space)}, "
+                f"got {echo(sorted(given))}"
             )
         return {key: decode_for_space(given[key], sub) for key, sub in space.spaces.items()}
     if isinstance(space, gs.Tuple):
@@ -229,7 +234,8 @@ def _as_array(value: Any, space: gs.Space[Any]) -> Any:
             return array.astype(dtype)
         return array
     if np.can_cast(array.dtype, dtype, casting="same_kind"):
-        return array.astype(dtype)
+        with np.errstate(over="ignore"):  # 1e300 for float32 becomes inf: the space refuses it
+            return array.astype(dtype)
     return array
 
 

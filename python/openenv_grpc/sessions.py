@@ -481,7 +481,7 @@ class SessionManager:
             self._leave()
             outcome: StepResult | EnvError
             if done.cancelled():
-                outcome = EnvCodeError(f"step of sub-env {i}", "it was cancelled")
+                outcome = EnvCodeError("step", "it was cancelled")
             else:
                 error = done.exception()
                 outcome = done.result() if error is None else EnvCodeError("step", error)
@@ -550,7 +550,7 @@ class SessionManager:
         if isinstance(outcome, EnvError):
             return outcome
         if isinstance(outcome, Exception):
-            error = EnvCodeError(f"step of sub-env {i}", outcome)
+            error = EnvCodeError("step", outcome)
             error.__cause__ = outcome
             return error
         problem = self._outside(outcome.observation)
@@ -633,8 +633,13 @@ class SessionManager:
         """Close every session at once (server shutdown): each env close is bounded by the
         close timeout, and none waits behind another."""
         await asyncio.gather(
-            *(self.close(session_id, reason) for session_id in list(self._sessions))
+            *(self._close_if_open(session_id, reason) for session_id in list(self._sessions))
         )
+
+    async def _close_if_open(self, session_id: str, reason: CloseReason) -> None:
+        """Close a session unless something else (its stream ending) closed it meanwhile."""
+        if session_id in self._sessions:
+            await self.close(session_id, reason)
 
     def shutdown(self) -> None:
         """Stop the thread pool without waiting for env calls still running."""
@@ -812,7 +817,7 @@ class SessionManager:
 
         future = asyncio.wrap_future(self._executor.submit(make))
         try:
-            return await self._wait("the env factory", future, self._timeouts["reset"])
+            return await self._wait("factory", future, self._timeouts["reset"])
         except BaseException:
             future.add_done_callback(self._close_unwanted)
             raise

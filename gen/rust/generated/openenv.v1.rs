@@ -717,7 +717,8 @@ pub struct StateResponse {
     #[prost(enumeration="AutoresetMode", tag="6")]
     pub autoreset_mode: i32,
     /// Env-specific state, as the env's `state()` returned it (a list, one
-    /// per sub-env, for a batched session).
+    /// per sub-env, for a batched session). Unset while sub-env steps started
+    /// by `send` are out: the server does not enter envs that are stepping.
     #[prost(message, optional, tag="7")]
     pub state: ::core::option::Option<Value>,
 }

@@ -193,14 +193,19 @@ class EnvClient:
         self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
     ) -> Any:
         """One unary call with the client's deadline and headers; failures as EnvErrors.
-        An idempotent call whose deadline passed is sent again `deadline_retries` times."""
+        An idempotent call whose deadline passed is sent again `deadline_retries` times (not
+        one the server failed itself: ENV_TIMEOUT has closed the session)."""
         attempts = 1 + (self.deadline_retries if idempotent else 0)
         for attempt in range(attempts):
             try:
                 return method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
             except grpc.RpcError as exc:
                 error = _error(exc)
-                if error.code not in _RETRIED_AFTER_DEADLINE or attempt + 1 == attempts:
+                if (
+                    error.reason
+                    or error.code not in _RETRIED_AFTER_DEADLINE
+                    or attempt + 1 == attempts
+                ):
                     raise error from None
         raise AssertionError("unreachable")
 
@@ -527,7 +532,8 @@ class AsyncEnvClient:
         self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
     ) -> Any:
         """One unary call with the client's deadline and headers; failures as EnvErrors.
-        An idempotent call whose deadline passed is sent again `deadline_retries` times."""
+        An idempotent call whose deadline passed is sent again `deadline_retries` times (not
+        one the server failed itself: ENV_TIMEOUT has closed the session)."""
         attempts = 1 + (self.deadline_retries if idempotent else 0)
         for attempt in range(attempts):
             try:
@@ -536,7 +542,11 @@ class AsyncEnvClient:
                 )
             except grpc.RpcError as exc:
                 error = _error(exc)
-                if error.code not in _RETRIED_AFTER_DEADLINE or attempt + 1 == attempts:
+                if (
+                    error.reason
+                    or error.code not in _RETRIED_AFTER_DEADLINE
+                    or attempt + 1 == attempts
+                ):
                     raise error from None
         raise AssertionError("unreachable")
 

@@ -42,6 +42,10 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 FORCED_STOP_SECONDS = 2.0  # after a second signal, the most time closing sessions may take
 
 
+class EnvFactoryFailed(Exception):
+    """The env factory raised when the server made its first env (to describe it)."""
+
+
 @dataclass
 class ServerConfig:
     """Everything an operator can set; the CLI flags map one to one."""
@@ -193,7 +197,10 @@ class EnvServer:
     ) -> None:
         self.config = config or ServerConfig()
         self.telemetry = telemetry or Telemetry()
-        probe = factory()
+        try:
+            probe = factory()
+        except Exception as exc:
+            raise EnvFactoryFailed(f"the env factory failed: {type(exc).__name__}: {exc}") from exc
         try:
             self.description = describe_env(probe, self.config)
             observation_space, action_space = probe.observation_space, probe.action_space

@@ -499,7 +499,10 @@ class EnvServicer:
             encode_map(result.info, out=out.info)
 
     async def _state(self, session: Session, out: pb.StateResponse) -> None:
-        state = await self._sessions.state(session)
+        """Where a session stands, and the env's own state. While sent sub-env steps are
+        out, the envs are not entered: the answer leaves the env's state unset."""
+        sending = bool(session.in_flight or session.ready)
+        state = None if sending else await self._sessions.state(session)
         out.session_id = session.id
         out.episode_id = session.episode_id
         out.step_count = session.step_count
@@ -507,7 +510,8 @@ class EnvServicer:
         if session.vector is not None:
             out.num_envs = session.vector.num_envs
             out.autoreset_mode = AUTORESET_TO_PROTO[session.vector.mode]
-        encode_value(state, out=out.state)
+        if not sending:
+            encode_value(state, out=out.state)
 
     @contextlib.contextmanager
     def _ending_episode_on_failure(self, session: Session) -> Iterator[None]:

@@ -1697,7 +1697,8 @@ type StateResponse struct {
 	// Autoreset mode of a batched session (unset for a single-env session).
 	AutoresetMode AutoresetMode `protobuf:"varint,6,opt,name=autoreset_mode,json=autoresetMode,proto3,enum=openenv.v1.AutoresetMode" json:"autoreset_mode,omitempty"`
 	// Env-specific state, as the env's `state()` returned it (a list, one
-	// per sub-env, for a batched session).
+	// per sub-env, for a batched session). Unset while sub-env steps started
+	// by `send` are out: the server does not enter envs that are stepping.
 	State         *Value `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

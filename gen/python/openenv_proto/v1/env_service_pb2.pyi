@@ -1020,7 +1020,8 @@ class StateResponse(_message.Message):
     @_builtins.property
     def state(self) -> _values_pb2.Value:
         """Env-specific state, as the env's `state()` returned it (a list, one
-        per sub-env, for a batched session).
+        per sub-env, for a batched session). Unset while sub-env steps started
+        by `send` are out: the server does not enter envs that are stepping.
         """
 
     def __init__(

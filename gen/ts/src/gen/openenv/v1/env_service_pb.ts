@@ -1003,7 +1003,8 @@ export type StateResponse = Message<"openenv.v1.StateResponse"> & {
 
   /**
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    *
    * @generated from field: openenv.v1.Value state = 7;
    */

@@ -229,7 +229,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -242,7 +243,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -255,7 +257,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1130,7 +1133,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1142,7 +1146,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1158,7 +1163,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1177,7 +1183,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1196,7 +1203,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1222,7 +1230,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1240,7 +1249,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1253,7 +1263,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -1269,7 +1280,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Env-specific state, as the env's `state()` returned it (a list, one
-     * per sub-env, for a batched session).
+     * per sub-env, for a batched session). Unset while sub-env steps started
+     * by `send` are out: the server does not enter envs that are stepping.
      * </pre>
      *
      * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>

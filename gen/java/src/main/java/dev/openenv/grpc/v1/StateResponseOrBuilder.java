@@ -105,7 +105,8 @@ public interface StateResponseOrBuilder extends
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -115,7 +116,8 @@ public interface StateResponseOrBuilder extends
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
@@ -125,7 +127,8 @@ public interface StateResponseOrBuilder extends
   /**
    * <pre>
    * Env-specific state, as the env's `state()` returned it (a list, one
-   * per sub-env, for a batched session).
+   * per sub-env, for a batched session). Unset while sub-env steps started
+   * by `send` are out: the server does not enter envs that are stepping.
    * </pre>
    *
    * <code>.openenv.v1.Value state = 7 [json_name = "state"];</code>
