@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import pathlib
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ import grpc
 
 from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
 from .server.app import EnvFactoryFailed, ServerConfig, serve
+from .server.tls import TlsFiles
 from .telemetry import configure_logging, setup_telemetry
 from .validate import describe, describe_json, validate
 
@@ -120,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
         "non_blocking = True gets adaptive); on the event loop (inline, for envs known never "
         "to block); or on the loop once an env has shown itself cheap, back to threads at "
         "its first slow call (adaptive)",
+    )
+    tls = serve_cmd.add_argument_group(
+        "TLS", "plaintext is for loopback; files are re-read when they change and on SIGHUP"
+    )
+    tls.add_argument("--tls-cert", help="the server's certificate chain (PEM): serve TLS")
+    tls.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
+    tls.add_argument(
+        "--tls-client-ca",
+        help="require client certificates signed by this CA (PEM): mutual TLS",
     )
     limits = serve_cmd.add_argument_group(
         "limits", "env code is untrusted: every call is bounded, and so is every request"
@@ -287,7 +298,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvSpecError as exc:
         print(f"openenv-grpc: {exc}", file=sys.stderr)
         return 2
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_client_ca and not args.tls_cert):
+        print(
+            "openenv-grpc: --tls-cert and --tls-key go together (and --tls-client-ca needs them)",
+            file=sys.stderr,
+        )
+        return 2
+    tls_files = (
+        TlsFiles(
+            pathlib.Path(args.tls_cert),
+            pathlib.Path(args.tls_key),
+            pathlib.Path(args.tls_client_ca) if args.tls_client_ca else None,
+        )
+        if args.tls_cert
+        else None
+    )
     config = ServerConfig(
+        tls=tls_files,
         host=args.host,
         port=args.port,
         max_sessions=args.max_sessions,

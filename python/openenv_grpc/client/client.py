@@ -19,6 +19,7 @@ step index, so the retries the channel makes on UNAVAILABLE, and the
 
 from __future__ import annotations
 
+import pathlib
 import queue
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -67,6 +68,23 @@ def _details(trailers: Any) -> bytes | None:
 _RETRIED_AFTER_DEADLINE = (Code.DEADLINE_EXCEEDED,)
 
 
+def tls_credentials(
+    ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None
+) -> grpc.ChannelCredentials | None:
+    """TLS credentials from PEM files: the CA that signed the server's certificate (None:
+    the system's roots) and, for mutual TLS, this client's certificate and key. None when no
+    file is given (plaintext, for loopback)."""
+    if not (ca_file or cert_file or key_file):
+        return None
+    if bool(cert_file) != bool(key_file):
+        raise ValueError("cert_file and key_file go together (a client certificate and its key)")
+
+    def read(path: str | None) -> bytes | None:
+        return pathlib.Path(path).read_bytes() if path else None
+
+    return grpc.ssl_channel_credentials(read(ca_file), read(key_file), read(cert_file))
+
+
 def _spec(response: pb.DescribeResponse) -> EnvSpec:
     check_protocol(response.protocol_version, who="server")
     return EnvSpec.from_proto(response)
@@ -88,14 +106,22 @@ class EnvClient:
         keepalive_seconds: float = 30.0,
         deadline_retries: int = 0,
         channel: grpc.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.deadline_retries = deadline_retries
         # The step index each session is at, as far as this client has seen it.
         self._step_index: dict[str, int] = {}
-        self._channel = channel or grpc.insecure_channel(
-            address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
+        options = wire.channel_options(max_message_bytes, keepalive_seconds)
+        tls = credentials or tls_credentials(ca_file, cert_file, key_file)
+        self._channel = channel or (
+            grpc.secure_channel(address, tls, options=options)
+            if tls is not None
+            else grpc.insecure_channel(address, options=options)
         )
         self._stub = pb_grpc.EnvServiceStub(self._channel)
         self._spec: EnvSpec | None = None
@@ -455,13 +481,21 @@ class AsyncEnvClient:
         keepalive_seconds: float = 30.0,
         deadline_retries: int = 0,
         channel: grpc.aio.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.deadline_retries = deadline_retries
         self._step_index: dict[str, int] = {}
-        self._channel = channel or grpc.aio.insecure_channel(
-            address, options=wire.channel_options(max_message_bytes, keepalive_seconds)
+        options = wire.channel_options(max_message_bytes, keepalive_seconds)
+        tls = credentials or tls_credentials(ca_file, cert_file, key_file)
+        self._channel = channel or (
+            grpc.aio.secure_channel(address, tls, options=options)
+            if tls is not None
+            else grpc.aio.insecure_channel(address, options=options)
         )
         self._stub = pb_grpc.EnvServiceStub(self._channel)
         self._spec: EnvSpec | None = None

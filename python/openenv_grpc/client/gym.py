@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
+import grpc
 import gymnasium as gym
 
 from .client import DEFAULT_TIMEOUT, EnvClient, StreamSession
@@ -28,9 +29,10 @@ class RemoteEnv(gym.Env[Any, Any]):
         task_id: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
         render_mode: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.task_id = task_id
-        self.client = EnvClient(address, timeout=timeout)
+        self.client = EnvClient(address, timeout=timeout, credentials=credentials)
         spec = self.client.describe()
         self.remote_spec = spec
         self.observation_space = spec.observation_space

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import grpc
 import numpy as np
 import numpy.typing as npt
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -43,6 +44,7 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
         task_id: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         if isinstance(servers, str):
             if not num_envs:
@@ -51,7 +53,10 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         if not servers or any(n < 1 for _, n in servers):
             raise ValueError(f"every server needs at least one sub-env: {servers!r}")
         self._shards = [(address, n) for address, n in servers]
-        self._clients = [EnvClient(address, timeout=timeout) for address, _ in self._shards]
+        self._clients = [
+            EnvClient(address, timeout=timeout, credentials=credentials)
+            for address, _ in self._shards
+        ]
         spec = self._clients[0].describe()
         for client in self._clients[1:]:
             other = client.describe()

@@ -34,6 +34,7 @@ from ..telemetry import Telemetry
 from ..version import PROTOCOL_VERSION, __version__
 from .exposure import EnvErrors
 from .servicer import EnvServicer, method_handlers
+from .tls import ReloadingCredentials, TlsFiles, is_loopback
 
 log = logging.getLogger("openenv_grpc.server")
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
@@ -70,6 +71,7 @@ class ServerConfig:
     max_options_bytes: int = 1024 * 1024
     check_observations: bool = True
     hide_env_errors: bool = False
+    tls: TlsFiles | None = None
 
     @property
     def channel_options(self) -> list[tuple[str, Any]]:
@@ -234,6 +236,7 @@ class EnvServer:
             max_options_bytes=self.config.max_options_bytes,
         )
         self._server: grpc.aio.Server | None = None
+        self.tls: ReloadingCredentials | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -257,7 +260,18 @@ class EnvServer:
         )
         host = self.config.host
         bind = f"[{host}]:{self.config.port}" if ":" in host else f"{host}:{self.config.port}"
-        self.port = server.add_insecure_port(bind)
+        if self.config.tls is not None:
+            self.tls = ReloadingCredentials(self.config.tls)
+            self.port = server.add_secure_port(bind, self.tls.credentials)
+        else:
+            if not is_loopback(host):
+                log.warning(
+                    "serving plaintext on %s, which other machines can reach: anyone there can "
+                    "read and drive every session; pass --tls-cert and --tls-key (and "
+                    "--tls-client-ca for client certificates) to turn TLS on",
+                    host,
+                )
+            self.port = server.add_insecure_port(bind)
         await server.start()
         self._server = server
         for service in ("", SERVICE_NAME):
@@ -341,6 +355,8 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: second.set() if first.is_set() else first.set())
+    if server.tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
     await first.wait()
     drain = loop.create_task(server.drain())
     forced = loop.create_task(second.wait())

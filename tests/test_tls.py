@@ -1,0 +1,187 @@
+"""TLS and mutual TLS for real: certificates made in the test, a real server, real clients.
+
+Every certificate comes from the `cryptography` package inside the test: a
+CA, the server's certificate for 127.0.0.1 and localhost, a client's, and a
+second CA that nobody trusts. Rotation writes new files over the served ones
+and checks that the next connection gets them while an open stream goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import pathlib
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from openenv_grpc import errors
+from openenv_grpc.client import EnvClient
+from openenv_grpc.server.tls import TlsFiles
+
+from conftest import StartServer
+from testenvs import CounterEnv
+
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+@dataclass
+class Issued:
+    """A key and its certificate, and the PEM files they are written to."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    def write(self, folder: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
+        cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+        cert.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        key.write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert, key
+
+
+def issue(name: str, ca: Issued | None = None, *, server: bool = False) -> Issued:
+    """A CA (no `ca`), or a certificate signed by `ca` for a server or a client."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca.cert.subject if ca else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(minutes=5))
+        .not_valid_after(NOW + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
+    )
+    if server:
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return Issued(key, builder.sign(ca.key if ca else key, hashes.SHA256()))
+
+
+@pytest.fixture
+def pki(tmp_path: pathlib.Path) -> dict[str, pathlib.Path]:
+    """Files of one trusted CA, its server and client certificates, and an untrusted CA's client."""
+    ca, other = issue("openenv test CA"), issue("nobody's CA")
+    files: dict[str, pathlib.Path] = {}
+    files["ca"], _ = ca.write(tmp_path, "ca")
+    files["server_cert"], files["server_key"] = issue("server", ca, server=True).write(
+        tmp_path, "server"
+    )
+    files["client_cert"], files["client_key"] = issue("trainer", ca).write(tmp_path, "client")
+    files["stranger_cert"], files["stranger_key"] = issue("stranger", other).write(
+        tmp_path, "stranger"
+    )
+    files["other_ca"], _ = other.write(tmp_path, "other-ca")
+    files["folder"] = tmp_path
+    return files
+
+
+def tls(pki: dict[str, pathlib.Path], *, mutual: bool = False) -> TlsFiles:
+    return TlsFiles(pki["server_cert"], pki["server_key"], pki["ca"] if mutual else None)
+
+
+def test_tls_serves_a_client_that_trusts_the_ca_and_refuses_plaintext(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    server = start_server(CounterEnv, tls=tls(pki))
+    with EnvClient(server.address, ca_file=str(pki["ca"]), timeout=10) as client:
+        session = client.reset().session_id
+        assert client.step(session, 1).step_index == 1
+    with EnvClient(server.address, timeout=5) as plaintext, pytest.raises(errors.Unavailable):
+        plaintext.describe()
+    with (
+        EnvClient(server.address, ca_file=str(pki["other_ca"]), timeout=5) as wrong,
+        pytest.raises(errors.Unavailable),
+    ):
+        wrong.describe()  # the server's certificate is not signed by the CA it trusts
+
+
+def test_mutual_tls_needs_a_client_certificate_from_the_ca(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    server = start_server(CounterEnv, tls=tls(pki, mutual=True))
+    ca = str(pki["ca"])
+    with EnvClient(
+        server.address,
+        ca_file=ca,
+        cert_file=str(pki["client_cert"]),
+        key_file=str(pki["client_key"]),
+        timeout=10,
+    ) as client:
+        assert client.describe().env_name == "Counter"
+    with (
+        EnvClient(server.address, ca_file=ca, timeout=5) as anonymous,
+        pytest.raises(errors.Unavailable),
+    ):
+        anonymous.describe()
+    with (
+        EnvClient(
+            server.address,
+            ca_file=ca,
+            cert_file=str(pki["stranger_cert"]),
+            key_file=str(pki["stranger_key"]),
+            timeout=5,
+        ) as stranger,
+        pytest.raises(errors.Unavailable),
+    ):
+        stranger.describe()
+
+
+def test_a_rotated_certificate_is_served_without_a_restart_or_a_dropped_session(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    server = start_server(CounterEnv, tls=tls(pki))
+    old_ca = str(pki["ca"])
+    with EnvClient(server.address, ca_file=old_ca, timeout=10) as before:
+        stream = before.stream()
+        stream.reset()
+        assert stream.step(1).step_index == 1
+        # cert-manager rewrites the mounted files: a new CA, a new server certificate.
+        new_ca = issue("rotated CA")
+        new_ca_file, _ = new_ca.write(pki["folder"], "new-ca")
+        cert, key = issue("server", new_ca, server=True).write(pki["folder"], "rotated")
+        pki["server_cert"].write_bytes(cert.read_bytes())
+        pki["server_key"].write_bytes(key.read_bytes())
+        with EnvClient(server.address, ca_file=str(new_ca_file), timeout=10) as after:
+            assert after.describe().env_name == "Counter"  # a new connection: the new one
+        with (
+            EnvClient(server.address, ca_file=old_ca, timeout=5) as stale,
+            pytest.raises(errors.Unavailable),
+        ):
+            stale.describe()
+        assert stream.step(1).step_index == 2  # the open stream went on
+        stream.close()
+
+
+def test_client_certificate_and_key_go_together() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        EnvClient("127.0.0.1:1", cert_file="client.crt")
+
+
+def test_credentials_objects_are_used_as_given(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    server = start_server(CounterEnv, tls=tls(pki))
+    credentials = grpc.ssl_channel_credentials(pki["ca"].read_bytes())
+    with EnvClient(server.address, credentials=credentials, timeout=10) as client:
+        assert client.describe().env_name == "Counter"
+
+
+def test_the_cli_refuses_half_a_tls_setup(tmp_path: pathlib.Path) -> None:
+    from openenv_grpc import cli
+
+    cert = str(tmp_path / "server.crt")
+    assert cli.main(["serve", "--tls-cert", cert, "--port", "0"]) == 2
+    assert cli.main(["serve", "--tls-client-ca", cert, "--port", "0"]) == 2
