@@ -132,6 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--tls-client-ca",
         help="require client certificates signed by this CA (PEM): mutual TLS",
     )
+    who = serve_cmd.add_argument_group("callers", "tokens, ownership, reflection")
+    who.add_argument(
+        "--tokens-file",
+        help="`PRINCIPAL TOKEN` per line (# comments), re-read when it changes: every "
+        "EnvService call needs `authorization: Bearer TOKEN`; health stays open",
+    )
+    who.add_argument(
+        "--max-sessions-per-principal",
+        type=_positive_int,
+        default=defaults.max_sessions_per_principal,
+        help="most sessions one principal holds at once; 0 for no limit (default %(default)s)",
+    )
+    who.add_argument(
+        "--no-reflection",
+        dest="reflection",
+        action="store_false",
+        help="do not serve gRPC reflection (turn it off in production)",
+    )
     limits = serve_cmd.add_argument_group(
         "limits", "env code is untrusted: every call is bounded, and so is every request"
     )
@@ -315,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     config = ServerConfig(
         tls=tls_files,
+        tokens_file=pathlib.Path(args.tokens_file) if args.tokens_file else None,
+        max_sessions_per_principal=args.max_sessions_per_principal,
+        reflection=args.reflection,
         host=args.host,
         port=args.port,
         max_sessions=args.max_sessions,

@@ -67,6 +67,7 @@ class Reason(enum.StrEnum):
     ENV_TIMEOUT = "ENV_TIMEOUT"
     CAPACITY_EXHAUSTED = "CAPACITY_EXHAUSTED"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 def echo(text: object) -> str:
@@ -165,6 +166,16 @@ class PermissionDenied(EnvError):
     code = Code.PERMISSION_DENIED
 
 
+class NotAuthenticated(Unauthenticated):
+    reason = Reason.UNAUTHENTICATED
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"{why}; send `authorization: Bearer TOKEN` with a token this server knows (ask "
+            "its operator for one)"
+        )
+
+
 class Unimplemented(EnvError):
     """The server does not support the request (a newer protocol feature)."""
 
@@ -261,11 +272,12 @@ class InvalidRequest(InvalidArgument):
 class SessionLimitReached(ResourceExhausted):
     reason = Reason.SESSION_LIMIT
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, scope: str = "server") -> None:
+        holder = "the server already holds" if scope == "server" else "you already hold"
         super().__init__(
-            f"the server already holds its maximum of {limit} sessions; close sessions you "
-            "no longer need, retry later, or connect to another server",
-            metadata={"limit": str(limit)},
+            f"{holder} the maximum of {limit} sessions; close sessions you no longer need, "
+            "retry later, or connect to another server",
+            metadata={"limit": str(limit), **({"scope": scope} if scope != "server" else {})},
             retry_delay=1.0,
         )
 

@@ -110,6 +110,8 @@ class Session:
     step_count: int = 0
     # The request id that created the session ("" when none was given).
     request_id: str = ""
+    # The principal that created it; only it may use the session.
+    owner: str = ""
     # Retries: the last reset (its request id and its result, possibly still
     # running) and the last step (its index and result), answered again on a repeat.
     last_reset: tuple[str, asyncio.Future[Any]] | None = field(default=None, repr=False)
@@ -155,6 +157,7 @@ class SessionManager:
         max_abandoned: int = 32,
         max_envs: int = 0,
         observation_space: gs.Space[Any] | None = None,
+        max_sessions_per_principal: int = 0,
     ) -> None:
         if env_calls not in ENV_CALL_POLICIES:
             raise ValueError(f"env_calls must be one of {ENV_CALL_POLICIES}, not {env_calls!r}")
@@ -173,6 +176,7 @@ class SessionManager:
         self.close_timeout = close_timeout
         self.max_abandoned = max_abandoned
         self.max_envs = max_envs
+        self.max_sessions_per_principal = max_sessions_per_principal
         self._sub_envs = 0  # sub-envs held by batched sessions
         self._observation_space = observation_space
         self._factory = factory
@@ -184,7 +188,9 @@ class SessionManager:
         self._sessions: dict[str, Session] = {}
         # Creations by request id: the session, or the future of one still being made.
         self._requests: dict[str, asyncio.Future[Session]] = {}
-        self._expired: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # Reaped ids and their owners, to answer SESSION_EXPIRED (to the owner only).
+        self._expired: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._owned: collections.Counter[str] = collections.Counter()  # open sessions per owner
         self._opening = 0
         self._busy = 0
         self._written_off: set[asyncio.Future[Any]] = set()
@@ -220,11 +226,13 @@ class SessionManager:
         """Until no call into env code is running."""
         await self._idle.wait()
 
-    def get(self, session_id: str) -> Session:
-        """The live session with this id; SessionExpired if it was reaped, else SessionNotFound."""
+    def get(self, session_id: str, owner: str = "") -> Session:
+        """The live session with this id owned by `owner`; SessionExpired if it was reaped,
+        else SessionNotFound. Another principal's session is not found either: the server
+        does not confirm that someone else's session exists."""
         session = self._sessions.get(session_id)
-        if session is None:
-            if session_id in self._expired:
+        if session is None or session.owner != owner:
+            if session is None and self._expired.get(session_id, None) == owner:
                 raise SessionExpired(session_id, self.ttl_seconds)
             raise SessionNotFound(session_id)
         return session
@@ -234,13 +242,15 @@ class SessionManager:
         num_envs: int = 0,
         autoreset: AutoresetMode = AutoresetMode.NEXT_STEP,
         request_id: str = "",
+        owner: str = "",
     ) -> tuple[Session, bool]:
         """A new session with fresh envs, and True; or, for a request id already used by an
         open session, that session and False (waiting while it is still being made).
 
         num_envs 0 makes a single-env session; N >= 1 a batched session of N sub-envs.
         """
-        known = self._requests.get(request_id) if request_id else None
+        key = f"{owner}\0{request_id}"  # request ids are the principal's own
+        known = self._requests.get(key) if request_id else None
         if known is not None:
             return await asyncio.shield(known), False
         if num_envs < 0:
@@ -253,15 +263,20 @@ class SessionManager:
             raise CapacityExhausted(self._executor.written_off)
         if self.at_limit:
             raise SessionLimitReached(self.max_sessions)
+        per_owner = self.max_sessions_per_principal
+        if per_owner and self._owned[owner] >= per_owner:
+            raise SessionLimitReached(per_owner, scope="principal")
         if num_envs and self.max_envs and self._sub_envs + num_envs > self.max_envs:
             raise EnvLimitReached(self.max_envs, num_envs, in_use=self._sub_envs)
         creating: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
         if request_id:
-            self._requests[request_id] = creating
+            self._requests[key] = creating
+        self._owned[owner] += 1
         try:
-            session = await self._make(num_envs, autoreset, request_id)
+            session = await self._make(num_envs, autoreset, request_id, owner)
         except BaseException as exc:
-            self._requests.pop(request_id, None)
+            self._requests.pop(key, None)
+            self._owned[owner] -= 1
             if isinstance(exc, Exception):
                 creating.set_exception(exc)
                 creating.exception()  # retrieved: only duplicates that wait on it re-raise it
@@ -271,7 +286,9 @@ class SessionManager:
         creating.set_result(session)
         return session, True
 
-    async def _make(self, num_envs: int, autoreset: AutoresetMode, request_id: str) -> Session:
+    async def _make(
+        self, num_envs: int, autoreset: AutoresetMode, request_id: str, owner: str
+    ) -> Session:
         self._opening += 1
         self._sub_envs += num_envs
         self._empty.clear()
@@ -290,15 +307,16 @@ class SessionManager:
             vector=vector,
             last_used=self._clock(),
             request_id=request_id,
+            owner=owner,
         )
         self._sessions[session.id] = session
         self._empty.clear()
         open_sessions = len(self._sessions)
         log.info(
-            "session %s started (%d open)",
-            session.id,
+            "session %s… started (%d open)",
+            session.id[:8],
             open_sessions,
-            extra={"event": "session_start", "session_id": session.id},
+            extra={"event": "session_start", "session_id": session.id[:8]},
         )
         for listener in self._listeners:
             listener.session_opened(session, open_sessions)
@@ -586,18 +604,21 @@ class SessionManager:
         if session.vector is not None:
             self._sub_envs -= session.vector.num_envs
         if session.request_id:
-            self._requests.pop(session.request_id, None)
+            self._requests.pop(f"{session.owner}\0{session.request_id}", None)
+        self._owned[session.owner] -= 1
+        if not self._owned[session.owner]:
+            del self._owned[session.owner]
         if reason is CloseReason.IDLE:
-            self._expired[session_id] = None
+            self._expired[session_id] = session.owner
             while len(self._expired) > EXPIRED_KEPT:
                 self._expired.popitem(last=False)
         open_sessions = len(self._sessions)
         log.info(
-            "session %s ended: %s (%d open)",
-            session_id,
+            "session %s… ended: %s (%d open)",
+            session_id[:8],
             reason.value,
             open_sessions,
-            extra={"event": "session_end", "session_id": session_id, "reason": reason.label},
+            extra={"event": "session_end", "session_id": session_id[:8], "reason": reason.label},
         )
         for listener in self._listeners:
             listener.session_closed(session, reason, open_sessions)
@@ -762,8 +783,8 @@ class SessionManager:
         if inline and seconds > SLOW_CALL:
             session.ever_slow = True
             log.info(
-                "session %s: an env call took %.1f ms; env calls go to threads",
-                session.id,
+                "session %s…: an env call took %.1f ms; env calls go to threads",
+                session.id[:8],
                 seconds * 1e3,
             )
         session.fast_calls = session.fast_calls + 1 if seconds < FAST_CALL else 0
@@ -798,7 +819,7 @@ class SessionManager:
         try:
             await self._wait("close", future, self.close_timeout)
         except EnvError as exc:
-            log.warning("session %s: %s", session.id, exc.message)
+            log.warning("session %s…: %s", session.id[:8], exc.message)
 
     async def _make_envs(self, count: int) -> list[Environment]:
         """`count` new envs from the factory, within the reset timeout. Envs that arrive

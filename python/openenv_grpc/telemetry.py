@@ -126,6 +126,11 @@ class Telemetry:
         ) as span:
             yield span
 
+    def set_principal(self, principal: str) -> None:
+        """Name the caller on the current RPC span (`enduser.id`), when tracing."""
+        if self.tracing:
+            trace.get_current_span().set_attribute("enduser.id", principal)
+
     @contextlib.contextmanager
     def env_span(self, name: str, **attributes: Any) -> Iterator[Span | None]:
         """An INTERNAL span around a call into env code (`env.reset`, `env.step`)."""

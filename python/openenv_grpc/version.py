@@ -10,7 +10,7 @@ final v1 (rich errors with stable reasons, idempotent creation and steps,
 batched sessions with messages of their own, int32 counts, Duration TTL);
 1.2 adds the reliability limits (ENV_TIMEOUT, CAPACITY_EXHAUSTED,
 REQUEST_TOO_LARGE, per-sub-env errors in StepBatchResponse, the timeouts and
-max_envs in Capabilities).
+max_envs in Capabilities); 1.3 adds UNAUTHENTICATED (tokens).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from .errors import ProtocolMismatch
 
 __version__ = "0.2.0"
-PROTOCOL_VERSION = "1.2"
+PROTOCOL_VERSION = "1.3"
 PROTOCOL_HEADER = "openenv-protocol-version"
 SESSION_HEADER = "openenv-session-id"
 

@@ -978,6 +978,10 @@ pub enum ErrorReason {
     /// options beyond the server's bound). Metadata: `field`, `limit`,
     /// `size`. Send less. (Since 1.2.)
     RequestTooLarge = 21,
+    /// UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+    /// TOKEN`) or a client certificate, and the call brought none it knows.
+    /// Send a valid token. (Since 1.3.)
+    Unauthenticated = 22,
 }
 impl ErrorReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -1008,6 +1012,7 @@ impl ErrorReason {
             Self::EnvTimeout => "ERROR_REASON_ENV_TIMEOUT",
             Self::CapacityExhausted => "ERROR_REASON_CAPACITY_EXHAUSTED",
             Self::RequestTooLarge => "ERROR_REASON_REQUEST_TOO_LARGE",
+            Self::Unauthenticated => "ERROR_REASON_UNAUTHENTICATED",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -1035,6 +1040,7 @@ impl ErrorReason {
             "ERROR_REASON_ENV_TIMEOUT" => Some(Self::EnvTimeout),
             "ERROR_REASON_CAPACITY_EXHAUSTED" => Some(Self::CapacityExhausted),
             "ERROR_REASON_REQUEST_TOO_LARGE" => Some(Self::RequestTooLarge),
+            "ERROR_REASON_UNAUTHENTICATED" => Some(Self::Unauthenticated),
             _ => None,
         }
     }

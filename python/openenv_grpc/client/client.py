@@ -110,10 +110,12 @@ class EnvClient:
         ca_file: str | None = None,
         cert_file: str | None = None,
         key_file: str | None = None,
+        token: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.deadline_retries = deadline_retries
+        self.token = wire.token_or_environment(token)
         # The step index each session is at, as far as this client has seen it.
         self._step_index: dict[str, int] = {}
         options = wire.channel_options(max_message_bytes, keepalive_seconds)
@@ -224,7 +226,9 @@ class EnvClient:
         attempts = 1 + (self.deadline_retries if idempotent else 0)
         for attempt in range(attempts):
             try:
-                return method(request, timeout=self.timeout, metadata=wire.metadata(session_id))
+                return method(
+                    request, timeout=self.timeout, metadata=wire.metadata(session_id, self.token)
+                )
             except grpc.RpcError as exc:
                 error = _error(exc)
                 if (
@@ -346,7 +350,9 @@ class StreamSession:
         self._requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
         self._responses = cast(
             Iterator[pb.StepStreamResponse],
-            client._stub.StepStream(iter(self._requests.get, None), metadata=wire.metadata()),
+            client._stub.StepStream(
+                iter(self._requests.get, None), metadata=wire.metadata(token=client.token)
+            ),
         )
         self._seq = 0
         self._closed = False
@@ -485,10 +491,12 @@ class AsyncEnvClient:
         ca_file: str | None = None,
         cert_file: str | None = None,
         key_file: str | None = None,
+        token: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.deadline_retries = deadline_retries
+        self.token = wire.token_or_environment(token)
         self._step_index: dict[str, int] = {}
         options = wire.channel_options(max_message_bytes, keepalive_seconds)
         tls = credentials or tls_credentials(ca_file, cert_file, key_file)
@@ -572,7 +580,7 @@ class AsyncEnvClient:
         for attempt in range(attempts):
             try:
                 return await method(
-                    request, timeout=self.timeout, metadata=wire.metadata(session_id)
+                    request, timeout=self.timeout, metadata=wire.metadata(session_id, self.token)
                 )
             except grpc.RpcError as exc:
                 error = _error(exc)
@@ -586,7 +594,7 @@ class AsyncEnvClient:
 
     async def stream(self) -> AsyncStreamSession:
         """A new session on its own bidirectional stream (reset or attach it first)."""
-        return AsyncStreamSession(self._stub, (await self.spec()).observation_space)
+        return AsyncStreamSession(self._stub, (await self.spec()).observation_space, self.token)
 
     async def close(self) -> None:
         """Close the channel (and with it every stream on it)."""
@@ -607,9 +615,9 @@ class AsyncEnvClient:
 class AsyncStreamSession:
     """One session on one StepStream, driven by awaited calls."""
 
-    def __init__(self, stub: Any, space: Any) -> None:
+    def __init__(self, stub: Any, space: Any, token: str = "") -> None:
         self._state = _StreamState(space)
-        self._call_obj = stub.StepStream(metadata=wire.metadata())
+        self._call_obj = stub.StepStream(metadata=wire.metadata(token=token))
         self._seq = 0
         self._closed = False
 

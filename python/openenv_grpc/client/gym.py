@@ -30,9 +30,10 @@ class RemoteEnv(gym.Env[Any, Any]):
         timeout: float | None = DEFAULT_TIMEOUT,
         render_mode: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
     ) -> None:
         self.task_id = task_id
-        self.client = EnvClient(address, timeout=timeout, credentials=credentials)
+        self.client = EnvClient(address, timeout=timeout, credentials=credentials, token=token)
         spec = self.client.describe()
         self.remote_spec = spec
         self.observation_space = spec.observation_space

@@ -45,6 +45,7 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         task_id: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
     ) -> None:
         if isinstance(servers, str):
             if not num_envs:
@@ -54,7 +55,7 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             raise ValueError(f"every server needs at least one sub-env: {servers!r}")
         self._shards = [(address, n) for address, n in servers]
         self._clients = [
-            EnvClient(address, timeout=timeout, credentials=credentials)
+            EnvClient(address, timeout=timeout, credentials=credentials, token=token)
             for address, _ in self._shards
         ]
         spec = self._clients[0].describe()

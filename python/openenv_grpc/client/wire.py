@@ -10,6 +10,7 @@ repeat with the first answer and never applies it twice.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,10 +66,21 @@ def channel_options(
     ]
 
 
-def metadata(session_id: str = "") -> tuple[tuple[str, str], ...]:
-    """Request headers: the protocol version, the session id for L7 routing, and the
-    caller's W3C trace context (so a trainer's span is the parent of the server's)."""
+TOKEN_VARIABLE = "OPENENV_GRPC_TOKEN"
+
+
+def token_or_environment(token: str | None) -> str:
+    """The caller's bearer token: the one given, else $OPENENV_GRPC_TOKEN, else none."""
+    return token if token is not None else os.environ.get(TOKEN_VARIABLE, "")
+
+
+def metadata(session_id: str = "", token: str = "") -> tuple[tuple[str, str], ...]:
+    """Request headers: the protocol version, the bearer token, the session id for L7
+    routing, and the caller's W3C trace context (so a trainer's span is the parent of the
+    server's)."""
     headers = [(PROTOCOL_HEADER, PROTOCOL_VERSION)]
+    if token:
+        headers.append(("authorization", f"Bearer {token}"))
     if session_id:
         headers.append((SESSION_HEADER, session_id))
     if _tracing():

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import os
+import pathlib
 import signal
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from ..runner import EnvThreads
 from ..sessions import CloseReason, Session, SessionManager
 from ..telemetry import Telemetry
 from ..version import PROTOCOL_VERSION, __version__
+from .auth import Authenticator, TokensFile
 from .exposure import EnvErrors
 from .servicer import EnvServicer, method_handlers
 from .tls import ReloadingCredentials, TlsFiles, is_loopback
@@ -72,6 +74,9 @@ class ServerConfig:
     check_observations: bool = True
     hide_env_errors: bool = False
     tls: TlsFiles | None = None
+    tokens_file: pathlib.Path | None = None
+    max_sessions_per_principal: int = 0
+    reflection: bool = True
 
     @property
     def channel_options(self) -> list[tuple[str, Any]]:
@@ -224,6 +229,7 @@ class EnvServer:
             max_abandoned=self.config.max_abandoned,
             max_envs=self.config.max_envs,
             observation_space=observation_space if self.config.check_observations else None,
+            max_sessions_per_principal=self.config.max_sessions_per_principal,
         )
         self.health = health_aio.HealthServicer()
         self.servicer = EnvServicer(
@@ -234,6 +240,10 @@ class EnvServer:
             self.telemetry,
             EnvErrors(hide=self.config.hide_env_errors),
             max_options_bytes=self.config.max_options_bytes,
+            authenticator=Authenticator(
+                TokensFile(self.config.tokens_file) if self.config.tokens_file else None,
+                client_certificates=bool(self.config.tls and self.config.tls.client_ca),
+            ),
         )
         self._server: grpc.aio.Server | None = None
         self.tls: ReloadingCredentials | None = None
@@ -250,14 +260,15 @@ class EnvServer:
         server = grpc.aio.server(options=self.config.channel_options)
         server.add_generic_rpc_handlers((method_handlers(self.servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            [
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-        )
+        if self.config.reflection:
+            reflection.enable_server_reflection(
+                [
+                    SERVICE_NAME,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ],
+                server,
+            )
         host = self.config.host
         bind = f"[{host}]:{self.config.port}" if ":" in host else f"{host}:{self.config.port}"
         if self.config.tls is not None:

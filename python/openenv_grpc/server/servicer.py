@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -42,6 +43,7 @@ from ..status import DETAILS_KEY, to_proto
 from ..telemetry import Telemetry, carrier_from_metadata, monotonic
 from ..vector import AutoresetMode
 from ..version import PROTOCOL_HEADER, check_protocol
+from .auth import ANONYMOUS, Authenticator
 from .batched import Batched
 from .exposure import EnvErrors
 from .limits import check_size
@@ -52,6 +54,8 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 log = logging.getLogger("openenv_grpc.server")
+# The principal of the call being served (each RPC runs in a task of its own).
+PRINCIPAL: contextvars.ContextVar[str] = contextvars.ContextVar("principal", default=ANONYMOUS)
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
 GRPC_CODES: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
@@ -84,6 +88,7 @@ def _rpc(
         self.inflight.enter()
         try:
             self.check_open()
+            self.authenticate(context)
             return await method(self, request, context)
         except Exception as exc:
             error = _error(exc)
@@ -136,6 +141,7 @@ class EnvServicer:
         env_errors: EnvErrors | None = None,
         *,
         max_options_bytes: int = 0,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._sessions = sessions
         self._description = description
@@ -147,6 +153,7 @@ class EnvServicer:
         self.closing = False
         self._env_errors = env_errors or EnvErrors()
         self._options_limit = max_options_bytes
+        self._auth = authenticator or Authenticator()
         self._batched = Batched(
             sessions,
             observation_space,
@@ -156,6 +163,15 @@ class EnvServicer:
             self._env_errors,
             max_options_bytes,
         )
+
+    def authenticate(self, context: Context) -> str:
+        """The caller's principal, kept for this call (UNAUTHENTICATED when the server needs
+        one the call lacks); spans carry it as `enduser.id`."""
+        principal = self._auth.principal(context)
+        PRINCIPAL.set(principal)
+        if principal:
+            self._telemetry.set_principal(principal)
+        return principal
 
     def check_open(self) -> None:
         """Refuse requests once the server has begun to close (after its drain)."""
@@ -180,7 +196,7 @@ class EnvServicer:
                 lambda s, rid: self._reset(s, request, response, rid),
             )
         elif which == "session_id":
-            session = self._sessions.get(request.session_id)
+            session = self._sessions.get(request.session_id, PRINCIPAL.get())
             await self._reset(session, request, response, request.request_id)
         else:
             raise _no_session("ResetRequest")
@@ -189,7 +205,7 @@ class EnvServicer:
     @_rpc
     async def Step(self, request: pb.StepRequest, context: Context) -> pb.StepResponse:
         response = pb.StepResponse()
-        await self._step(self._sessions.get(request.session_id), request, response)
+        await self._step(self._sessions.get(request.session_id, PRINCIPAL.get()), request, response)
         return response
 
     @_rpc
@@ -202,7 +218,7 @@ class EnvServicer:
         if which == "new_session":
             await self._open_batch(request, response)
         elif which == "session_id":
-            session = self._sessions.get(request.session_id)
+            session = self._sessions.get(request.session_id, PRINCIPAL.get())
             await self._batched.reset(session, request, response, request.request_id)
         else:
             raise _no_session("ResetBatchRequest")
@@ -213,20 +229,23 @@ class EnvServicer:
         self, request: pb.StepBatchRequest, context: Context
     ) -> pb.StepBatchResponse:
         response = pb.StepBatchResponse()
-        await self._batched.step(self._sessions.get(request.session_id), request, response)
+        await self._batched.step(
+            self._sessions.get(request.session_id, PRINCIPAL.get()), request, response
+        )
         return response
 
     @_rpc
     async def State(self, request: pb.StateRequest, context: Context) -> pb.StateResponse:
         response = pb.StateResponse()
-        await self._state(self._sessions.get(request.session_id), response)
+        await self._state(self._sessions.get(request.session_id, PRINCIPAL.get()), response)
         return response
 
     @_rpc
     async def CloseSession(
         self, request: pb.CloseSessionRequest, context: Context
     ) -> pb.CloseSessionResponse:
-        await self._sessions.close(request.session_id, CloseReason.CLIENT)
+        session = self._sessions.get(request.session_id, PRINCIPAL.get())
+        await self._sessions.close(session.id, CloseReason.CLIENT)
         return pb.CloseSessionResponse()
 
     async def StepStream(
@@ -237,6 +256,7 @@ class EnvServicer:
         be read) and the stream goes on."""
         try:
             _check_client_protocol(context)
+            self.authenticate(context)
         except EnvError as exc:
             await abort(context, exc)
         telemetry = self._telemetry
@@ -282,10 +302,12 @@ class EnvServicer:
     ) -> None:
         """`_answer` inside a span of its own, so a stream is one span per message."""
         carrier = dict(request.trace_context) or stream.carrier
-        attributes = {
+        attributes: dict[str, Any] = {
             "openenv.stream.request": request.WhichOneof("request") or "",
             "openenv.stream.seq": request.seq,
         }
+        if principal := PRINCIPAL.get():
+            attributes["enduser.id"] = principal
         name = f"{SERVICE_NAME}/StepStream"
         with self._telemetry.rpc_span(name, carrier, **attributes) as span:
             try:
@@ -335,7 +357,7 @@ class EnvServicer:
                 )
             elif kind == "attach_request":
                 stream.check_unbound()
-                session = self._sessions.get(request.attach_request.session_id)
+                session = self._sessions.get(request.attach_request.session_id, PRINCIPAL.get())
                 await self._state(session, response.attach_response.state)
                 stream.session = session
             else:
@@ -414,7 +436,7 @@ class EnvServicer:
     ) -> Session:
         """A new session with its first episode started (no session is left if that fails);
         a creation repeated with its request id answers with the first one's session."""
-        session, created = await self._sessions.open(num_envs, mode, request_id)
+        session, created = await self._sessions.open(num_envs, mode, request_id, PRINCIPAL.get())
         if not created:
             last = session.last_reset
             if last is None or last[0] != request_id:

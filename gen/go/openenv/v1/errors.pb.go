@@ -130,6 +130,10 @@ const (
 	// options beyond the server's bound). Metadata: `field`, `limit`,
 	// `size`. Send less. (Since 1.2.)
 	ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE ErrorReason = 21
+	// UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+	// TOKEN`) or a client certificate, and the call brought none it knows.
+	// Send a valid token. (Since 1.3.)
+	ErrorReason_ERROR_REASON_UNAUTHENTICATED ErrorReason = 22
 )
 
 // Enum value maps for ErrorReason.
@@ -157,6 +161,7 @@ var (
 		19: "ERROR_REASON_ENV_TIMEOUT",
 		20: "ERROR_REASON_CAPACITY_EXHAUSTED",
 		21: "ERROR_REASON_REQUEST_TOO_LARGE",
+		22: "ERROR_REASON_UNAUTHENTICATED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":          0,
@@ -181,6 +186,7 @@ var (
 		"ERROR_REASON_ENV_TIMEOUT":          19,
 		"ERROR_REASON_CAPACITY_EXHAUSTED":   20,
 		"ERROR_REASON_REQUEST_TOO_LARGE":    21,
+		"ERROR_REASON_UNAUTHENTICATED":      22,
 	}
 )
 
@@ -216,7 +222,7 @@ var File_openenv_v1_errors_proto protoreflect.FileDescriptor
 const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\n" +
 	"\x17openenv/v1/errors.proto\x12\n" +
-	"openenv.v1*\xed\x05\n" +
+	"openenv.v1*\x8f\x06\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_REASON_SESSION_NOT_FOUND\x10\x01\x12 \n" +
@@ -240,7 +246,8 @@ const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\x1eERROR_REASON_PROTOCOL_MISMATCH\x10\x12\x12\x1c\n" +
 	"\x18ERROR_REASON_ENV_TIMEOUT\x10\x13\x12#\n" +
 	"\x1fERROR_REASON_CAPACITY_EXHAUSTED\x10\x14\x12\"\n" +
-	"\x1eERROR_REASON_REQUEST_TOO_LARGE\x10\x15B\xa8\x01\n" +
+	"\x1eERROR_REASON_REQUEST_TOO_LARGE\x10\x15\x12 \n" +
+	"\x1cERROR_REASON_UNAUTHENTICATED\x10\x16B\xa8\x01\n" +
 	"\x0ecom.openenv.v1B\vErrorsProtoP\x01Z@github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1;openenvv1\xa2\x02\x03OXX\xaa\x02\n" +
 	"Openenv.V1\xca\x02\n" +
 	"Openenv\\V1\xe2\x02\x16Openenv\\V1\\GPBMetadata\xea\x02\vOpenenv::V1b\x06proto3"

@@ -145,6 +145,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     options beyond the server's bound). Metadata: `field`, `limit`,
     `size`. Send less. (Since 1.2.)
     """
+    ERROR_REASON_UNAUTHENTICATED: _ErrorReason.ValueType  # 22
+    """UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+    TOKEN`) or a client certificate, and the call brought none it knows.
+    Send a valid token. (Since 1.3.)
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason lists every reason a server of this contract reports, with its
@@ -258,5 +263,10 @@ ERROR_REASON_REQUEST_TOO_LARGE: ErrorReason.ValueType  # 21
 """RESOURCE_EXHAUSTED. A part of the request is over its limit (reset
 options beyond the server's bound). Metadata: `field`, `limit`,
 `size`. Send less. (Since 1.2.)
+"""
+ERROR_REASON_UNAUTHENTICATED: ErrorReason.ValueType  # 22
+"""UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+TOKEN`) or a client certificate, and the call brought none it knows.
+Send a valid token. (Since 1.3.)
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

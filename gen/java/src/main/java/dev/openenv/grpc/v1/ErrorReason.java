@@ -235,6 +235,16 @@ public enum ErrorReason
    * <code>ERROR_REASON_REQUEST_TOO_LARGE = 21;</code>
    */
   ERROR_REASON_REQUEST_TOO_LARGE(21),
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+   * TOKEN`) or a client certificate, and the call brought none it knows.
+   * Send a valid token. (Since 1.3.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_UNAUTHENTICATED = 22;</code>
+   */
+  ERROR_REASON_UNAUTHENTICATED(22),
   UNRECOGNIZED(-1),
   ;
 
@@ -465,6 +475,16 @@ public enum ErrorReason
    * <code>ERROR_REASON_REQUEST_TOO_LARGE = 21;</code>
    */
   public static final int ERROR_REASON_REQUEST_TOO_LARGE_VALUE = 21;
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The server needs a token (`authorization: Bearer
+   * TOKEN`) or a client certificate, and the call brought none it knows.
+   * Send a valid token. (Since 1.3.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_UNAUTHENTICATED = 22;</code>
+   */
+  public static final int ERROR_REASON_UNAUTHENTICATED_VALUE = 22;
 
 
   public final int getNumber() {
@@ -513,6 +533,7 @@ public enum ErrorReason
       case 19: return ERROR_REASON_ENV_TIMEOUT;
       case 20: return ERROR_REASON_CAPACITY_EXHAUSTED;
       case 21: return ERROR_REASON_REQUEST_TOO_LARGE;
+      case 22: return ERROR_REASON_UNAUTHENTICATED;
       default: return null;
     }
   }
