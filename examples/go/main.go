@@ -5,10 +5,15 @@
 // env or the conformance env.
 //
 //	go run . --address localhost:50051 --episodes 3
+//
+// Against a server started with --tls-cert (and --tokens-file), add
+// --ca-file ca.crt (--cert-file and --key-file for mutual TLS) and
+// --token, or set OPENENV_GRPC_TOKEN so the token stays out of ps.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +23,9 @@ import (
 
 	openenvv1 "github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1"
 	"github.com/openenv-grpc/openenv-grpc/gen/go/openenvgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -26,15 +34,47 @@ func main() {
 	episodes := flag.Int("episodes", 3, "episodes to play")
 	seed := flag.Uint64("seed", 0, "seed of the env's first reset and of the policy")
 	maxSteps := flag.Int("max-steps", 10_000, "cut an episode after this many steps")
+	caFile := flag.String("ca-file", "", "TLS: the CA (PEM) that signed the server's certificate; plaintext without it")
+	certFile := flag.String("cert-file", "", "mutual TLS: this client's certificate (PEM)")
+	keyFile := flag.String("key-file", "", "mutual TLS: the private key of --cert-file (PEM)")
+	token := flag.String("token", "", "bearer token sent on every call (default $OPENENV_GRPC_TOKEN)")
 	flag.Parse()
-	if err := run(*address, *episodes, *seed, *maxSteps); err != nil {
+	if *token == "" { // read after Parse so -h never prints the token
+		*token = os.Getenv("OPENENV_GRPC_TOKEN")
+	}
+	opts, err := connectOptions(*caFile, *certFile, *keyFile, *token)
+	if err == nil {
+		err = run(*address, opts, *episodes, *seed, *maxSteps)
+	}
+	if err != nil && *caFile == "" && status.Code(err) == codes.Unavailable {
+		// A TLS server drops a plaintext client before saying why.
+		err = fmt.Errorf("%w (plaintext: a TLS server needs --ca-file)", err)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "trainer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(address string, episodes int, seed uint64, maxSteps int) error {
-	client, err := openenvgrpc.NewClient(address)
+// connectOptions turns the TLS and token flags into dial options: none of
+// them, plaintext and no token.
+func connectOptions(caFile, certFile, keyFile, token string) ([]grpc.DialOption, error) {
+	opts := []grpc.DialOption{openenvgrpc.WithToken(token)}
+	if caFile == "" {
+		if certFile != "" || keyFile != "" {
+			return nil, errors.New("--cert-file and --key-file need --ca-file")
+		}
+		return opts, nil
+	}
+	withTLS, err := openenvgrpc.WithTLS(caFile, certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, withTLS), nil
+}
+
+func run(address string, opts []grpc.DialOption, episodes int, seed uint64, maxSteps int) error {
+	client, err := openenvgrpc.NewClient(address, opts...)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,8 @@
 //     ErrorInfo reason and metadata), read the same way from a failed unary
 //     call and from a StepStream answer, so callers match reasons once.
 //   - Connections: [NewClient] dials with the protocol version header, the
-//     session-id routing header and unary errors turned into [Error].
+//     session-id routing header and unary errors turned into [Error];
+//     [WithTLS] and [WithToken] for a server that serves TLS and checks tokens.
 //   - Sessions: [Open] runs one session over one StepStream, the fast path,
 //     and keeps its step_index and request ids for safe retries.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	openenvv1 "github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1"
 	"github.com/openenv-grpc/openenv-grpc/gen/go/openenvgrpc"
@@ -48,4 +49,18 @@ func ExampleReasonOf() {
 	if openenvgrpc.ReasonOf(err) == openenvgrpc.ReasonName(openenvv1.ErrorReason_ERROR_REASON_SESSION_NOT_FOUND) {
 		fmt.Println("start a new session")
 	}
+}
+
+// A server started with --tls-cert and --tokens-file, as
+// docs/clients/go.md shows it.
+func ExampleWithTLS() {
+	withTLS, err := openenvgrpc.WithTLS("ca.crt", "", "") // or ("ca.crt", "client.crt", "client.key") for mutual TLS
+	if err != nil {
+		return
+	}
+	client, err := openenvgrpc.NewClient("env.example.com:50051", withTLS, openenvgrpc.WithToken(os.Getenv("OPENENV_GRPC_TOKEN")))
+	if err != nil {
+		return
+	}
+	defer client.Close()
 }
