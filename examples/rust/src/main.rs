@@ -3,6 +3,12 @@
 //! and length.
 //!
 //!     random-policy [--address localhost:50051] [--episodes 3] [--seed N] [--max-steps 100000]
+//!                   [--ca-file CA.pem [--cert-file CLIENT.pem --key-file CLIENT.key]] [--token TOKEN]
+//!
+//! `--ca-file` switches to TLS (the server's `--tls-cert`), `--cert-file` and
+//! `--key-file` add a client certificate (its `--tls-client-ca`), and the
+//! token (its `--tokens-file`; default: `$OPENENV_GRPC_TOKEN`, so it stays
+//! out of `ps`) goes as `authorization: Bearer TOKEN` on every call.
 //!
 //! Works against whatever environment the server serves, as long as its
 //! action space is Discrete, MultiDiscrete, MultiBinary or a Box of any
@@ -13,8 +19,9 @@ mod policy;
 
 use std::process::ExitCode;
 
+use openenv_grpc::Code;
 use openenv_grpc::v1::ResetRequest;
-use openenv_grpc::{Client, Error, Session};
+use openenv_grpc::{Client, Credentials, Error, Session};
 
 use policy::RandomPolicy;
 
@@ -23,10 +30,14 @@ struct Args {
     episodes: u32,
     seed: Option<u64>,
     max_steps: u64,
+    credentials: Credentials,
 }
 
-const USAGE: &str =
-    "usage: random-policy [--address HOST:PORT] [--episodes N] [--seed N] [--max-steps N]";
+const USAGE: &str = "usage: random-policy [--address HOST:PORT] [--episodes N] [--seed N] \
+     [--max-steps N] [--ca-file PATH] [--cert-file PATH] [--key-file PATH] [--token TOKEN]";
+
+/// Where the token comes from when `--token` is not given.
+const TOKEN_ENV: &str = "OPENENV_GRPC_TOKEN";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -34,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
         episodes: 3,
         seed: None,
         max_steps: 100_000,
+        credentials: Credentials::new().token(std::env::var(TOKEN_ENV).unwrap_or_default()),
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -51,6 +63,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--seed" => args.seed = Some(number(&value)?),
             "--max-steps" => args.max_steps = number(&value)?.max(1),
+            "--ca-file" => args.credentials = args.credentials.ca_file(value),
+            "--cert-file" => args.credentials = args.credentials.cert_file(value),
+            "--key-file" => args.credentials = args.credentials.key_file(value),
+            "--token" => args.credentials = args.credentials.token(value),
             _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }
@@ -76,10 +92,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let client = Client::connect(&args.address)
+    let client = Client::connect_with(&args.address, &args.credentials)
         .await
         .map_err(|e| format!("{}: {e}", args.address))?;
-    let spec = client.describe().await.map_err(|e| e.to_string())?;
+    let spec = client.describe().await.map_err(|e| {
+        // Plaintext against a TLS server dies in the transport, with no reason.
+        let transport =
+            e.reason().is_empty() && matches!(e.code(), Code::Unknown | Code::Unavailable);
+        let hint = if transport && !args.credentials.is_tls() {
+            " (does the server speak TLS? then pass --ca-file)"
+        } else {
+            ""
+        };
+        format!("{}: {e}{hint}", args.address)
+    })?;
     let seed = args.seed.unwrap_or_else(clock_seed);
     println!(
         "{} (protocol {}, {}) at {}, seed {seed}",

@@ -6,15 +6,19 @@
 //! [`Client::with_timeout`] goes to the server as `grpc-timeout` and fails
 //! the call here with `DEADLINE_EXCEEDED` (tonic itself reports its own
 //! timer as `CANCELLED`). Every failure comes back as [`Error`].
+//! [`Client::connect_with`] adds TLS and a bearer token ([`Credentials`]);
+//! the token rides an interceptor, so streams carry it too.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use tonic::Code;
 use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::Error;
+use crate::credentials::{BearerToken, Credentials};
 use crate::session::Session;
 use crate::v1::env_service_client::EnvServiceClient;
 use crate::v1::{
@@ -32,34 +36,62 @@ pub const SESSION_HEADER: &str = "openenv-session-id";
 /// The largest message sent or received, as the Python server's default.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The generated client as [`Client`] holds it: over one channel, with the
+/// interceptor that sends the token.
+pub type GeneratedClient = EnvServiceClient<InterceptedService<Channel, BearerToken>>;
+
 /// A connection to one `EnvService` server. Cheap to clone; clones share
 /// the connection.
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: EnvServiceClient<Channel>,
+    inner: GeneratedClient,
     timeout: Option<Duration>,
 }
 
 impl Client {
-    /// Connects to `address`: `host:port`, or a URI such as `http://host:port`.
+    /// Connects to `address` in plaintext: `host:port`, or a URI such as
+    /// `http://host:port`.
     pub async fn connect(address: &str) -> Result<Self, Error> {
+        Self::connect_with(address, &Credentials::new()).await
+    }
+
+    /// Connects to `address` with TLS when `credentials` names a CA file
+    /// (`host:port` then means `https://host:port`; the server's certificate
+    /// must name that host), sending its token, if any, on every call.
+    pub async fn connect_with(address: &str, credentials: &Credentials) -> Result<Self, Error> {
+        let tls = credentials.tls_config()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let uri = if address.contains("://") {
             address.to_owned()
         } else {
-            format!("http://{address}")
+            format!("{scheme}://{address}")
         };
-        let endpoint = Endpoint::from_shared(uri).map_err(|e| {
+        let bad_address = |why: String| {
             Error::new(
                 Code::InvalidArgument,
-                format!("bad address {address:?}: {e}"),
+                format!("bad address {address:?}: {why}"),
             )
-        })?;
-        Ok(Self::from_channel(endpoint.connect().await?))
+        };
+        if tls.is_some() && !uri.starts_with("https://") {
+            return Err(bad_address(
+                "TLS needs an https:// address (or host:port)".into(),
+            ));
+        }
+        let mut endpoint = Endpoint::from_shared(uri).map_err(|e| bad_address(e.to_string()))?;
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        let token = credentials.bearer_token()?;
+        Ok(Self::with_interceptor(endpoint.connect().await?, token))
     }
 
-    /// A client over a channel made elsewhere (TLS, a custom endpoint).
+    /// A client over a channel made elsewhere (a custom endpoint), without a token.
     pub fn from_channel(channel: Channel) -> Self {
-        let inner = EnvServiceClient::new(channel)
+        Self::with_interceptor(channel, BearerToken::default())
+    }
+
+    fn with_interceptor(channel: Channel, token: BearerToken) -> Self {
+        let inner = EnvServiceClient::with_interceptor(channel, token)
             .max_decoding_message_size(DEFAULT_MAX_MESSAGE_BYTES)
             .max_encoding_message_size(DEFAULT_MAX_MESSAGE_BYTES);
         Self {
@@ -78,7 +110,7 @@ impl Client {
 
     /// The generated client, for calls this layer does not wrap; build its
     /// requests with [`Client::request`] to send the same headers.
-    pub fn generated(&self) -> EnvServiceClient<Channel> {
+    pub fn generated(&self) -> GeneratedClient {
         self.inner.clone()
     }
 
@@ -108,7 +140,7 @@ impl Client {
 
     async fn call<T, R, F, Fut>(&self, message: T, session_id: &str, method: F) -> Result<R, Error>
     where
-        F: FnOnce(EnvServiceClient<Channel>, tonic::Request<T>) -> Fut,
+        F: FnOnce(GeneratedClient, tonic::Request<T>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
     {
         let started = Instant::now();

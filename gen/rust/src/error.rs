@@ -82,7 +82,13 @@ impl Error {
     /// The error a failed unary call (or a stream that ended badly) carries:
     /// details from its `grpc-status-details-bin` trailer.
     pub fn from_status(status: &tonic::Status) -> Self {
-        Self::new(status.code(), status.message()).with_details(status.get_error_details())
+        // A status tonic made itself (the connection failed) keeps its cause
+        // in `source`: "transport error" alone says nothing.
+        let message = with_causes(
+            status.message().to_owned(),
+            std::error::Error::source(status),
+        );
+        Self::new(status.code(), message).with_details(status.get_error_details())
     }
 
     /// The error of an in-band `google.rpc.Status` (`StepStreamResponse.error`).
@@ -181,21 +187,28 @@ impl From<tonic_types::Status> for Error {
 
 impl From<tonic::transport::Error> for Error {
     fn from(err: tonic::transport::Error) -> Self {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !message.contains(&cause_text) {
-                message = format!("{message}: {cause_text}");
-            }
-            source = cause.source();
-        }
+        let message = with_causes(err.to_string(), std::error::Error::source(&err));
         Self::new(Code::Unavailable, message)
     }
 }
 
 /// A tensor this side could not encode or decode: the server's
 /// `INVALID_VALUE`, found before sending (or after receiving).
+/// `message`, then each cause it does not already say.
+fn with_causes(
+    mut message: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 impl From<TensorError> for Error {
     fn from(err: TensorError) -> Self {
         Self::local(

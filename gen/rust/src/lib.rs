@@ -6,6 +6,7 @@
 //!
 //! * [`Client`]: unary calls with the contract's headers (protocol version,
 //!   `openenv-session-id` for L7 routing), deadlines, and errors as [`Error`];
+//!   with [`Credentials`], TLS (mutual too) and a bearer token on every call;
 //! * [`Session`]: one session over one `StepStream`, tracking `seq` and
 //!   `step_index` so every step is safe to retry;
 //! * [`Error`]: gRPC code, message and the `ErrorInfo` reason and metadata,
@@ -27,6 +28,7 @@
 //! ```
 
 mod client;
+mod credentials;
 mod error;
 mod f16;
 mod requests;
@@ -42,13 +44,18 @@ pub mod v1 {
 }
 
 pub use client::{
-    Client, DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, SESSION_HEADER,
+    Client, DEFAULT_MAX_MESSAGE_BYTES, GeneratedClient, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    SESSION_HEADER,
 };
+pub use credentials::{AUTHORIZATION_HEADER, BearerToken, Credentials};
 pub use error::{ERROR_DOMAIN, Error};
 pub use f16::{f16_bits_to_f32, f32_to_f16_bits};
 pub use requests::new_request_id;
 pub use session::Session;
 pub use tensor::{Element, TensorData, TensorError};
+
+/// The gRPC status code of an [`Error`], as tonic defines it.
+pub use tonic::Code;
 
 /// `google.rpc` types of the error model, as tonic-types ships them.
 pub use tonic_types::pb as rpc;
