@@ -3,12 +3,16 @@
 // server serves, one StepStream session for all of its episodes.
 //
 //   node dist/main.js [--address localhost:50051] [--episodes 3] [--seed 0]
+//                     [--ca-file ca.crt [--cert-file client.crt --key-file client.key]]
+//                     [--token TOKEN]
 //
+// Plaintext unless --ca-file (or a client certificate) is given; the token,
+// by default $OPENENV_GRPC_TOKEN, goes with every call as a bearer token.
 // It asks Describe for the action space, then plays each episode to its end
 // (terminated or truncated) and prints the episode's return and length.
 
 import { parseArgs } from "node:util";
-import { EnvSession, OpenEnvError, createEnvClient, type ResetOptions } from "@openenv-grpc/client";
+import { Code, EnvSession, OpenEnvError, createEnvClient, type ResetOptions } from "@openenv-grpc/client";
 import { randomPolicy } from "./policy.js";
 
 const { values: args } = parseArgs({
@@ -16,14 +20,25 @@ const { values: args } = parseArgs({
     address: { type: "string", default: "localhost:50051" },
     episodes: { type: "string", default: "3" },
     seed: { type: "string" },
+    "ca-file": { type: "string" },
+    "cert-file": { type: "string" },
+    "key-file": { type: "string" },
+    token: { type: "string", default: process.env.OPENENV_GRPC_TOKEN ?? "" },
   },
 });
 
 async function main(): Promise<number> {
   const episodes = Number(args.episodes);
   if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`--episodes must be a positive integer`);
-  const client = createEnvClient(args.address!);
-  const spec = await client.describe({}, { timeoutMs: 30_000 });
+  const client = createEnvClient(args.address!, {
+    caFile: args["ca-file"],
+    certFile: args["cert-file"],
+    keyFile: args["key-file"],
+    token: args.token,
+  });
+  const spec = await client.describe({}, { timeoutMs: 30_000 }).catch((e: unknown) => {
+    throw hintTls(OpenEnvError.from(e));
+  });
   console.log(`${spec.envName} (protocol ${spec.protocolVersion}) at ${args.address}`);
   const act = randomPolicy(spec.actionSpace);
 
@@ -47,6 +62,21 @@ async function main(): Promise<number> {
     await session.close();
   }
   return 0;
+}
+
+/**
+ * A server cuts off a plaintext call to its TLS port, or a TLS call without
+ * the client certificate it requires, with no reason: say what may be missing.
+ */
+function hintTls(error: OpenEnvError): Error {
+  if (![Code.Canceled, Code.Unavailable, Code.Internal].includes(error.code)) return error;
+  const tls = args["ca-file"] || args["cert-file"] || /^https:/.test(args.address!);
+  const hint = !tls
+    ? "if the server serves TLS, pass --ca-file"
+    : !args["cert-file"]
+      ? "if the server requires client certificates, pass --cert-file and --key-file"
+      : "";
+  return hint ? new Error(`${error.message}; ${hint}`, { cause: error }) : error;
 }
 
 main().then(

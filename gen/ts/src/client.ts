@@ -8,12 +8,14 @@
 //     load balancer can keep a session on its backend;
 //   * failures as OpenEnvError, the same type the StepStream session
 //     helper rejects with, so a reason is read the same way everywhere.
+// Plaintext by default; TLS files and a bearer token (auth.ts) are options.
 
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { EnvService } from "./gen/openenv/v1/env_service_pb.js";
 import { OpenEnvError } from "./errors.js";
+import { bearerToken, tlsOptions, wantsTls, type TlsFiles } from "./auth.js";
 
 /** The protocol version this package speaks ("MAJOR.MINOR"). */
 export const PROTOCOL_VERSION = "1.1";
@@ -44,30 +46,48 @@ function sessionIdOf(message: object): string {
   return "";
 }
 
+/** How to reach a server: Connect's transport options, TLS files and a token. */
+export interface EnvTransportOptions extends Omit<GrpcTransportOptions, "baseUrl">, TlsFiles {
+  /** Sent as `authorization: Bearer <token>` on every call; none when empty. */
+  token?: string;
+}
+
 /**
- * A plain-text gRPC (HTTP/2) transport to `host:port`, e.g. "localhost:50051",
- * with the openenv headers. Pass `baseUrl`-less transport options to tune it
- * (`defaultTimeoutMs`, `readMaxBytes`, ...); give an `https://` address for TLS.
+ * A gRPC (HTTP/2) transport to `host:port`, e.g. "localhost:50051", with the
+ * openenv headers. Plaintext unless a TLS file is given (`caFile`, and
+ * `certFile` + `keyFile` for mutual TLS) or the address is `https://...`;
+ * `token` adds a bearer token to every call. Other options tune Connect's
+ * transport (`defaultTimeoutMs`, `readMaxBytes`, `nodeOptions`, ...).
  */
-export function createEnvTransport(
-  address: string,
-  options: Omit<GrpcTransportOptions, "baseUrl"> = {},
-): Transport {
-  const baseUrl = /^https?:\/\//.test(address) ? address : `http://${address}`;
+export function createEnvTransport(address: string, options: EnvTransportOptions = {}): Transport {
+  const { caFile, certFile, keyFile, token, ...transport } = options;
+  const tls = wantsTls({ caFile, certFile, keyFile });
+  const scheme = /^https?:\/\//.exec(address)?.[0];
+  if (tls && scheme === "http://") throw new Error(`TLS files given for a plaintext address: ${address}`);
+  const baseUrl = scheme ? address : `${tls ? "https" : "http"}://${address}`;
+  const interceptors: Interceptor[] = [openenvHeaders];
+  if (token) interceptors.push(bearerToken(token));
   return createGrpcTransport({
-    ...options,
+    ...transport,
     baseUrl,
-    interceptors: [openenvHeaders, ...(options.interceptors ?? [])],
+    nodeOptions: tls
+      ? { ...tlsOptions({ caFile, certFile, keyFile }), ...transport.nodeOptions }
+      : transport.nodeOptions,
+    interceptors: [...interceptors, ...(transport.interceptors ?? [])],
   });
 }
 
 /**
- * The EnvService client over a transport (or an address, for
- * `createEnvTransport(address)`). Unary calls reject with OpenEnvError, and
- * StepStream's response iterable throws one; see EnvSession for streams.
+ * The EnvService client over a transport, or over an address and the options
+ * of `createEnvTransport(address, options)`. Unary calls reject with
+ * OpenEnvError, and StepStream's response iterable throws one; see
+ * EnvSession for streams.
  */
-export function createEnvClient(transport: Transport | string): EnvClient {
-  const raw = createClient(EnvService, typeof transport === "string" ? createEnvTransport(transport) : transport);
+export function createEnvClient(transport: Transport | string, options?: EnvTransportOptions): EnvClient {
+  const raw = createClient(
+    EnvService,
+    typeof transport === "string" ? createEnvTransport(transport, options) : transport,
+  );
   const client: Record<string, unknown> = {};
   for (const method of Object.values(EnvService.method) as DescMethod[]) {
     const call = raw[method.localName as keyof EnvClient] as (...args: unknown[]) => unknown;

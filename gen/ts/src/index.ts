@@ -6,7 +6,7 @@
 // Code and Status are exported as RpcCode and RpcStatus (and their schemas
 // under the same prefix), since Connect's own `Code` is the one callers
 // compare `error.code` with. Beside them, the hand-written helpers:
-// connecting (client.ts), tensors (tensors.ts), values (values.ts), errors
+// connecting (client.ts; TLS and tokens in auth.ts), tensors (tensors.ts), values (values.ts), errors
 // (errors.ts) and the StepStream session (session.ts).
 
 export * from "./gen/openenv/v1/values_pb.js";
@@ -28,6 +28,7 @@ export {
 // Connect's Code: what OpenEnvError.code and ConnectError.code hold.
 export { Code } from "@connectrpc/connect";
 
+export * from "./auth.js";
 export * from "./client.js";
 export * from "./errors.js";
 export * from "./session.js";
