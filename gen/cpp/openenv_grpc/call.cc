@@ -1,9 +1,5 @@
 #include "openenv_grpc/call.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-
 #include <cstdio>
 #include <random>
 
@@ -15,16 +11,6 @@ void PrepareContext(grpc::ClientContext& context, const CallOptions& options,
   if (!session_id.empty()) context.AddMetadata(kSessionHeader, session_id);
   for (const auto& [key, value] : options.headers) context.AddMetadata(key, value);
   if (options.timeout) context.set_deadline(std::chrono::system_clock::now() + *options.timeout);
-}
-
-std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 std::string NewRequestId() {

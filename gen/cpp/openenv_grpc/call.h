@@ -1,6 +1,7 @@
 // What every call to an openenv server carries: the protocol version
 // header, the session id header for L7 routing, the caller's deadline and
-// headers; and the channel those calls go over.
+// headers. (The channel those calls go over comes from Connect, in
+// connect.h, which this header includes for the code that found it here.)
 #ifndef OPENENV_GRPC_CALL_H_
 #define OPENENV_GRPC_CALL_H_
 
@@ -14,6 +15,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "openenv_grpc/connect.h"
 
 namespace openenv_grpc {
 
@@ -40,12 +43,6 @@ struct CallOptions {
 // Sets the deadline and every header of a call on a fresh context.
 void PrepareContext(grpc::ClientContext& context, const CallOptions& options,
                     const std::string& session_id = "");
-
-// An insecure channel to `address` ("host:port") with kMaxMessageBytes
-// messages and keepalive pings, for servers on loopback or inside a mesh
-// that terminates TLS; for TLS, make a channel with grpc::SslCredentials
-// and pass it to Client instead.
-std::shared_ptr<grpc::Channel> Connect(const std::string& address);
 
 // A fresh random UUID (version 4): the request_id of a creation, so that a
 // retried creation returns the same session instead of making another.

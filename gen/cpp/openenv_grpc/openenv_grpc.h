@@ -10,6 +10,7 @@
 #include "openenv/v1/values.pb.h"
 #include "openenv_grpc/call.h"
 #include "openenv_grpc/client.h"
+#include "openenv_grpc/connect.h"
 #include "openenv_grpc/error.h"
 #include "openenv_grpc/result.h"
 #include "openenv_grpc/session.h"
