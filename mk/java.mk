@@ -47,10 +47,12 @@ $(JAVA_GRPC_PLUGIN): | java-toolchain
 
 # $(call java_launcher,PROJECT_DIR,MAIN_CLASS,OUT): a script running MAIN_CLASS with the
 # project's classes and its runtime classpath (absolute paths, written at build time).
+# This checkout's gen/java classes come first: the jar in ~/.m2 is shared by every
+# checkout on the machine, and another one's `mvn install` may have replaced it.
 define java_launcher
 	mkdir -p $(dir $(3))
 	{ echo '#!/bin/sh'; echo '# Written by `make build-java` (mk/java.mk).'; \
-	  echo 'exec java -cp "$(CURDIR)/$(1)/target/classes:'"$$(cat $(1)/target/classpath.txt)"'" \
+	  echo 'exec java -cp "$(CURDIR)/$(1)/target/classes:$(CURDIR)/gen/java/target/classes:'"$$(cat $(1)/target/classpath.txt)"'" \
 	  $(2) "$$@"'; } > $(3).tmp && chmod +x $(3).tmp && mv $(3).tmp $(3)
 endef
 

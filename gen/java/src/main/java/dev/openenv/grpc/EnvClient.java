@@ -19,7 +19,9 @@ import dev.openenv.grpc.v1.StepBatchResponse;
 import dev.openenv.grpc.v1.StepRequest;
 import dev.openenv.grpc.v1.StepResponse;
 import dev.openenv.grpc.v1.Value;
+import io.grpc.CallCredentials;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -40,7 +42,8 @@ import java.util.function.Function;
  * openenv-protocol-version} header, the {@code openenv-session-id} header on calls that name a
  * session (so an L7 load balancer can route them), a protocol check on {@link #describe()}, and
  * failures as {@link OpenEnvException} with the server's reason. Instances are immutable and
- * thread-safe; {@link #withDeadline} and {@link #withHeader} return views over the same channel.
+ * thread-safe; {@link #withDeadline}, {@link #withHeader} and {@link #withToken} return views over
+ * the same channel.
  */
 public final class EnvClient implements AutoCloseable {
   /** The protocol version this client speaks, "MAJOR.MINOR". */
@@ -61,12 +64,19 @@ public final class EnvClient implements AutoCloseable {
   private final ManagedChannel owned; // null when the caller owns the channel
   private final Metadata headers;
   private final Duration deadline; // per call; null for none
+  private final CallCredentials credentials; // per call; null for none
 
-  private EnvClient(Channel channel, ManagedChannel owned, Metadata headers, Duration deadline) {
+  private EnvClient(
+      Channel channel,
+      ManagedChannel owned,
+      Metadata headers,
+      Duration deadline,
+      CallCredentials credentials) {
     this.channel = channel;
     this.owned = owned;
     this.headers = headers;
     this.deadline = deadline;
+    this.credentials = credentials;
   }
 
   /**
@@ -75,23 +85,44 @@ public final class EnvClient implements AutoCloseable {
    * retried on UNAVAILABLE, as the Python clients do.
    */
   public static EnvClient connect(String target) {
+    return connect(target, InsecureChannelCredentials.create());
+  }
+
+  /**
+   * {@link #connect(String)} with these channel credentials: TLS from PEM files with {@link
+   * Tls#credentials}, or any grpc-java {@code ChannelCredentials}.
+   */
+  public static EnvClient connect(String target, ChannelCredentials channelCredentials) {
     ManagedChannel channel =
-        Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+        Grpc.newChannelBuilder(target, channelCredentials)
             .maxInboundMessageSize(MAX_MESSAGE_BYTES)
             .defaultServiceConfig(retryConfig())
             .enableRetry()
             .build();
-    return new EnvClient(channel, channel, new Metadata(), null);
+    return new EnvClient(channel, channel, new Metadata(), null, null);
   }
 
   /** A client over a channel the caller built and keeps (TLS, interceptors, ...). */
   public static EnvClient over(Channel channel) {
-    return new EnvClient(channel, null, new Metadata(), null);
+    return new EnvClient(channel, null, new Metadata(), null, null);
   }
 
   /** This client with a deadline on each unary call, and on each whole stream it opens. */
   public EnvClient withDeadline(Duration perCall) {
-    return new EnvClient(channel, owned, headers, perCall);
+    return new EnvClient(channel, owned, headers, perCall, credentials);
+  }
+
+  /**
+   * This client sending {@code authorization: Bearer TOKEN} on every unary call and stream, for a
+   * server started with {@code --tokens-file}. Use it over TLS: see {@link BearerToken}.
+   */
+  public EnvClient withToken(String token) {
+    return withCallCredentials(new BearerToken(token));
+  }
+
+  /** This client attaching these call credentials to every unary call and stream. */
+  public EnvClient withCallCredentials(CallCredentials perCall) {
+    return new EnvClient(channel, owned, headers, deadline, perCall);
   }
 
   /** This client sending one more request header (for example W3C {@code traceparent}). */
@@ -99,7 +130,7 @@ public final class EnvClient implements AutoCloseable {
     Metadata more = new Metadata();
     more.merge(headers);
     more.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value);
-    return new EnvClient(channel, owned, more, deadline);
+    return new EnvClient(channel, owned, more, deadline, credentials);
   }
 
   /** The channel, for other services on the same server (health, reflection). */
@@ -256,13 +287,17 @@ public final class EnvClient implements AutoCloseable {
     return StepSession.attach(asyncStub(sessionId), sessionId);
   }
 
-  /** The generated blocking stub with this client's headers and deadline, for anything else. */
+  /**
+   * The generated blocking stub with this client's headers, credentials and deadline, for anything
+   * else.
+   */
   public EnvServiceGrpc.EnvServiceBlockingStub blockingStub(String sessionId) {
     EnvServiceGrpc.EnvServiceBlockingStub stub =
         EnvServiceGrpc.newBlockingStub(channel)
             .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headersFor(sessionId)))
             .withMaxInboundMessageSize(MAX_MESSAGE_BYTES)
-            .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES);
+            .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES)
+            .withCallCredentials(credentials);
     return deadline == null
         ? stub
         : stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
@@ -289,7 +324,8 @@ public final class EnvClient implements AutoCloseable {
         EnvServiceGrpc.newStub(channel)
             .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headersFor(sessionId)))
             .withMaxInboundMessageSize(MAX_MESSAGE_BYTES)
-            .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES);
+            .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES)
+            .withCallCredentials(credentials);
     return deadline == null
         ? stub
         : stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);

@@ -1,6 +1,7 @@
 package dev.openenv.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The session helper against a real gRPC server in-process, serving a counter env by the contract's
  * rules (the Python server itself is exercised by the conformance client): step indexes, in-band
- * errors that leave the stream going, unary trailers, headers, and close.
+ * errors that leave the stream going, unary trailers, headers and tokens, and close.
  */
 class StepSessionTest {
   private final List<Metadata> headers = new CopyOnWriteArrayList<>();
@@ -113,6 +114,29 @@ class StepSessionTest {
     assertTrue(e.is(ErrorReason.ERROR_REASON_SESSION_NOT_FOUND));
     assertEquals("no-such-session", e.getMetadata().get("session_id"));
     assertEquals("no-such-session", headers.get(0).get(EnvClient.SESSION_HEADER));
+  }
+
+  @Test
+  void aTokenGoesOnEveryUnaryCallAndStream() {
+    EnvClient authed = client.withToken("s3cret").withHeader("traceparent", "t");
+    assertThrows(OpenEnvException.class, () -> authed.step("no-such-session", Values.of(1), 1));
+    try (StepSession session = authed.openSession(7L)) {
+      session.step(1);
+    }
+    assertThrows(OpenEnvException.class, () -> client.step("no-such-session", Values.of(1), 1));
+    assertEquals(3, headers.size());
+    assertEquals("Bearer s3cret", headers.get(0).get(BearerToken.AUTHORIZATION), "unary");
+    assertEquals("Bearer s3cret", headers.get(1).get(BearerToken.AUTHORIZATION), "stream");
+    assertEquals("t", headers.get(1).get(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER)));
+    assertNull(headers.get(2).get(BearerToken.AUTHORIZATION), "the view, not the client");
+  }
+
+  @Test
+  void aTokenIsOneWordOfPrintableAscii() {
+    assertThrows(IllegalArgumentException.class, () -> new BearerToken(""));
+    assertThrows(IllegalArgumentException.class, () -> new BearerToken("two words"));
+    assertThrows(IllegalArgumentException.class, () -> new BearerToken("line\n"));
+    assertEquals("BearerToken[redacted]", new BearerToken("s3cret").toString());
   }
 
   @Test

@@ -3,8 +3,14 @@ package dev.openenv.grpc.examples;
 import dev.openenv.grpc.EnvClient;
 import dev.openenv.grpc.OpenEnvException;
 import dev.openenv.grpc.StepSession;
+import dev.openenv.grpc.Tls;
 import dev.openenv.grpc.v1.DescribeResponse;
 import dev.openenv.grpc.v1.StepResponse;
+import io.grpc.ChannelCredentials;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.File;
+import java.io.UncheckedIOException;
 import java.util.Random;
 
 /**
@@ -13,7 +19,12 @@ import java.util.Random;
  *
  * <pre>
  * .tools/examples/java [--address localhost:50051] [--episodes 3] [--seed S] [--max-steps 10000]
+ *     [--ca-file ca.crt [--cert-file client.crt --key-file client.key]] [--token TOKEN]
  * </pre>
+ *
+ * <p>{@code --ca-file} connects with TLS (plaintext without it), adding {@code --cert-file} and
+ * {@code --key-file} for mutual TLS; {@code --token} (default: {@code $OPENENV_GRPC_TOKEN}) is sent
+ * as {@code authorization: Bearer TOKEN} on every call.
  */
 public final class RandomAgent {
   private RandomAgent() {}
@@ -23,6 +34,10 @@ public final class RandomAgent {
     int episodes = 3;
     Long seed = null;
     long maxSteps = 10_000;
+    File caFile = null;
+    File certFile = null;
+    File keyFile = null;
+    String token = System.getenv("OPENENV_GRPC_TOKEN");
     try {
       for (int i = 0; i < args.length; i++) {
         String value = i + 1 < args.length ? args[i + 1] : null;
@@ -39,6 +54,18 @@ public final class RandomAgent {
           case "--max-steps":
             maxSteps = Long.parseLong(required(args[i], value));
             break;
+          case "--ca-file":
+            caFile = new File(required(args[i], value));
+            break;
+          case "--cert-file":
+            certFile = new File(required(args[i], value));
+            break;
+          case "--key-file":
+            keyFile = new File(required(args[i], value));
+            break;
+          case "--token":
+            token = required(args[i], value);
+            break;
           default:
             throw new IllegalArgumentException("unknown argument " + args[i]);
         }
@@ -47,19 +74,63 @@ public final class RandomAgent {
     } catch (IllegalArgumentException e) {
       System.err.println("error: " + e.getMessage());
       System.err.println(
-          "usage: RandomAgent [--address HOST:PORT] [--episodes N] [--seed S] [--max-steps N]");
+          "usage: RandomAgent [--address HOST:PORT] [--episodes N] [--seed S] [--max-steps N]\n"
+              + "         [--ca-file PATH [--cert-file PATH --key-file PATH]] [--token TOKEN]");
       System.exit(2);
     }
     try {
-      run(address, episodes, seed, maxSteps);
+      ChannelCredentials tls = Tls.credentials(caFile, certFile, keyFile);
+      run(address, tls, token, episodes, seed, maxSteps);
     } catch (OpenEnvException e) {
+      System.err.println("error: " + explain(e, address, hint(caFile, certFile)));
+      System.exit(1);
+    } catch (UncheckedIOException | IllegalArgumentException e) {
       System.err.println("error: " + e.getMessage());
       System.exit(1);
     }
   }
 
-  private static void run(String address, int episodes, Long seed, long maxSteps) {
-    try (EnvClient client = EnvClient.connect(address)) {
+  /**
+   * The failure in one line. UNAVAILABLE says little by itself: add what the transport saw (a TLS
+   * handshake refused, a connection refused), or when it saw nothing (a plaintext client whose
+   * connection a TLS server dropped) the likeliest cause.
+   */
+  private static String explain(OpenEnvException e, String address, String hint) {
+    String first = e.getMessage().lines().findFirst().orElse("");
+    if (e.getCode() != Status.Code.UNAVAILABLE) {
+      return first;
+    }
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    if (!(root instanceof StatusRuntimeException)) {
+      return "cannot reach " + address + ": " + first + " (" + root.getMessage() + ")";
+    }
+    return "cannot reach " + address + ": " + first + hint;
+  }
+
+  /** Why a server may close a connection without a word, given the TLS options. */
+  private static String hint(File caFile, File certFile) {
+    if (caFile == null) {
+      return "; if the server serves TLS (--tls-cert), pass --ca-file with its CA";
+    }
+    return certFile != null
+        ? ""
+        : "; if the server wants client certificates (--tls-client-ca), pass --cert-file/--key-file";
+  }
+
+  private static void run(
+      String address,
+      ChannelCredentials tls,
+      String token,
+      int episodes,
+      Long seed,
+      long maxSteps) {
+    try (EnvClient connection = EnvClient.connect(address, tls)) {
+      // An empty OPENENV_GRPC_TOKEN counts as none.
+      EnvClient client =
+          token == null || token.isEmpty() ? connection : connection.withToken(token);
       DescribeResponse spec = client.describe();
       System.out.printf(
           "%s (protocol %s, %s): action space %s%n",
