@@ -15,6 +15,7 @@ import pytest
 
 from openenv_grpc import errors
 from openenv_grpc.client import EnvClient
+from openenv_grpc.envs.conformance import ConformanceEnv
 from openenv_grpc.server.tls import TlsFiles
 
 from certs import issue
@@ -137,3 +138,19 @@ def test_the_cli_refuses_half_a_tls_setup(tmp_path: pathlib.Path) -> None:
     cert = str(tmp_path / "server.crt")
     assert cli.main(["serve", "--tls-cert", cert, "--port", "0"]) == 2
     assert cli.main(["serve", "--tls-client-ca", cert, "--port", "0"]) == 2
+
+
+def test_describe_and_validate_reach_a_server_with_tls_and_tokens(
+    start_server: StartServer, pki: dict[str, pathlib.Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openenv_grpc import cli
+
+    tokens = pki["folder"] / "tokens"
+    tokens.write_text("operator op-token-1\n")
+    server = start_server(ConformanceEnv, tls=tls(pki), tokens_file=tokens)
+    peer = ["--ca-file", str(pki["ca"]), "--token", "op-token-1"]
+    assert cli.main(["describe", server.address, *peer]) == 0
+    assert '"env_name": "Conformance-v1"' in capsys.readouterr().out
+    assert cli.main(["validate", server.address, *peer, "--episodes", "1"]) == 0
+    assert cli.main(["describe", server.address, "--ca-file", str(pki["ca"])]) == 1
+    assert "UNAUTHENTICATED" in capsys.readouterr().err

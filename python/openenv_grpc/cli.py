@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import grpc
 
+from .client import wire
+from .client.client import tls_credentials
 from .loader import DEFAULT_ENV, EnvSpecError, load_env_factory
 from .server.app import EnvFactoryFailed, ServerConfig, serve
 from .server.tls import TlsFiles
@@ -240,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_seconds, default=10.0, help="seconds to wait (default 10)"
     )
 
+    _peer_arguments(describe_cmd)
     validate_cmd = commands.add_parser(
         "validate",
         help="check that a running server (any language) keeps the openenv.v1 contract",
@@ -249,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         "every check passes, 1 when one fails, 2 on bad arguments.",
     )
     validate_cmd.add_argument("address", help="host:port of the server")
+    _peer_arguments(validate_cmd)
     validate_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     validate_cmd.add_argument(
         "--episodes",
@@ -277,9 +281,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(address: str, timeout: float) -> int:
+def _peer_arguments(command: argparse.ArgumentParser) -> None:
+    """TLS and token options of a command that calls a server."""
+    command.add_argument("--ca-file", help="the CA of the server's certificate (PEM): use TLS")
+    command.add_argument("--cert-file", help="this client's certificate (PEM), for mutual TLS")
+    command.add_argument("--key-file", help="the key of --cert-file (PEM)")
+    command.add_argument(
+        "--token", help=f"a bearer token (default ${wire.TOKEN_VARIABLE}); send it over TLS"
+    )
+
+
+def _peer(args: argparse.Namespace) -> tuple[grpc.ChannelCredentials | None, str]:
+    credentials = tls_credentials(args.ca_file, args.cert_file, args.key_file)
+    return credentials, wire.token_or_environment(args.token)
+
+
+def _describe(args: argparse.Namespace) -> int:
+    address = args.address
     try:
-        reply = describe(address, timeout)
+        reply = describe(address, args.timeout, *_peer(args))
     except grpc.RpcError as err:
         print(f"openenv-grpc: {address}: {err.code().name}: {err.details()}", file=sys.stderr)
         return 1
@@ -288,12 +308,15 @@ def _describe(address: str, timeout: float) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    credentials, token = _peer(args)
     report = validate(
         args.address,
         episodes=args.episodes,
         seed=args.seed,
         timeout=args.timeout,
         max_steps=args.max_steps,
+        credentials=credentials,
+        token=token,
     )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, allow_nan=False))
@@ -306,7 +329,7 @@ def _validate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "describe":
-        return _describe(args.address, args.timeout)
+        return _describe(args)
     if args.command == "validate":
         return _validate(args)
 

@@ -122,19 +122,32 @@ def validate(
     seed: int = 0,
     timeout: float = 10.0,
     max_steps: int = 50,
+    credentials: grpc.ChannelCredentials | None = None,
+    token: str = "",
 ) -> Report:
     """Run every check against the server at `address` ("host:port") and report.
 
     `episodes` seeded episodes (seeds `seed`, `seed + 1`, ...) of at most
     `max_steps` random actions each (from an RNG seeded with `seed`) check
     observations against the declared space; `timeout` is each call's
-    deadline in seconds.
+    deadline in seconds. `credentials` (TLS) and `token` (a bearer token) reach servers
+    that need them.
     """
     if episodes < 1 or max_steps < 1 or timeout <= 0:
         raise ValueError("episodes and max_steps must be at least 1, timeout above 0")
     options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-    with grpc.insecure_channel(address, options=options) as channel:
-        return _Validator(address, channel, episodes, seed, timeout, max_steps).run()
+    with _channel(address, credentials, options) as channel:
+        validator = _Validator(address, channel, episodes, seed, timeout, max_steps)
+        validator.token = token
+        return validator.run()
+
+
+def _channel(
+    address: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
+) -> grpc.Channel:
+    if credentials is not None:
+        return grpc.secure_channel(address, credentials, options=options)
+    return grpc.insecure_channel(address, options=options)
 
 
 class _Validator:
@@ -154,6 +167,7 @@ class _Validator:
         self.spec: _Spec | None = None
         self.closed: list[str] = []
         self.close_failures: list[str] = []
+        self.token = ""
 
     def run(self) -> Report:
         checks: list[tuple[str, Callable[[], str]]] = [
@@ -175,9 +189,12 @@ class _Validator:
     # -- calls --------------------------------------------------------------
 
     def _metadata(self, session_id: str = "") -> tuple[tuple[str, str | bytes], ...]:
+        headers: list[tuple[str, str | bytes]] = [(PROTOCOL_HEADER, PROTOCOL_VERSION)]
         if session_id:
-            return ((PROTOCOL_HEADER, PROTOCOL_VERSION), (SESSION_HEADER, session_id))
-        return ((PROTOCOL_HEADER, PROTOCOL_VERSION),)
+            headers.append((SESSION_HEADER, session_id))
+        if self.token:
+            headers.append(("authorization", f"Bearer {self.token}"))
+        return tuple(headers)
 
     def _reset(self, seed: int) -> pb.ResetResponse:
         request = pb.ResetRequest(
@@ -736,11 +753,19 @@ def _clip(text: str, limit: int = 240) -> str:
 # -- describe as JSON ------------------------------------------------------------
 
 
-def describe(address: str, timeout: float) -> pb.DescribeResponse:
+def describe(
+    address: str,
+    timeout: float,
+    credentials: grpc.ChannelCredentials | None = None,
+    token: str = "",
+) -> pb.DescribeResponse:
     """The server's Describe answer (grpc.RpcError when it cannot be had)."""
-    with grpc.insecure_channel(address) as channel:
+    headers = [(PROTOCOL_HEADER, PROTOCOL_VERSION)]
+    if token:
+        headers.append(("authorization", f"Bearer {token}"))
+    with _channel(address, credentials, []) as channel:
         reply: pb.DescribeResponse = pb_grpc.EnvServiceStub(channel).Describe(
-            pb.DescribeRequest(), timeout=timeout, metadata=((PROTOCOL_HEADER, PROTOCOL_VERSION),)
+            pb.DescribeRequest(), timeout=timeout, metadata=tuple(headers)
         )
     return reply
 
