@@ -20,6 +20,7 @@ from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from conftest import StartServer
+from otlp_receiver import OtlpReceiver, attributes
 from processes import Served
 from serverutil import ServerThread
 from testenvs import CounterEnv
@@ -156,3 +157,34 @@ def test_a_token_never_reaches_the_log_and_reflection_can_be_off(tokens: pathlib
         assert server.stop() == 0
     for secret in (ALICE, BOB):
         assert secret not in server.log
+
+
+def test_spans_name_the_principal(tokens: pathlib.Path) -> None:
+    receiver = OtlpReceiver()
+    environment = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+    }
+    server = Served("--tokens-file", str(tokens), "--drain-seconds", "0", env=environment)
+    try:
+        with EnvClient(server.address, token=ALICE) as alice:
+            session = alice.reset().session_id
+            with alice.stream() as stream:
+                stream.reset()
+            alice.close_session(session)
+
+        def named() -> set[str] | None:
+            found = {
+                span.name
+                for span in receiver.spans()
+                if attributes(span).get("enduser.id") == "alice"
+            }
+            wanted = {"openenv.v1.EnvService/Reset", "openenv.v1.EnvService/StepStream"}
+            return found if wanted <= found else None
+
+        assert receiver.wait_for(named)
+    finally:
+        assert server.stop() == 0
+        receiver.stop()
+    assert ALICE not in server.log
