@@ -37,7 +37,9 @@ def tokens(tmp_path: pathlib.Path) -> pathlib.Path:
 
 @pytest.fixture
 def server(start_server: StartServer, tokens: pathlib.Path) -> ServerThread:
-    return start_server(CounterEnv, tokens_file=tokens, max_sessions_per_principal=2)
+    return start_server(
+        CounterEnv, tokens_file=tokens, max_sessions_per_principal=2, max_envs_per_principal=6
+    )
 
 
 def refused(call: Callable[[], Any]) -> errors.EnvError:
@@ -121,7 +123,13 @@ def test_each_principal_has_its_own_session_limit(server: ServerThread) -> None:
             alice.reset()
         assert caught.value.reason == "SESSION_LIMIT"
         assert caught.value.metadata == {"limit": "2", "scope": "principal"}
-        assert bob.reset().session_id  # another principal still has room
+        single = bob.reset().session_id  # another principal still has room
+        bob.close_session(single)
+        bob.reset_batch(4)
+        with pytest.raises(errors.ResourceExhausted) as envs:
+            bob.reset_batch(3)  # a second session, but 4 + 3 sub-envs is over Bob's 6
+        assert envs.value.reason == "ENV_LIMIT"
+        assert envs.value.metadata == {"limit": "6", "requested": "3", "scope": "principal"}
 
 
 def test_tokens_are_read_again_when_the_file_changes(

@@ -9,6 +9,7 @@ and checks that the next connection gets them while an open stream goes on.
 from __future__ import annotations
 
 import pathlib
+import signal
 
 import grpc
 import pytest
@@ -20,6 +21,7 @@ from openenv_grpc.server.tls import TlsFiles
 
 from certs import issue
 from conftest import StartServer
+from processes import Served
 from testenvs import CounterEnv
 
 
@@ -154,3 +156,32 @@ def test_describe_and_validate_reach_a_server_with_tls_and_tokens(
     assert cli.main(["validate", server.address, *peer, "--episodes", "1"]) == 0
     assert cli.main(["describe", server.address, "--ca-file", str(pki["ca"])]) == 1
     assert "UNAUTHENTICATED" in capsys.readouterr().err
+
+
+def test_sighup_reads_the_certificates_again(pki: dict[str, pathlib.Path]) -> None:
+    server = Served(
+        "--tls-cert",
+        str(pki["server_cert"]),
+        "--tls-key",
+        str(pki["server_key"]),
+        "--drain-seconds",
+        "0",
+    )
+    try:
+        with EnvClient(server.address, ca_file=str(pki["ca"]), timeout=10) as client:
+            assert client.describe().env_name
+        server.send(signal.SIGHUP)  # a reload, not a drain
+        with EnvClient(server.address, ca_file=str(pki["ca"]), timeout=10) as client:
+            assert client.describe().env_name  # the next connection made the server re-read
+
+        def reloaded() -> bool:
+            return "TLS certificates reloaded" in server.log
+
+        for _ in range(200):  # the log line is written before the handshake completes
+            if reloaded():
+                break
+            with EnvClient(server.address, ca_file=str(pki["ca"]), timeout=10) as client:
+                client.describe()
+        assert reloaded(), server.log
+    finally:
+        assert server.stop() == 0

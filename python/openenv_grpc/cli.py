@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="most sessions one principal holds at once; 0 for no limit (default %(default)s)",
     )
     who.add_argument(
+        "--max-envs-per-principal",
+        type=_positive_int,
+        default=defaults.max_envs_per_principal,
+        help="sub-environments of one principal's batched sessions together; 0 for no limit "
+        "(default %(default)s)",
+    )
+    who.add_argument(
         "--no-reflection",
         dest="reflection",
         action="store_false",
@@ -358,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tls=tls_files,
         tokens_file=pathlib.Path(args.tokens_file) if args.tokens_file else None,
         max_sessions_per_principal=args.max_sessions_per_principal,
+        max_envs_per_principal=args.max_envs_per_principal,
         reflection=args.reflection,
         host=args.host,
         port=args.port,

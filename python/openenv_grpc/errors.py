@@ -285,11 +285,14 @@ class SessionLimitReached(ResourceExhausted):
 class EnvLimitReached(ResourceExhausted):
     reason = Reason.ENV_LIMIT
 
-    def __init__(self, limit: int, requested: int, in_use: int | None = None) -> None:
+    def __init__(
+        self, limit: int, requested: int, in_use: int | None = None, scope: str = "server"
+    ) -> None:
         if in_use is not None:
+            whose = "your batched sessions" if scope == "principal" else "all batched sessions"
             what = (
-                f"all batched sessions together hold at most {limit} sub-environments on this "
-                f"server and {in_use} are in use"
+                f"{whose} together hold at most {limit} sub-environments on this server and "
+                f"{in_use} are in use"
             )
         elif limit == 0:
             what = "batched sessions are turned off on this server"
@@ -298,7 +301,11 @@ class EnvLimitReached(ResourceExhausted):
         super().__init__(
             f"{requested} sub-environments asked for, but {what}; ask for fewer, or use "
             "single-env sessions",
-            metadata={"limit": str(limit), "requested": str(requested)},
+            metadata={
+                "limit": str(limit),
+                "requested": str(requested),
+                **({"scope": scope} if scope != "server" else {}),
+            },
         )
 
 

@@ -158,6 +158,7 @@ class SessionManager:
         max_envs: int = 0,
         observation_space: gs.Space[Any] | None = None,
         max_sessions_per_principal: int = 0,
+        max_envs_per_principal: int = 0,
     ) -> None:
         if env_calls not in ENV_CALL_POLICIES:
             raise ValueError(f"env_calls must be one of {ENV_CALL_POLICIES}, not {env_calls!r}")
@@ -177,6 +178,7 @@ class SessionManager:
         self.max_abandoned = max_abandoned
         self.max_envs = max_envs
         self.max_sessions_per_principal = max_sessions_per_principal
+        self.max_envs_per_principal = max_envs_per_principal
         self._sub_envs = 0  # sub-envs held by batched sessions
         self._observation_space = observation_space
         self._factory = factory
@@ -191,6 +193,7 @@ class SessionManager:
         # Reaped ids and their owners, to answer SESSION_EXPIRED (to the owner only).
         self._expired: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._owned: collections.Counter[str] = collections.Counter()  # open sessions per owner
+        self._owned_envs: collections.Counter[str] = collections.Counter()  # sub-envs per owner
         self._opening = 0
         self._busy = 0
         self._written_off: set[asyncio.Future[Any]] = set()
@@ -266,17 +269,22 @@ class SessionManager:
         per_owner = self.max_sessions_per_principal
         if per_owner and self._owned[owner] >= per_owner:
             raise SessionLimitReached(per_owner, scope="principal")
+        envs_per_owner, in_use = self.max_envs_per_principal, self._owned_envs[owner]
+        if num_envs and envs_per_owner and in_use + num_envs > envs_per_owner:
+            raise EnvLimitReached(envs_per_owner, num_envs, in_use=in_use, scope="principal")
         if num_envs and self.max_envs and self._sub_envs + num_envs > self.max_envs:
             raise EnvLimitReached(self.max_envs, num_envs, in_use=self._sub_envs)
         creating: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
         if request_id:
             self._requests[key] = creating
         self._owned[owner] += 1
+        self._owned_envs[owner] += num_envs
         try:
             session = await self._make(num_envs, autoreset, request_id, owner)
         except BaseException as exc:
             self._requests.pop(key, None)
             self._owned[owner] -= 1
+            self._owned_envs[owner] -= num_envs
             if isinstance(exc, Exception):
                 creating.set_exception(exc)
                 creating.exception()  # retrieved: only duplicates that wait on it re-raise it
@@ -608,6 +616,10 @@ class SessionManager:
         self._owned[session.owner] -= 1
         if not self._owned[session.owner]:
             del self._owned[session.owner]
+        if session.vector is not None:
+            self._owned_envs[session.owner] -= session.vector.num_envs
+            if not self._owned_envs[session.owner]:
+                del self._owned_envs[session.owner]
         if reason is CloseReason.IDLE:
             self._expired[session_id] = session.owner
             while len(self._expired) > EXPIRED_KEPT:

@@ -76,6 +76,7 @@ class ServerConfig:
     tls: TlsFiles | None = None
     tokens_file: pathlib.Path | None = None
     max_sessions_per_principal: int = 0
+    max_envs_per_principal: int = 0
     reflection: bool = True
 
     @property
@@ -230,6 +231,7 @@ class EnvServer:
             max_envs=self.config.max_envs,
             observation_space=observation_space if self.config.check_observations else None,
             max_sessions_per_principal=self.config.max_sessions_per_principal,
+            max_envs_per_principal=self.config.max_envs_per_principal,
         )
         self.health = health_aio.HealthServicer()
         self.servicer = EnvServicer(
