@@ -19,16 +19,23 @@ from openenv_grpc.client import EnvClient
 from openenv_grpc.envs.conformance import ConformanceEnv
 from openenv_grpc.server.tls import TlsFiles
 
-from certs import issue
+from certs import Issued, issue
 from conftest import StartServer
 from processes import Served
 from testenvs import CounterEnv
+
+CAS: dict[str, Issued] = {}  # each test's trusted CA, by its folder
+
+
+def issue_ca_of(pki: dict[str, pathlib.Path]) -> Issued:
+    return CAS[str(pki["folder"])]
 
 
 @pytest.fixture
 def pki(tmp_path: pathlib.Path) -> dict[str, pathlib.Path]:
     """Files of one trusted CA, its server and client certificates, and an untrusted CA's client."""
     ca, other = issue("openenv test CA"), issue("nobody's CA")
+    CAS[str(tmp_path)] = ca
     files: dict[str, pathlib.Path] = {}
     files["ca"], _ = ca.write(tmp_path, "ca")
     files["server_cert"], files["server_key"] = issue("server", ca, server=True).write(
@@ -185,3 +192,27 @@ def test_sighup_reads_the_certificates_again(pki: dict[str, pathlib.Path]) -> No
         assert reloaded(), server.log
     finally:
         assert server.stop() == 0
+
+
+def test_under_mutual_tls_the_certificate_names_the_principal(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    server = start_server(CounterEnv, tls=tls(pki, mutual=True))
+    other_cert, other_key = issue("second-trainer", issue_ca_of(pki)).write(pki["folder"], "second")
+    ca = str(pki["ca"])
+    with (
+        EnvClient(
+            server.address,
+            ca_file=ca,
+            cert_file=str(pki["client_cert"]),
+            key_file=str(pki["client_key"]),
+            timeout=10,
+        ) as first,
+        EnvClient(
+            server.address, ca_file=ca, cert_file=str(other_cert), key_file=str(other_key)
+        ) as second,
+    ):
+        session = first.reset().session_id
+        with pytest.raises(errors.NotFound):
+            second.step(session, 1)  # another certificate, another principal
+        assert first.step(session, 1).step_index == 1
