@@ -379,3 +379,12 @@ print(loaded, services)
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "[] []"
+
+
+def test_client_text_is_escaped_before_it_is_echoed() -> None:
+    forged = "abc\n2026-01-01 INFO openenv_grpc.server: forged line\x1b[31m"
+    echoed = errors.echo(forged)
+    assert "\n" not in echoed
+    assert "\x1b" not in echoed
+    assert echoed.startswith("abc\\n2026")
+    assert len(errors.echo("x" * 10_000)) == 128

@@ -12,10 +12,11 @@ import pathlib
 import signal
 
 import grpc
+import numpy as np
 import pytest
 
 from openenv_grpc import errors
-from openenv_grpc.client import EnvClient
+from openenv_grpc.client import EnvClient, RemoteEnv, RemoteVectorEnv
 from openenv_grpc.envs.conformance import ConformanceEnv
 from openenv_grpc.server.tls import TlsFiles
 
@@ -216,3 +217,24 @@ def test_under_mutual_tls_the_certificate_names_the_principal(
         with pytest.raises(errors.NotFound):
             second.step(session, 1)  # another certificate, another principal
         assert first.step(session, 1).step_index == 1
+
+
+def test_the_gymnasium_faces_take_the_same_options(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    tokens = pki["folder"] / "tokens"
+    tokens.write_text("trainer gym-token-7\n")
+    server = start_server(CounterEnv, tls=tls(pki), tokens_file=tokens)
+    options = {"ca_file": str(pki["ca"]), "token": "gym-token-7"}
+    env = RemoteEnv(server.address, **options)
+    try:
+        env.reset(seed=0)
+        assert env.step(1)[1] == 1.0
+    finally:
+        env.close()
+    envs = RemoteVectorEnv(server.address, 2, **options)
+    try:
+        envs.reset(seed=0)
+        assert envs.step(np.array([1, 2]))[1].tolist() == [1.0, 2.0]
+    finally:
+        envs.close()

@@ -71,8 +71,11 @@ class Reason(enum.StrEnum):
 
 
 def echo(text: object) -> str:
-    """Client input as it may appear in a message or metadata: cut to a bounded length."""
-    text = str(text)
+    """Client input as it may appear in a message, metadata or a log line: control
+    characters escaped (no forged log lines), cut to a bounded length."""
+    text = str(text)[: _ECHO_LIMIT * 2]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text if len(text) <= _ECHO_LIMIT else text[: _ECHO_LIMIT - 3] + "..."
 
 

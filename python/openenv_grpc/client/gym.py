@@ -16,7 +16,7 @@ from typing import Any, SupportsFloat
 import grpc
 import gymnasium as gym
 
-from .client import DEFAULT_TIMEOUT, EnvClient, StreamSession
+from .client import DEFAULT_TIMEOUT, EnvClient, StreamSession, tls_credentials
 
 
 class RemoteEnv(gym.Env[Any, Any]):
@@ -30,10 +30,18 @@ class RemoteEnv(gym.Env[Any, Any]):
         timeout: float | None = DEFAULT_TIMEOUT,
         render_mode: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
         token: str | None = None,
     ) -> None:
         self.task_id = task_id
-        self.client = EnvClient(address, timeout=timeout, credentials=credentials, token=token)
+        self.client = EnvClient(
+            address,
+            timeout=timeout,
+            credentials=credentials or tls_credentials(ca_file, cert_file, key_file),
+            token=token,
+        )
         spec = self.client.describe()
         self.remote_spec = spec
         self.observation_space = spec.observation_space

@@ -25,7 +25,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, iterate
 
 from ..vector import BatchedSpaces
-from .client import DEFAULT_TIMEOUT, EnvClient, StreamSession
+from .client import DEFAULT_TIMEOUT, EnvClient, StreamSession, tls_credentials
 from .results import BatchResetReply, BatchStepReply
 
 StepTuple = tuple[
@@ -45,6 +45,9 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         task_id: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
         token: str | None = None,
     ) -> None:
         if isinstance(servers, str):
@@ -55,7 +58,12 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             raise ValueError(f"every server needs at least one sub-env: {servers!r}")
         self._shards = [(address, n) for address, n in servers]
         self._clients = [
-            EnvClient(address, timeout=timeout, credentials=credentials, token=token)
+            EnvClient(
+                address,
+                timeout=timeout,
+                credentials=credentials or tls_credentials(ca_file, cert_file, key_file),
+                token=token,
+            )
             for address, _ in self._shards
         ]
         spec = self._clients[0].describe()
