@@ -68,6 +68,14 @@ def _details(trailers: Any) -> bytes | None:
 _RETRIED_AFTER_DEADLINE = (Code.DEADLINE_EXCEEDED,)
 
 
+def _final(error: EnvError, attempt: int, attempts: int) -> bool:
+    """Whether a failed attempt is the answer: the server's own error (it has a reason),
+    anything but a deadline that passed on the way, or the last attempt allowed."""
+    return (
+        bool(error.reason) or error.code not in _RETRIED_AFTER_DEADLINE or attempt + 1 == attempts
+    )
+
+
 def tls_credentials(
     ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None
 ) -> grpc.ChannelCredentials | None:
@@ -231,11 +239,7 @@ class EnvClient:
                 )
             except grpc.RpcError as exc:
                 error = _error(exc)
-                if (
-                    error.reason
-                    or error.code not in _RETRIED_AFTER_DEADLINE
-                    or attempt + 1 == attempts
-                ):
+                if _final(error, attempt, attempts):
                     raise error from None
         raise AssertionError("unreachable")
 
@@ -584,11 +588,7 @@ class AsyncEnvClient:
                 )
             except grpc.RpcError as exc:
                 error = _error(exc)
-                if (
-                    error.reason
-                    or error.code not in _RETRIED_AFTER_DEADLINE
-                    or attempt + 1 == attempts
-                ):
+                if _final(error, attempt, attempts):
                     raise error from None
         raise AssertionError("unreachable")
 
