@@ -124,7 +124,7 @@ def test_a_soak_of_sessions_and_steps_leaves_memory_threads_and_fds_flat() -> No
     finally:
         server.kill()
     assert answered == STEPS
-    last_session_line = [line for line in server.lines if re.search(r"session \w+ ", line)][-1]
+    last_session_line = [line for line in server.lines if re.search(r"session \w+… ", line)][-1]
     assert "(0 open)" in last_session_line, last_session_line  # every session was closed
 
     first = samples[0]
