@@ -68,6 +68,10 @@ class Reason(enum.StrEnum):
     CAPACITY_EXHAUSTED = "CAPACITY_EXHAUSTED"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    TOOL_NOT_FOUND = "TOOL_NOT_FOUND"
+    INVALID_TOOL_ARGUMENTS = "INVALID_TOOL_ARGUMENTS"
+    TASK_NOT_FOUND = "TASK_NOT_FOUND"
+    REWARD_ERROR = "REWARD_ERROR"
 
 
 def echo(text: object) -> str:
@@ -412,6 +416,58 @@ class RequestTooLarge(ResourceExhausted):
         super().__init__(
             f"{field} is {size} bytes, over this server's limit of {limit}; send less",
             metadata={"field": field, "size": str(size), "limit": str(limit)},
+        )
+
+
+class ToolNotFound(InvalidArgument):
+    reason = Reason.TOOL_NOT_FOUND
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        offer = ", ".join(known[:32]) if known else "none"
+        super().__init__(
+            f"the env has no tool named {echo(name)!r}; its tools are: {offer} (ListTools "
+            "describes them)",
+            metadata={"tool": echo(name)},
+        )
+
+
+class InvalidToolArguments(InvalidArgument):
+    """`problems` names each field at fault (echoed) with what is wrong, never its value."""
+
+    reason = Reason.INVALID_TOOL_ARGUMENTS
+
+    def __init__(self, name: str, problems: str, fields: list[str]) -> None:
+        super().__init__(
+            f"the arguments of tool {echo(name)!r} do not match its input schema: "
+            f"{problems}; send arguments as ListTools describes them",
+            metadata={"tool": echo(name), "fields": echo(",".join(fields))},
+        )
+
+
+class TaskNotFound(NotFound):
+    """A task selector names a taskset, split, task or index the env does not have."""
+
+    reason = Reason.TASK_NOT_FOUND
+
+    def __init__(self, what: str, **facts: str) -> None:
+        shown = {key: echo(value) for key, value in facts.items()}
+        super().__init__(
+            f"{what}; Describe lists the tasksets and their splits, ListTasks their tasks",
+            metadata=shown,
+        )
+
+
+class RewardError(Internal):
+    """The reward hook failed; the env applied the step, which a repeat of its index
+    scores again."""
+
+    reason = Reason.REWARD_ERROR
+
+    def __init__(self, hook: str, why: str, detail: str) -> None:
+        super().__init__(
+            f"the reward hook {echo(hook)} {detail}; the env applied the step: repeat its "
+            "step_index to have it scored again (and tell the server's operator)",
+            metadata={"hook": echo(hook), "why": why},
         )
 
 

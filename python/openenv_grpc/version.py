@@ -10,7 +10,12 @@ final v1 (rich errors with stable reasons, idempotent creation and steps,
 batched sessions with messages of their own, int32 counts, Duration TTL);
 1.2 adds the reliability limits (ENV_TIMEOUT, CAPACITY_EXHAUSTED,
 REQUEST_TOO_LARGE, per-sub-env errors in StepBatchResponse, the timeouts and
-max_envs in Capabilities); 1.3 adds UNAUTHENTICATED (tokens).
+max_envs in Capabilities); 1.3 adds UNAUTHENTICATED (tokens); 1.4 adds MCP
+tools (ListTools, CallTool, on streams too; tools in Describe; TOOL_NOT_FOUND,
+INVALID_TOOL_ARGUMENTS), tasksets (ListTasks, TaskSelector in resets, tasksets in
+Describe, TASK_NOT_FOUND), external rewards (RewardService, REWARD_ERROR), and
+batched infos in Gymnasium's vector layout (NewBatchSession.info_layout,
+vector_info) with Capabilities.vector_processes.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from .errors import ProtocolMismatch
 
 __version__ = "0.2.0"
-PROTOCOL_VERSION = "1.3"
+PROTOCOL_VERSION = "1.4"
 PROTOCOL_HEADER = "openenv-protocol-version"
 SESSION_HEADER = "openenv-session-id"
 

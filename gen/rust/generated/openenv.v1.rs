@@ -164,6 +164,240 @@ impl Dtype {
         }
     }
 }
+/// RenderRequest asks for the current frame of a single-env session.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RenderRequest {
+    /// The session to render. On a stream: empty, or the stream's own session.
+    #[prost(string, tag="1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// How an image frame should travel (unset: RAW).
+    #[prost(enumeration="FrameEncoding", tag="2")]
+    pub encoding: i32,
+    /// JPEG quality from 1 to 100; 0 means 75. Other encodings ignore it.
+    #[prost(int32, tag="3")]
+    pub jpeg_quality: i32,
+}
+/// RenderResponse is the current frame of a session.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RenderResponse {
+    /// The frame; its content is unset when the session has no render mode
+    /// (Gymnasium's render() returning None).
+    #[prost(message, optional, tag="1")]
+    pub frame: ::core::option::Option<Frame>,
+}
+/// Frame is one render of a session's environment.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Frame {
+    /// The render mode it was made in ("" when the session has none).
+    #[prost(string, tag="1")]
+    pub render_mode: ::prost::alloc::string::String,
+    /// The episode the frame belongs to ("" before the first reset).
+    #[prost(string, tag="6")]
+    pub episode_id: ::prost::alloc::string::String,
+    /// How many steps of that episode had been applied when it was made.
+    #[prost(int64, tag="7")]
+    pub step_index: i64,
+    /// What the env's render returned; unset when it returned None.
+    #[prost(oneof="frame::Content", tags="2, 3, 4, 5")]
+    pub content: ::core::option::Option<frame::Content>,
+}
+/// Nested message and enum types in `Frame`.
+pub mod frame {
+    /// What the env's render returned; unset when it returned None.
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Content {
+        /// An image frame as an array (RAW, or an image the encoding asked for
+        /// could not be encoded, e.g. a float depth map).
+        #[prost(message, tag="2")]
+        Pixels(super::Tensor),
+        /// An image frame encoded as the request asked (PNG or JPEG).
+        #[prost(message, tag="3")]
+        Image(super::EncodedImage),
+        /// A text frame (`ansi` and other text render modes).
+        #[prost(string, tag="4")]
+        Text(::prost::alloc::string::String),
+        /// Anything else the env's render returned (for example the list of
+        /// frames of an `rgb_array_list` mode), as a generic value.
+        #[prost(message, tag="5")]
+        Value(super::Value),
+    }
+}
+/// EncodedImage is an image frame in a standard file format.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct EncodedImage {
+    /// The format: "image/png" or "image/jpeg".
+    #[prost(string, tag="1")]
+    pub media_type: ::prost::alloc::string::String,
+    /// The file's bytes.
+    #[prost(bytes="vec", tag="2")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+    /// Width of the image in pixels.
+    #[prost(int32, tag="3")]
+    pub width: i32,
+    /// Height of the image in pixels.
+    #[prost(int32, tag="4")]
+    pub height: i32,
+}
+/// WatchSessionRequest starts watching a live single-env session.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WatchSessionRequest {
+    /// The session to watch: one the caller owns, or any when the caller is
+    /// an admin principal.
+    #[prost(string, tag="1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// The most frames a second to send; the server may grant fewer (see
+    /// WatchStart.max_fps). 0 sends step summaries only and costs the session
+    /// no render at all; frames need a session with a render mode.
+    #[prost(double, tag="2")]
+    pub max_fps: f64,
+    /// How image frames should travel (unset: RAW).
+    #[prost(enumeration="FrameEncoding", tag="3")]
+    pub encoding: i32,
+    /// JPEG quality from 1 to 100; 0 means 75. Other encodings ignore it.
+    #[prost(int32, tag="4")]
+    pub jpeg_quality: i32,
+}
+/// WatchSessionResponse is one event of a watched session. The first is
+/// `start`; the stream ends after `end` (the session closed) with status OK.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WatchSessionResponse {
+    /// How many events this watcher missed just before this one because it
+    /// read too slowly: they were dropped, not queued.
+    #[prost(uint64, tag="6")]
+    pub dropped: u64,
+    /// The event.
+    #[prost(oneof="watch_session_response::Event", tags="1, 2, 3, 4, 5, 15")]
+    pub event: ::core::option::Option<watch_session_response::Event>,
+}
+/// Nested message and enum types in `WatchSessionResponse`.
+pub mod watch_session_response {
+    /// The event.
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Event {
+        /// Where the session stood when watching began (first message only).
+        #[prost(message, tag="1")]
+        Start(super::WatchStart),
+        /// An episode of the session started (a reset).
+        #[prost(message, tag="2")]
+        EpisodeStart(super::EpisodeStart),
+        /// A step of the session was applied.
+        #[prost(message, tag="3")]
+        Step(super::StepSummary),
+        /// A frame of the session, made right after the step or reset before it.
+        #[prost(message, tag="4")]
+        Frame(super::Frame),
+        /// The session closed; the stream ends after this message.
+        #[prost(message, tag="5")]
+        End(super::WatchEnd),
+        /// Rendering a frame failed (ENV_ERROR, ENV_TIMEOUT, ...): the error a
+        /// Render call would have ended with. The session and the stream go on.
+        #[prost(message, tag="15")]
+        Error(::tonic_types::pb::Status),
+    }
+}
+/// WatchStart is the first message of a watch.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WatchStart {
+    /// The session watched.
+    #[prost(string, tag="1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// Its current episode ("" before the first reset completes).
+    #[prost(string, tag="2")]
+    pub episode_id: ::prost::alloc::string::String,
+    /// Steps applied in the current episode.
+    #[prost(int64, tag="3")]
+    pub step_count: i64,
+    /// Whether the current episode has ended.
+    #[prost(bool, tag="4")]
+    pub episode_done: bool,
+    /// The session's render mode ("": it renders nothing, so no frames come).
+    #[prost(string, tag="5")]
+    pub render_mode: ::prost::alloc::string::String,
+    /// The frame rate granted: the request's, capped by the server (0 when no
+    /// frames will come).
+    #[prost(double, tag="6")]
+    pub max_fps: f64,
+}
+/// EpisodeStart says that a session's episode started.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct EpisodeStart {
+    /// The new episode's id.
+    #[prost(string, tag="1")]
+    pub episode_id: ::prost::alloc::string::String,
+}
+/// StepSummary is one applied step of a watched session.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct StepSummary {
+    /// The episode the step belongs to.
+    #[prost(string, tag="1")]
+    pub episode_id: ::prost::alloc::string::String,
+    /// The step's index in its episode (1 for the first).
+    #[prost(int64, tag="2")]
+    pub step_index: i64,
+    /// The action applied.
+    #[prost(message, optional, tag="3")]
+    pub action: ::core::option::Option<Value>,
+    /// The step's reward.
+    #[prost(double, tag="4")]
+    pub reward: f64,
+    /// The reward's breakdown, when the env gave one.
+    #[prost(btree_map="string, double", tag="5")]
+    pub reward_components: ::prost::alloc::collections::BTreeMap<::prost::alloc::string::String, f64>,
+    /// Whether the episode reached a terminal state.
+    #[prost(bool, tag="6")]
+    pub terminated: bool,
+    /// Whether the episode was cut short.
+    #[prost(bool, tag="7")]
+    pub truncated: bool,
+}
+/// WatchEnd is the last message of a watch: the session closed.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct WatchEnd {
+    /// Why it closed, in words ("closed by the client", "its stream ended", ...).
+    #[prost(string, tag="1")]
+    pub reason: ::prost::alloc::string::String,
+}
+/// FrameEncoding is how an image frame travels. An image frame is an array
+/// of uint8 of shape \[height, width\] (grey), \[height, width, 3\] (RGB) or
+/// \[height, width, 4\] (RGBA); other frames (text, other arrays) travel as
+/// they are, whatever the encoding asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum FrameEncoding {
+    /// Unset: RAW.
+    Unspecified = 0,
+    /// The array itself, as a Tensor: exactly what the env's render returned.
+    Raw = 1,
+    /// Lossless PNG: the same pixels in far fewer bytes, shown by any browser.
+    Png = 2,
+    /// Lossy JPEG at the request's quality: the fewest bytes. A server that
+    /// cannot write JPEG sends PNG instead; EncodedImage.media_type says which.
+    Jpeg = 3,
+}
+impl FrameEncoding {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "FRAME_ENCODING_UNSPECIFIED",
+            Self::Raw => "FRAME_ENCODING_RAW",
+            Self::Png => "FRAME_ENCODING_PNG",
+            Self::Jpeg => "FRAME_ENCODING_JPEG",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "FRAME_ENCODING_UNSPECIFIED" => Some(Self::Unspecified),
+            "FRAME_ENCODING_RAW" => Some(Self::Raw),
+            "FRAME_ENCODING_PNG" => Some(Self::Png),
+            "FRAME_ENCODING_JPEG" => Some(Self::Jpeg),
+            _ => None,
+        }
+    }
+}
 /// Space describes the set of valid observations or actions. It is recursive:
 /// Dict and Tuple spaces hold further spaces.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -303,6 +537,223 @@ pub struct TupleSpace {
     #[prost(message, repeated, tag="1")]
     pub spaces: ::prost::alloc::vec::Vec<Space>,
 }
+/// TaskSet describes one taskset of the environment (Describe lists them).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct TaskSet {
+    /// The taskset's name, unique within the env (e.g. "shell-basics").
+    #[prost(string, tag="1")]
+    pub name: ::prost::alloc::string::String,
+    /// What the tasks are, for people ("" when the author gave none).
+    #[prost(string, tag="2")]
+    pub description: ::prost::alloc::string::String,
+    /// Its splits, in the author's order.
+    #[prost(message, repeated, tag="3")]
+    pub splits: ::prost::alloc::vec::Vec<TaskSplit>,
+    /// The split a reset uses when its selector names none.
+    #[prost(string, tag="4")]
+    pub default_split: ::prost::alloc::string::String,
+}
+/// TaskSplit is one split of a taskset.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TaskSplit {
+    /// The split's name (e.g. "train").
+    #[prost(string, tag="1")]
+    pub name: ::prost::alloc::string::String,
+    /// Its role, as OpenEnv's task API has it: "train", "validation" or
+    /// "test" (the name itself for a split of another kind).
+    #[prost(string, tag="2")]
+    pub r#type: ::prost::alloc::string::String,
+    /// How many tasks it holds; their indices are 0 to num_tasks - 1.
+    #[prost(int64, tag="3")]
+    pub num_tasks: i64,
+}
+/// Task is the public part of one task.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Task {
+    /// The task's id, unique within the env; ResetRequest.task may name it.
+    #[prost(string, tag="1")]
+    pub id: ::prost::alloc::string::String,
+    /// The taskset it belongs to.
+    #[prost(string, tag="2")]
+    pub taskset: ::prost::alloc::string::String,
+    /// The split it belongs to.
+    #[prost(string, tag="3")]
+    pub split: ::prost::alloc::string::String,
+    /// Its position in the split, from 0.
+    #[prost(int64, tag="4")]
+    pub index: i64,
+    /// Its public fields as its author wrote them (prompt, difficulty, ...);
+    /// the hidden ones (answer, verifier, ...) are never sent.
+    #[prost(message, optional, tag="5")]
+    pub fields: ::core::option::Option<MapValue>,
+}
+/// TaskSelector says which task a reset starts. Leave it unset (and
+/// ResetRequest.task_id empty) to let the env choose: an env with tasksets
+/// then takes the next task of its default split.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TaskSelector {
+    /// The taskset ("" for the env's first one).
+    #[prost(string, tag="1")]
+    pub taskset: ::prost::alloc::string::String,
+    /// The split ("" for the taskset's default split). Ignored with task_id,
+    /// which names a task of any split.
+    #[prost(string, tag="2")]
+    pub split: ::prost::alloc::string::String,
+    /// How the task is chosen within the split. Unset: the next task of the
+    /// split by the env instance's cursor, which starts at index 0, moves on
+    /// every reset that chooses this way, wraps around at the end of the
+    /// split, and never moves on a step.
+    #[prost(oneof="task_selector::Choice", tags="3, 4, 5")]
+    pub choice: ::core::option::Option<task_selector::Choice>,
+}
+/// Nested message and enum types in `TaskSelector`.
+pub mod task_selector {
+    /// How the task is chosen within the split. Unset: the next task of the
+    /// split by the env instance's cursor, which starts at index 0, moves on
+    /// every reset that chooses this way, wraps around at the end of the
+    /// split, and never moves on a step.
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Choice {
+        /// The task with this id.
+        #[prost(string, tag="3")]
+        TaskId(::prost::alloc::string::String),
+        /// The task at this index of the split (TASK_NOT_FOUND when the split
+        /// is shorter). In ResetBatchRequest.all, sub-env i gets index + i.
+        #[prost(int64, tag="4")]
+        Index(i64),
+        /// The task at seed % num_tasks of the split: a seeded random choice
+        /// that a retry with the same seed repeats. In ResetBatchRequest.all,
+        /// sub-env i gets seed + i.
+        #[prost(uint64, tag="5")]
+        Seed(u64),
+    }
+}
+/// ListTasksRequest asks for a range of one split's tasks (OpenEnv's
+/// get_task_range), public parts only. It needs no session.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListTasksRequest {
+    /// The taskset ("" for the env's first one).
+    #[prost(string, tag="1")]
+    pub taskset: ::prost::alloc::string::String,
+    /// The split ("" for the taskset's default split).
+    #[prost(string, tag="2")]
+    pub split: ::prost::alloc::string::String,
+    /// Index of the first task to return (0 for the start of the split).
+    #[prost(int64, tag="3")]
+    pub start: i64,
+    /// The most tasks to return; 0 means the server's default page of 100.
+    /// The server returns at most 1000 tasks per call.
+    #[prost(int32, tag="4")]
+    pub page_size: i32,
+}
+/// ListTasksResponse is a page of one split's tasks, in split order.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListTasksResponse {
+    /// The tasks from `start`, at most page_size of them.
+    #[prost(message, repeated, tag="1")]
+    pub tasks: ::prost::alloc::vec::Vec<Task>,
+    /// The index to ask for next (start + len(tasks)); equal to num_tasks
+    /// when this page reaches the end of the split.
+    #[prost(int64, tag="2")]
+    pub next_start: i64,
+    /// How many tasks the split holds.
+    #[prost(int64, tag="3")]
+    pub num_tasks: i64,
+}
+/// Tool is one tool of an environment (MCP's Tool).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Tool {
+    /// The tool's name, unique in the env: 1 to 128 characters of A-Z, a-z,
+    /// 0-9, `_`, `.` and `-` (MCP's rule).
+    #[prost(string, tag="1")]
+    pub name: ::prost::alloc::string::String,
+    /// What the tool does and when to use it, for a model or a person to read.
+    #[prost(string, tag="2")]
+    pub description: ::prost::alloc::string::String,
+    /// The JSON Schema of the tool's arguments, as JSON text; its root is an
+    /// object schema (`"type": "object"` with `properties`).
+    #[prost(string, tag="3")]
+    pub input_schema_json: ::prost::alloc::string::String,
+    /// The JSON Schema of the tool's structured result, as JSON text; empty
+    /// when the tool declares none (its result is content only).
+    #[prost(string, tag="4")]
+    pub output_schema_json: ::prost::alloc::string::String,
+}
+/// ListToolsRequest asks for the tools of a session's environment.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListToolsRequest {
+    /// The session whose env's tools to list. On a stream: empty, or the
+    /// stream's own session.
+    #[prost(string, tag="1")]
+    pub session_id: ::prost::alloc::string::String,
+}
+/// ListToolsResponse is the tools of a session's environment.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListToolsResponse {
+    /// Every tool, in the env's order.
+    #[prost(message, repeated, tag="1")]
+    pub tools: ::prost::alloc::vec::Vec<Tool>,
+}
+/// CallToolRequest calls one tool of a single-env session's environment.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CallToolRequest {
+    /// The session whose env runs the tool. On a stream: empty, or the
+    /// stream's own session.
+    #[prost(string, tag="1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// The tool's name, as ListTools gives it.
+    #[prost(string, tag="2")]
+    pub name: ::prost::alloc::string::String,
+    /// The arguments: a JSON object, as text, that matches the tool's input
+    /// schema. Empty means `{}`.
+    #[prost(string, tag="3")]
+    pub arguments_json: ::prost::alloc::string::String,
+    /// A client-chosen id of this call. Calling again with the id of the
+    /// session's last tool call returns that call's answer (waiting for it
+    /// while it runs) instead of running the tool twice. Empty turns the
+    /// protection off.
+    #[prost(string, tag="4")]
+    pub request_id: ::prost::alloc::string::String,
+}
+/// ToolContent is one item of a tool's unstructured result (MCP's content).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ToolContent {
+    /// The item.
+    #[prost(oneof="tool_content::Content", tags="1")]
+    pub content: ::core::option::Option<tool_content::Content>,
+}
+/// Nested message and enum types in `ToolContent`.
+pub mod tool_content {
+    /// The item.
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Content {
+        /// A text item (MCP's TextContent). Content of other MCP kinds comes as
+        /// a text item holding its MCP JSON.
+        #[prost(string, tag="1")]
+        Text(::prost::alloc::string::String),
+    }
+}
+/// CallToolResponse is the outcome of one tool call (MCP's CallToolResult).
+/// A tool that fails in a way its caller should read (a missing file, a
+/// command that failed) answers with `is_error` set and says why in
+/// `content`; the session goes on. An unknown tool or arguments that do not
+/// match the input schema fail the call with INVALID_ARGUMENT instead
+/// (TOOL_NOT_FOUND, INVALID_TOOL_ARGUMENTS), and a tool that crashes with
+/// ENV_ERROR, as a step that raises.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct CallToolResponse {
+    /// The unstructured result, for a model to read, in order.
+    #[prost(message, repeated, tag="1")]
+    pub content: ::prost::alloc::vec::Vec<ToolContent>,
+    /// The structured result as JSON text (it matches the tool's output
+    /// schema when it has one); empty when the tool gave none.
+    #[prost(string, tag="2")]
+    pub structured_content_json: ::prost::alloc::string::String,
+    /// Whether the tool call ended in an error that `content` explains (MCP's
+    /// isError).
+    #[prost(bool, tag="3")]
+    pub is_error: bool,
+}
 /// DescribeRequest asks for the environment spec.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DescribeRequest {
@@ -338,6 +789,15 @@ pub struct DescribeResponse {
     /// The version of the server software, e.g. "openenv-grpc 0.2.0".
     #[prost(string, tag="9")]
     pub server_version: ::prost::alloc::string::String,
+    /// The env's MCP tools, as ListTools gives them for a new session (empty
+    /// when it has none; Capabilities.tools says whether it has any).
+    /// (Since 1.4.)
+    #[prost(message, repeated, tag="10")]
+    pub tools: ::prost::alloc::vec::Vec<Tool>,
+    /// The env's tasksets with their splits and sizes (empty when it has
+    /// none); ListTasks pages through their tasks. (Since 1.4.)
+    #[prost(message, repeated, tag="11")]
+    pub tasksets: ::prost::alloc::vec::Vec<TaskSet>,
 }
 /// RewardRange bounds the reward of a single step.
 #[derive(Clone, Copy, PartialEq, ::prost::Message)]
@@ -357,7 +817,8 @@ pub struct Capabilities {
     /// its sub-environment limit is 0.
     #[prost(bool, tag="1")]
     pub batched: bool,
-    /// Whether the env exposes MCP-style tools.
+    /// Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+    /// server sets it when DescribeResponse.tools is not empty.
     #[prost(bool, tag="2")]
     pub tools: bool,
     /// The most sessions the server holds at once; beyond it session creation
@@ -391,6 +852,11 @@ pub struct Capabilities {
     /// it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
     #[prost(int32, tag="10")]
     pub max_envs: i32,
+    /// How many worker processes step the sub-environments of each batched
+    /// session, each holding a slice of them (`serve --vector-processes`); 0
+    /// means the server's own threads step them. (Since 1.4.)
+    #[prost(int32, tag="11")]
+    pub vector_processes: i32,
 }
 /// NewSession asks for a new single-env session.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -402,6 +868,12 @@ pub struct NewSession {
     /// never leaks a session. Empty turns the protection off.
     #[prost(string, tag="1")]
     pub request_id: ::prost::alloc::string::String,
+    /// The render mode to make the env in (Gymnasium's `render_mode`, one of
+    /// the `render_modes` in Describe's metadata, "human" excepted); empty
+    /// leaves it to the server (none unless its operator set a default).
+    /// Render and WatchSession frames need one. (Since 1.4.)
+    #[prost(string, tag="2")]
+    pub render_mode: ::prost::alloc::string::String,
 }
 /// ResetRequest starts a new episode of a single-env session.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -420,8 +892,14 @@ pub struct ResetRequest {
     #[prost(message, optional, tag="5")]
     pub options: ::core::option::Option<MapValue>,
     /// Which task of a multi-task env to start ("" for the env's default).
+    /// The same as `task` with only task_id set; set one of the two.
     #[prost(string, tag="6")]
     pub task_id: ::prost::alloc::string::String,
+    /// Which task of the env's tasksets to start: by id, by split and index,
+    /// or by split and seed (see tasks.proto). Unset: task_id decides.
+    /// (Since 1.4.)
+    #[prost(message, optional, tag="7")]
+    pub task: ::core::option::Option<TaskSelector>,
     /// Which session to reset.
     #[prost(oneof="reset_request::Session", tags="1, 2")]
     pub session: ::core::option::Option<reset_request::Session>,
@@ -515,6 +993,12 @@ pub struct NewBatchSession {
     /// How finished sub-environments are reset (unset: NEXT_STEP).
     #[prost(enumeration="AutoresetMode", tag="3")]
     pub autoreset_mode: i32,
+    /// How batched responses carry infos (unset: one MapValue per sub-env in
+    /// `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+    /// `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+    /// of the two it gets. (Since 1.4.)
+    #[prost(enumeration="InfoLayout", tag="4")]
+    pub info_layout: i32,
 }
 /// SubEnvReset is how one sub-environment of a batch starts its episode.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -529,6 +1013,10 @@ pub struct SubEnvReset {
     /// Env-specific reset options of this sub-env.
     #[prost(message, optional, tag="3")]
     pub options: ::core::option::Option<MapValue>,
+    /// Which task this sub-env starts, as ResetRequest.task; set it or
+    /// task_id, not both. (Since 1.4.)
+    #[prost(message, optional, tag="4")]
+    pub task: ::core::option::Option<TaskSelector>,
 }
 /// ResetBatchRequest resets sub-environments of a batched session.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -590,6 +1078,11 @@ pub struct ResetBatchResponse {
     /// empty.
     #[prost(message, repeated, tag="5")]
     pub infos: ::prost::alloc::vec::Vec<MapValue>,
+    /// The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+    /// instead of `infos` when the session was created with that layout and
+    /// some info is not empty. (Since 1.4.)
+    #[prost(message, optional, tag="6")]
+    pub vector_info: ::core::option::Option<MapValue>,
 }
 /// StepBatchRequest steps sub-environments of a batched session together.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -646,6 +1139,11 @@ pub struct StepBatchResponse {
     /// The other sub-envs' results are never lost to one failure. (Since 1.2.)
     #[prost(message, repeated, tag="9")]
     pub sub_env_errors: ::prost::alloc::vec::Vec<SubEnvError>,
+    /// The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+    /// entry per entry of env_ids; set instead of `infos` when the session
+    /// was created with that layout and some info is not empty. (Since 1.4.)
+    #[prost(message, optional, tag="10")]
+    pub vector_info: ::core::option::Option<MapValue>,
 }
 /// SubEnvError is the failure of one sub-environment's step.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -762,7 +1260,7 @@ pub struct StepStreamRequest {
     #[prost(btree_map="string, string", tag="15")]
     pub trace_context: ::prost::alloc::collections::BTreeMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     /// The request.
-    #[prost(oneof="step_stream_request::Request", tags="2, 3, 4, 5, 6, 7, 8, 9")]
+    #[prost(oneof="step_stream_request::Request", tags="2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12")]
     pub request: ::core::option::Option<step_stream_request::Request>,
 }
 /// Nested message and enum types in `StepStreamRequest`.
@@ -797,6 +1295,16 @@ pub mod step_stream_request {
         /// Collect the first sub-envs to finish their sent steps.
         #[prost(message, tag="9")]
         RecvRequest(super::RecvRequest),
+        /// List the tools of the stream's session's env. (Since 1.4.)
+        #[prost(message, tag="10")]
+        ListToolsRequest(super::ListToolsRequest),
+        /// Call a tool of the stream's single-env session, in order with its
+        /// steps. (Since 1.4.)
+        #[prost(message, tag="11")]
+        CallToolRequest(super::CallToolRequest),
+        /// Render the stream's single-env session. (Since 1.4.)
+        #[prost(message, tag="12")]
+        RenderRequest(super::RenderRequest),
     }
 }
 /// StepStreamResponse answers one StepStreamRequest.
@@ -806,7 +1314,7 @@ pub struct StepStreamResponse {
     #[prost(uint64, tag="1")]
     pub seq: u64,
     /// The answer: the response kind matching the request, or an error.
-    #[prost(oneof="step_stream_response::Response", tags="2, 3, 4, 5, 6, 7, 8, 9, 15")]
+    #[prost(oneof="step_stream_response::Response", tags="2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15")]
     pub response: ::core::option::Option<step_stream_response::Response>,
 }
 /// Nested message and enum types in `StepStreamResponse`.
@@ -838,10 +1346,60 @@ pub mod step_stream_response {
         /// Answer to `recv_request`: the sub-envs that finished first.
         #[prost(message, tag="9")]
         RecvResponse(super::StepBatchResponse),
+        /// Answer to `list_tools_request`. (Since 1.4.)
+        #[prost(message, tag="10")]
+        ListToolsResponse(super::ListToolsResponse),
+        /// Answer to `call_tool_request`. (Since 1.4.)
+        #[prost(message, tag="11")]
+        CallToolResponse(super::CallToolResponse),
+        /// Answer to `render_request`. (Since 1.4.)
+        #[prost(message, tag="12")]
+        RenderResponse(super::RenderResponse),
         /// The request failed, with the same code, message and ErrorInfo
         /// reason a unary call would have ended with; the stream goes on.
         #[prost(message, tag="15")]
         Error(::tonic_types::pb::Status),
+    }
+}
+/// InfoLayout is how the infos of a batched session travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum InfoLayout {
+    /// Unset: INFO_LAYOUT_PER_SUB_ENV.
+    Unspecified = 0,
+    /// One MapValue per sub-env (`infos`), or none when every info is empty.
+    PerSubEnv = 1,
+    /// One MapValue in Gymnasium's vector layout (`vector_info`), exactly as
+    /// gymnasium.vector.SyncVectorEnv returns infos: every key of any
+    /// sub-env's info maps to an array with one entry per entry of env_ids,
+    /// and `_key` to a bool Tensor marking the sub-envs that have the key.
+    /// Arrays of numbers and bools are Tensors (a Python int is int64, a
+    /// float float64, an info array gets a leading axis); other values are a
+    /// ListValue with null where a sub-env lacks the key (Gymnasium's object
+    /// array); a dict value is a nested MapValue of the same layout.
+    /// `final_obs` (SAME_STEP) is a ListValue of observations.
+    Vector = 2,
+}
+impl InfoLayout {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "INFO_LAYOUT_UNSPECIFIED",
+            Self::PerSubEnv => "INFO_LAYOUT_PER_SUB_ENV",
+            Self::Vector => "INFO_LAYOUT_VECTOR",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "INFO_LAYOUT_UNSPECIFIED" => Some(Self::Unspecified),
+            "INFO_LAYOUT_PER_SUB_ENV" => Some(Self::PerSubEnv),
+            "INFO_LAYOUT_VECTOR" => Some(Self::Vector),
+            _ => None,
+        }
     }
 }
 /// AutoresetMode is how a batched session resets a sub-environment whose
@@ -939,8 +1497,9 @@ pub enum ErrorReason {
     Draining = 11,
     /// INTERNAL. The environment's own code raised, or returned a result the
     /// protocol cannot carry or that is malformed. Metadata: `where` (factory,
-    /// reset, step, state, close), `exception` (the exception's type). The
-    /// session stays open; Reset it.
+    /// reset, step, state, close, tool), `exception` (the exception's type).
+    /// The session stays open; Reset it (a tool's crash leaves the episode
+    /// running).
     EnvError = 12,
     /// The environment refused the request itself, with the code it chose
     /// (INVALID_ARGUMENT for an unknown task, for example); the message says
@@ -982,6 +1541,25 @@ pub enum ErrorReason {
     /// TOKEN`) or a client certificate, and the call brought none it knows.
     /// Send a valid token. (Since 1.3.)
     Unauthenticated = 22,
+    /// INVALID_ARGUMENT. CallTool names a tool the session's env does not
+    /// have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+    ToolNotFound = 23,
+    /// INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+    /// not match the tool's input schema. Metadata: `tool`, `fields` (the
+    /// argument fields at fault, comma-separated). Send arguments as the
+    /// tool's input schema describes them. (Since 1.4.)
+    InvalidToolArguments = 24,
+    /// NOT_FOUND. A task selector names a taskset, split, task id or index
+    /// the env does not have (or the env has no tasksets). Metadata:
+    /// `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+    /// `num_tasks` for an index past the split. List the tasksets with
+    /// Describe and the tasks with ListTasks. (Since 1.4.)
+    TaskNotFound = 25,
+    /// INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+    /// raised, failed, ran past its timeout, or returned something that is
+    /// not a reward. The env applied the step: repeat the same step_index to
+    /// have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
+    RewardError = 26,
 }
 impl ErrorReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -1013,6 +1591,10 @@ impl ErrorReason {
             Self::CapacityExhausted => "ERROR_REASON_CAPACITY_EXHAUSTED",
             Self::RequestTooLarge => "ERROR_REASON_REQUEST_TOO_LARGE",
             Self::Unauthenticated => "ERROR_REASON_UNAUTHENTICATED",
+            Self::ToolNotFound => "ERROR_REASON_TOOL_NOT_FOUND",
+            Self::InvalidToolArguments => "ERROR_REASON_INVALID_TOOL_ARGUMENTS",
+            Self::TaskNotFound => "ERROR_REASON_TASK_NOT_FOUND",
+            Self::RewardError => "ERROR_REASON_REWARD_ERROR",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -1041,9 +1623,74 @@ impl ErrorReason {
             "ERROR_REASON_CAPACITY_EXHAUSTED" => Some(Self::CapacityExhausted),
             "ERROR_REASON_REQUEST_TOO_LARGE" => Some(Self::RequestTooLarge),
             "ERROR_REASON_UNAUTHENTICATED" => Some(Self::Unauthenticated),
+            "ERROR_REASON_TOOL_NOT_FOUND" => Some(Self::ToolNotFound),
+            "ERROR_REASON_INVALID_TOOL_ARGUMENTS" => Some(Self::InvalidToolArguments),
+            "ERROR_REASON_TASK_NOT_FOUND" => Some(Self::TaskNotFound),
+            "ERROR_REASON_REWARD_ERROR" => Some(Self::RewardError),
             _ => None,
         }
     }
+}
+/// ScoreStepRequest is one step to score and what led to it.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ScoreStepRequest {
+    /// The env's name, as Describe gives it.
+    #[prost(string, tag="1")]
+    pub env_name: ::prost::alloc::string::String,
+    /// The session the step belongs to.
+    #[prost(string, tag="2")]
+    pub session_id: ::prost::alloc::string::String,
+    /// The episode the step belongs to.
+    #[prost(string, tag="3")]
+    pub episode_id: ::prost::alloc::string::String,
+    /// The step's index in the episode (batched: the batched step's index).
+    #[prost(int64, tag="4")]
+    pub step_index: i64,
+    /// The sub-env of a batched session that took the step; 0 for a
+    /// single-env session.
+    #[prost(int32, tag="5")]
+    pub env_id: i32,
+    /// The task of the episode, public part (unset when the env has no
+    /// tasksets or the server does not know the task).
+    #[prost(message, optional, tag="6")]
+    pub task: ::core::option::Option<Task>,
+    /// The task's hidden fields (its answer, ...): the reward service is
+    /// trusted with them, the trainer never is.
+    #[prost(message, optional, tag="7")]
+    pub hidden_fields: ::core::option::Option<MapValue>,
+    /// The action the step applied.
+    #[prost(message, optional, tag="8")]
+    pub action: ::core::option::Option<Value>,
+    /// The observation after the step.
+    #[prost(message, optional, tag="9")]
+    pub observation: ::core::option::Option<Value>,
+    /// The env's own reward of the step.
+    #[prost(double, tag="10")]
+    pub reward: f64,
+    /// The env's own reward breakdown.
+    #[prost(btree_map="string, double", tag="11")]
+    pub reward_components: ::prost::alloc::collections::BTreeMap<::prost::alloc::string::String, f64>,
+    /// Whether the step ended the episode in a terminal state.
+    #[prost(bool, tag="12")]
+    pub terminated: bool,
+    /// Whether the step cut the episode short.
+    #[prost(bool, tag="13")]
+    pub truncated: bool,
+    /// The step's info, as the env returned it.
+    #[prost(message, optional, tag="14")]
+    pub info: ::core::option::Option<MapValue>,
+}
+/// ScoreStepResponse is the step's score.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ScoreStepResponse {
+    /// The step's reward, sent to the trainer in place of the env's own.
+    #[prost(double, tag="1")]
+    pub reward: f64,
+    /// Its breakdown into named parts (informational), merged into the step's
+    /// reward_components over the env's own parts of the same names. Empty:
+    /// the step's components gain one part, "external", equal to `reward`.
+    #[prost(btree_map="string, double", tag="2")]
+    pub components: ::prost::alloc::collections::BTreeMap<::prost::alloc::string::String, f64>,
 }
 include!("openenv.v1.tonic.rs");
 // @@protoc_insertion_point(module)

@@ -20,6 +20,7 @@ impl ResetRequest {
     pub fn new_session() -> Self {
         let new = NewSession {
             request_id: new_request_id(),
+            ..NewSession::default()
         };
         Self {
             session: Some(reset_request::Session::NewSession(new)),

@@ -53,6 +53,7 @@ impl Session {
             _ => {
                 reset.session = Some(reset_request::Session::NewSession(NewSession {
                     request_id: new_request_id(),
+                    ..NewSession::default()
                 }))
             }
         }

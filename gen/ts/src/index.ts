@@ -13,6 +13,7 @@ export * from "./gen/openenv/v1/values_pb.js";
 export * from "./gen/openenv/v1/spaces_pb.js";
 export * from "./gen/openenv/v1/errors_pb.js";
 export * from "./gen/openenv/v1/env_service_pb.js";
+export * from "./gen/openenv/v1/frames_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 export {
   Code as RpcCode,

@@ -31,6 +31,11 @@ static const char* EnvService_method_names[] = {
   "/openenv.v1.EnvService/State",
   "/openenv.v1.EnvService/CloseSession",
   "/openenv.v1.EnvService/StepStream",
+  "/openenv.v1.EnvService/ListTools",
+  "/openenv.v1.EnvService/CallTool",
+  "/openenv.v1.EnvService/ListTasks",
+  "/openenv.v1.EnvService/Render",
+  "/openenv.v1.EnvService/WatchSession",
 };
 
 std::unique_ptr< EnvService::Stub> EnvService::NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options) {
@@ -48,6 +53,11 @@ EnvService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& channel
   , rpcmethod_State_(EnvService_method_names[5], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_CloseSession_(EnvService_method_names[6], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_StepStream_(EnvService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::BIDI_STREAMING, channel)
+  , rpcmethod_ListTools_(EnvService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_CallTool_(EnvService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_ListTasks_(EnvService_method_names[10], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_Render_(EnvService_method_names[11], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_WatchSession_(EnvService_method_names[12], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
   {}
 
 ::grpc::Status EnvService::Stub::Describe(::grpc::ClientContext* context, const ::openenv::v1::DescribeRequest& request, ::openenv::v1::DescribeResponse* response) {
@@ -227,6 +237,114 @@ void EnvService::Stub::async::StepStream(::grpc::ClientContext* context, ::grpc:
   return ::grpc::internal::ClientAsyncReaderWriterFactory< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>::Create(channel_.get(), cq, rpcmethod_StepStream_, context, false, nullptr);
 }
 
+::grpc::Status EnvService::Stub::ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::openenv::v1::ListToolsResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_ListTools_, context, request, response);
+}
+
+void EnvService::Stub::async::ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTools_, context, request, response, std::move(f));
+}
+
+void EnvService::Stub::async::ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTools_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>* EnvService::Stub::PrepareAsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::openenv::v1::ListToolsResponse, ::openenv::v1::ListToolsRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_ListTools_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>* EnvService::Stub::AsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncListToolsRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
+::grpc::Status EnvService::Stub::CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::openenv::v1::CallToolResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_CallTool_, context, request, response);
+}
+
+void EnvService::Stub::async::CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_CallTool_, context, request, response, std::move(f));
+}
+
+void EnvService::Stub::async::CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_CallTool_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>* EnvService::Stub::PrepareAsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::openenv::v1::CallToolResponse, ::openenv::v1::CallToolRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_CallTool_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>* EnvService::Stub::AsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncCallToolRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
+::grpc::Status EnvService::Stub::ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::openenv::v1::ListTasksResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_ListTasks_, context, request, response);
+}
+
+void EnvService::Stub::async::ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTasks_, context, request, response, std::move(f));
+}
+
+void EnvService::Stub::async::ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTasks_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>* EnvService::Stub::PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::openenv::v1::ListTasksResponse, ::openenv::v1::ListTasksRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_ListTasks_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>* EnvService::Stub::AsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncListTasksRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
+::grpc::Status EnvService::Stub::Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::openenv::v1::RenderResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_Render_, context, request, response);
+}
+
+void EnvService::Stub::async::Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_Render_, context, request, response, std::move(f));
+}
+
+void EnvService::Stub::async::Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_Render_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>* EnvService::Stub::PrepareAsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::openenv::v1::RenderResponse, ::openenv::v1::RenderRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_Render_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>* EnvService::Stub::AsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncRenderRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
+::grpc::ClientReader< ::openenv::v1::WatchSessionResponse>* EnvService::Stub::WatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request) {
+  return ::grpc::internal::ClientReaderFactory< ::openenv::v1::WatchSessionResponse>::Create(channel_.get(), rpcmethod_WatchSession_, context, request);
+}
+
+void EnvService::Stub::async::WatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest* request, ::grpc::ClientReadReactor< ::openenv::v1::WatchSessionResponse>* reactor) {
+  ::grpc::internal::ClientCallbackReaderFactory< ::openenv::v1::WatchSessionResponse>::Create(stub_->channel_.get(), stub_->rpcmethod_WatchSession_, context, request, reactor);
+}
+
+::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>* EnvService::Stub::AsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::openenv::v1::WatchSessionResponse>::Create(channel_.get(), cq, rpcmethod_WatchSession_, context, request, true, tag);
+}
+
+::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>* EnvService::Stub::PrepareAsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::openenv::v1::WatchSessionResponse>::Create(channel_.get(), cq, rpcmethod_WatchSession_, context, request, false, nullptr);
+}
+
 EnvService::Service::Service() {
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       EnvService_method_names[0],
@@ -308,6 +426,56 @@ EnvService::Service::Service() {
              ::openenv::v1::StepStreamRequest>* stream) {
                return service->StepStream(ctx, stream);
              }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      EnvService_method_names[8],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< EnvService::Service, ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](EnvService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::openenv::v1::ListToolsRequest* req,
+             ::openenv::v1::ListToolsResponse* resp) {
+               return service->ListTools(ctx, req, resp);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      EnvService_method_names[9],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< EnvService::Service, ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](EnvService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::openenv::v1::CallToolRequest* req,
+             ::openenv::v1::CallToolResponse* resp) {
+               return service->CallTool(ctx, req, resp);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      EnvService_method_names[10],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< EnvService::Service, ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](EnvService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::openenv::v1::ListTasksRequest* req,
+             ::openenv::v1::ListTasksResponse* resp) {
+               return service->ListTasks(ctx, req, resp);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      EnvService_method_names[11],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< EnvService::Service, ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](EnvService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::openenv::v1::RenderRequest* req,
+             ::openenv::v1::RenderResponse* resp) {
+               return service->Render(ctx, req, resp);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      EnvService_method_names[12],
+      ::grpc::internal::RpcMethod::SERVER_STREAMING,
+      new ::grpc::internal::ServerStreamingHandler< EnvService::Service, ::openenv::v1::WatchSessionRequest, ::openenv::v1::WatchSessionResponse>(
+          [](EnvService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::openenv::v1::WatchSessionRequest* req,
+             ::grpc::ServerWriter<::openenv::v1::WatchSessionResponse>* writer) {
+               return service->WatchSession(ctx, req, writer);
+             }, this)));
 }
 
 EnvService::Service::~Service() {
@@ -365,6 +533,41 @@ EnvService::Service::~Service() {
 ::grpc::Status EnvService::Service::StepStream(::grpc::ServerContext* context, ::grpc::ServerReaderWriter< ::openenv::v1::StepStreamResponse, ::openenv::v1::StepStreamRequest>* stream) {
   (void) context;
   (void) stream;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status EnvService::Service::ListTools(::grpc::ServerContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status EnvService::Service::CallTool(::grpc::ServerContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status EnvService::Service::ListTasks(::grpc::ServerContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status EnvService::Service::Render(::grpc::ServerContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status EnvService::Service::WatchSession(::grpc::ServerContext* context, const ::openenv::v1::WatchSessionRequest* request, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* writer) {
+  (void) context;
+  (void) request;
+  (void) writer;
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
 }
 

@@ -145,6 +145,58 @@ class EnvService final {
     std::unique_ptr< ::grpc::ClientAsyncReaderWriterInterface< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>> PrepareAsyncStepStream(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncReaderWriterInterface< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>>(PrepareAsyncStepStreamRaw(context, cq));
     }
+    // ListTools lists the MCP tools of a session's environment (see
+    // tools.proto). It does not change the session and is safe to retry.
+    // (Since 1.4.)
+    virtual ::grpc::Status ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::openenv::v1::ListToolsResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>> AsyncListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>>(AsyncListToolsRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>> PrepareAsyncListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>>(PrepareAsyncListToolsRaw(context, request, cq));
+    }
+    // CallTool runs one tool of a single-env session's environment, one call
+    // at a time with its steps, within the step timeout. Safe to retry with
+    // the same `request_id`. (Since 1.4.)
+    virtual ::grpc::Status CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::openenv::v1::CallToolResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>> AsyncCallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>>(AsyncCallToolRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>> PrepareAsyncCallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>>(PrepareAsyncCallToolRaw(context, request, cq));
+    }
+    // ListTasks returns a range of one split's tasks, public parts only (see
+    // tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+    virtual ::grpc::Status ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::openenv::v1::ListTasksResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>> AsyncListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>>(AsyncListTasksRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>> PrepareAsyncListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>>(PrepareAsyncListTasksRaw(context, request, cq));
+    }
+    // Render returns the current frame of a single-env session in its render
+    // mode (see frames.proto). It runs env code like a step, within the step
+    // timeout, and does not change the episode. (Since 1.4.)
+    virtual ::grpc::Status Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::openenv::v1::RenderResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>> AsyncRender(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>>(AsyncRenderRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>> PrepareAsyncRender(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>>(PrepareAsyncRenderRaw(context, request, cq));
+    }
+    // WatchSession streams the step summaries and frames of a live
+    // single-env session at the watcher's rate, dropping what a slow
+    // watcher cannot take (see frames.proto); the session's owner or an
+    // admin principal only. (Since 1.4.)
+    std::unique_ptr< ::grpc::ClientReaderInterface< ::openenv::v1::WatchSessionResponse>> WatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReaderInterface< ::openenv::v1::WatchSessionResponse>>(WatchSessionRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>> AsyncWatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>>(AsyncWatchSessionRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>> PrepareAsyncWatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>>(PrepareAsyncWatchSessionRaw(context, request, cq));
+    }
     class async_interface {
      public:
       virtual ~async_interface() {}
@@ -187,6 +239,30 @@ class EnvService final {
       // session the stream created is closed when the stream ends; an attached
       // session is left open.
       virtual void StepStream(::grpc::ClientContext* context, ::grpc::ClientBidiReactor< ::openenv::v1::StepStreamRequest,::openenv::v1::StepStreamResponse>* reactor) = 0;
+      // ListTools lists the MCP tools of a session's environment (see
+      // tools.proto). It does not change the session and is safe to retry.
+      // (Since 1.4.)
+      virtual void ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // CallTool runs one tool of a single-env session's environment, one call
+      // at a time with its steps, within the step timeout. Safe to retry with
+      // the same `request_id`. (Since 1.4.)
+      virtual void CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // ListTasks returns a range of one split's tasks, public parts only (see
+      // tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+      virtual void ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Render returns the current frame of a single-env session in its render
+      // mode (see frames.proto). It runs env code like a step, within the step
+      // timeout, and does not change the episode. (Since 1.4.)
+      virtual void Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // WatchSession streams the step summaries and frames of a live
+      // single-env session at the watcher's rate, dropping what a slow
+      // watcher cannot take (see frames.proto); the session's owner or an
+      // admin principal only. (Since 1.4.)
+      virtual void WatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest* request, ::grpc::ClientReadReactor< ::openenv::v1::WatchSessionResponse>* reactor) = 0;
     };
     typedef class async_interface experimental_async_interface;
     virtual class async_interface* async() { return nullptr; }
@@ -209,6 +285,17 @@ class EnvService final {
     virtual ::grpc::ClientReaderWriterInterface< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* StepStreamRaw(::grpc::ClientContext* context) = 0;
     virtual ::grpc::ClientAsyncReaderWriterInterface< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* AsyncStepStreamRaw(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq, void* tag) = 0;
     virtual ::grpc::ClientAsyncReaderWriterInterface< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* PrepareAsyncStepStreamRaw(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>* AsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListToolsResponse>* PrepareAsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>* AsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::CallToolResponse>* PrepareAsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>* AsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::ListTasksResponse>* PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>* AsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::openenv::v1::RenderResponse>* PrepareAsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientReaderInterface< ::openenv::v1::WatchSessionResponse>* WatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>* AsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::openenv::v1::WatchSessionResponse>* PrepareAsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq) = 0;
   };
   class Stub final : public StubInterface {
    public:
@@ -271,6 +358,43 @@ class EnvService final {
     std::unique_ptr<  ::grpc::ClientAsyncReaderWriter< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>> PrepareAsyncStepStream(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncReaderWriter< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>>(PrepareAsyncStepStreamRaw(context, cq));
     }
+    ::grpc::Status ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::openenv::v1::ListToolsResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>> AsyncListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>>(AsyncListToolsRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>> PrepareAsyncListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>>(PrepareAsyncListToolsRaw(context, request, cq));
+    }
+    ::grpc::Status CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::openenv::v1::CallToolResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>> AsyncCallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>>(AsyncCallToolRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>> PrepareAsyncCallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>>(PrepareAsyncCallToolRaw(context, request, cq));
+    }
+    ::grpc::Status ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::openenv::v1::ListTasksResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>> AsyncListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>>(AsyncListTasksRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>> PrepareAsyncListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>>(PrepareAsyncListTasksRaw(context, request, cq));
+    }
+    ::grpc::Status Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::openenv::v1::RenderResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>> AsyncRender(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>>(AsyncRenderRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>> PrepareAsyncRender(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>>(PrepareAsyncRenderRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientReader< ::openenv::v1::WatchSessionResponse>> WatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReader< ::openenv::v1::WatchSessionResponse>>(WatchSessionRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>> AsyncWatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>>(AsyncWatchSessionRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>> PrepareAsyncWatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>>(PrepareAsyncWatchSessionRaw(context, request, cq));
+    }
     class async final :
       public StubInterface::async_interface {
      public:
@@ -289,6 +413,15 @@ class EnvService final {
       void CloseSession(::grpc::ClientContext* context, const ::openenv::v1::CloseSessionRequest* request, ::openenv::v1::CloseSessionResponse* response, std::function<void(::grpc::Status)>) override;
       void CloseSession(::grpc::ClientContext* context, const ::openenv::v1::CloseSessionRequest* request, ::openenv::v1::CloseSessionResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
       void StepStream(::grpc::ClientContext* context, ::grpc::ClientBidiReactor< ::openenv::v1::StepStreamRequest,::openenv::v1::StepStreamResponse>* reactor) override;
+      void ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, std::function<void(::grpc::Status)>) override;
+      void ListTools(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, std::function<void(::grpc::Status)>) override;
+      void CallTool(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, std::function<void(::grpc::Status)>) override;
+      void ListTasks(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, std::function<void(::grpc::Status)>) override;
+      void Render(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void WatchSession(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest* request, ::grpc::ClientReadReactor< ::openenv::v1::WatchSessionResponse>* reactor) override;
      private:
       friend class Stub;
       explicit async(Stub* stub): stub_(stub) { }
@@ -317,6 +450,17 @@ class EnvService final {
     ::grpc::ClientReaderWriter< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* StepStreamRaw(::grpc::ClientContext* context) override;
     ::grpc::ClientAsyncReaderWriter< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* AsyncStepStreamRaw(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq, void* tag) override;
     ::grpc::ClientAsyncReaderWriter< ::openenv::v1::StepStreamRequest, ::openenv::v1::StepStreamResponse>* PrepareAsyncStepStreamRaw(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>* AsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListToolsResponse>* PrepareAsyncListToolsRaw(::grpc::ClientContext* context, const ::openenv::v1::ListToolsRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>* AsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::CallToolResponse>* PrepareAsyncCallToolRaw(::grpc::ClientContext* context, const ::openenv::v1::CallToolRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>* AsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::ListTasksResponse>* PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::openenv::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>* AsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::openenv::v1::RenderResponse>* PrepareAsyncRenderRaw(::grpc::ClientContext* context, const ::openenv::v1::RenderRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientReader< ::openenv::v1::WatchSessionResponse>* WatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request) override;
+    ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>* AsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
+    ::grpc::ClientAsyncReader< ::openenv::v1::WatchSessionResponse>* PrepareAsyncWatchSessionRaw(::grpc::ClientContext* context, const ::openenv::v1::WatchSessionRequest& request, ::grpc::CompletionQueue* cq) override;
     const ::grpc::internal::RpcMethod rpcmethod_Describe_;
     const ::grpc::internal::RpcMethod rpcmethod_Reset_;
     const ::grpc::internal::RpcMethod rpcmethod_Step_;
@@ -325,6 +469,11 @@ class EnvService final {
     const ::grpc::internal::RpcMethod rpcmethod_State_;
     const ::grpc::internal::RpcMethod rpcmethod_CloseSession_;
     const ::grpc::internal::RpcMethod rpcmethod_StepStream_;
+    const ::grpc::internal::RpcMethod rpcmethod_ListTools_;
+    const ::grpc::internal::RpcMethod rpcmethod_CallTool_;
+    const ::grpc::internal::RpcMethod rpcmethod_ListTasks_;
+    const ::grpc::internal::RpcMethod rpcmethod_Render_;
+    const ::grpc::internal::RpcMethod rpcmethod_WatchSession_;
   };
   static std::unique_ptr<Stub> NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options = ::grpc::StubOptions());
 
@@ -364,6 +513,26 @@ class EnvService final {
     // session the stream created is closed when the stream ends; an attached
     // session is left open.
     virtual ::grpc::Status StepStream(::grpc::ServerContext* context, ::grpc::ServerReaderWriter< ::openenv::v1::StepStreamResponse, ::openenv::v1::StepStreamRequest>* stream);
+    // ListTools lists the MCP tools of a session's environment (see
+    // tools.proto). It does not change the session and is safe to retry.
+    // (Since 1.4.)
+    virtual ::grpc::Status ListTools(::grpc::ServerContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response);
+    // CallTool runs one tool of a single-env session's environment, one call
+    // at a time with its steps, within the step timeout. Safe to retry with
+    // the same `request_id`. (Since 1.4.)
+    virtual ::grpc::Status CallTool(::grpc::ServerContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response);
+    // ListTasks returns a range of one split's tasks, public parts only (see
+    // tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+    virtual ::grpc::Status ListTasks(::grpc::ServerContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response);
+    // Render returns the current frame of a single-env session in its render
+    // mode (see frames.proto). It runs env code like a step, within the step
+    // timeout, and does not change the episode. (Since 1.4.)
+    virtual ::grpc::Status Render(::grpc::ServerContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response);
+    // WatchSession streams the step summaries and frames of a live
+    // single-env session at the watcher's rate, dropping what a slow
+    // watcher cannot take (see frames.proto); the session's owner or an
+    // admin principal only. (Since 1.4.)
+    virtual ::grpc::Status WatchSession(::grpc::ServerContext* context, const ::openenv::v1::WatchSessionRequest* request, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* writer);
   };
   template <class BaseClass>
   class WithAsyncMethod_Describe : public BaseClass {
@@ -525,7 +694,107 @@ class EnvService final {
       ::grpc::Service::RequestAsyncBidiStreaming(7, context, stream, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_Describe<WithAsyncMethod_Reset<WithAsyncMethod_Step<WithAsyncMethod_ResetBatch<WithAsyncMethod_StepBatch<WithAsyncMethod_State<WithAsyncMethod_CloseSession<WithAsyncMethod_StepStream<Service > > > > > > > > AsyncService;
+  template <class BaseClass>
+  class WithAsyncMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_ListTools() {
+      ::grpc::Service::MarkMethodAsync(8);
+    }
+    ~WithAsyncMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTools(::grpc::ServerContext* context, ::openenv::v1::ListToolsRequest* request, ::grpc::ServerAsyncResponseWriter< ::openenv::v1::ListToolsResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithAsyncMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_CallTool() {
+      ::grpc::Service::MarkMethodAsync(9);
+    }
+    ~WithAsyncMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestCallTool(::grpc::ServerContext* context, ::openenv::v1::CallToolRequest* request, ::grpc::ServerAsyncResponseWriter< ::openenv::v1::CallToolResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithAsyncMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_ListTasks() {
+      ::grpc::Service::MarkMethodAsync(10);
+    }
+    ~WithAsyncMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTasks(::grpc::ServerContext* context, ::openenv::v1::ListTasksRequest* request, ::grpc::ServerAsyncResponseWriter< ::openenv::v1::ListTasksResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithAsyncMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_Render() {
+      ::grpc::Service::MarkMethodAsync(11);
+    }
+    ~WithAsyncMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestRender(::grpc::ServerContext* context, ::openenv::v1::RenderRequest* request, ::grpc::ServerAsyncResponseWriter< ::openenv::v1::RenderResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithAsyncMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_WatchSession() {
+      ::grpc::Service::MarkMethodAsync(12);
+    }
+    ~WithAsyncMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchSession(::grpc::ServerContext* context, ::openenv::v1::WatchSessionRequest* request, ::grpc::ServerAsyncWriter< ::openenv::v1::WatchSessionResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(12, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  typedef WithAsyncMethod_Describe<WithAsyncMethod_Reset<WithAsyncMethod_Step<WithAsyncMethod_ResetBatch<WithAsyncMethod_StepBatch<WithAsyncMethod_State<WithAsyncMethod_CloseSession<WithAsyncMethod_StepStream<WithAsyncMethod_ListTools<WithAsyncMethod_CallTool<WithAsyncMethod_ListTasks<WithAsyncMethod_Render<WithAsyncMethod_WatchSession<Service > > > > > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_Describe : public BaseClass {
    private:
@@ -738,7 +1007,137 @@ class EnvService final {
       ::grpc::CallbackServerContext* /*context*/)
       { return nullptr; }
   };
-  typedef WithCallbackMethod_Describe<WithCallbackMethod_Reset<WithCallbackMethod_Step<WithCallbackMethod_ResetBatch<WithCallbackMethod_StepBatch<WithCallbackMethod_State<WithCallbackMethod_CloseSession<WithCallbackMethod_StepStream<Service > > > > > > > > CallbackService;
+  template <class BaseClass>
+  class WithCallbackMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_ListTools() {
+      ::grpc::Service::MarkMethodCallback(8,
+          new ::grpc::internal::CallbackUnaryHandler< ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::openenv::v1::ListToolsRequest* request, ::openenv::v1::ListToolsResponse* response) { return this->ListTools(context, request, response); }));}
+    void SetMessageAllocatorFor_ListTools(
+        ::grpc::MessageAllocator< ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(8);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTools(
+      ::grpc::CallbackServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithCallbackMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_CallTool() {
+      ::grpc::Service::MarkMethodCallback(9,
+          new ::grpc::internal::CallbackUnaryHandler< ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::openenv::v1::CallToolRequest* request, ::openenv::v1::CallToolResponse* response) { return this->CallTool(context, request, response); }));}
+    void SetMessageAllocatorFor_CallTool(
+        ::grpc::MessageAllocator< ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(9);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* CallTool(
+      ::grpc::CallbackServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithCallbackMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_ListTasks() {
+      ::grpc::Service::MarkMethodCallback(10,
+          new ::grpc::internal::CallbackUnaryHandler< ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::openenv::v1::ListTasksRequest* request, ::openenv::v1::ListTasksResponse* response) { return this->ListTasks(context, request, response); }));}
+    void SetMessageAllocatorFor_ListTasks(
+        ::grpc::MessageAllocator< ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(10);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTasks(
+      ::grpc::CallbackServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithCallbackMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_Render() {
+      ::grpc::Service::MarkMethodCallback(11,
+          new ::grpc::internal::CallbackUnaryHandler< ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::openenv::v1::RenderRequest* request, ::openenv::v1::RenderResponse* response) { return this->Render(context, request, response); }));}
+    void SetMessageAllocatorFor_Render(
+        ::grpc::MessageAllocator< ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(11);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* Render(
+      ::grpc::CallbackServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithCallbackMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_WatchSession() {
+      ::grpc::Service::MarkMethodCallback(12,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::openenv::v1::WatchSessionRequest, ::openenv::v1::WatchSessionResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::openenv::v1::WatchSessionRequest* request) { return this->WatchSession(context, request); }));
+    }
+    ~WithCallbackMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::openenv::v1::WatchSessionResponse>* WatchSession(
+      ::grpc::CallbackServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/)  { return nullptr; }
+  };
+  typedef WithCallbackMethod_Describe<WithCallbackMethod_Reset<WithCallbackMethod_Step<WithCallbackMethod_ResetBatch<WithCallbackMethod_StepBatch<WithCallbackMethod_State<WithCallbackMethod_CloseSession<WithCallbackMethod_StepStream<WithCallbackMethod_ListTools<WithCallbackMethod_CallTool<WithCallbackMethod_ListTasks<WithCallbackMethod_Render<WithCallbackMethod_WatchSession<Service > > > > > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_Describe : public BaseClass {
@@ -872,6 +1271,91 @@ class EnvService final {
     }
     // disable synchronous version of this method
     ::grpc::Status StepStream(::grpc::ServerContext* /*context*/, ::grpc::ServerReaderWriter< ::openenv::v1::StepStreamResponse, ::openenv::v1::StepStreamRequest>* /*stream*/)  override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_ListTools() {
+      ::grpc::Service::MarkMethodGeneric(8);
+    }
+    ~WithGenericMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_CallTool() {
+      ::grpc::Service::MarkMethodGeneric(9);
+    }
+    ~WithGenericMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_ListTasks() {
+      ::grpc::Service::MarkMethodGeneric(10);
+    }
+    ~WithGenericMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_Render() {
+      ::grpc::Service::MarkMethodGeneric(11);
+    }
+    ~WithGenericMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_WatchSession() {
+      ::grpc::Service::MarkMethodGeneric(12);
+    }
+    ~WithGenericMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
       abort();
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
@@ -1034,6 +1518,106 @@ class EnvService final {
     }
     void RequestStepStream(::grpc::ServerContext* context, ::grpc::ServerAsyncReaderWriter< ::grpc::ByteBuffer, ::grpc::ByteBuffer>* stream, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
       ::grpc::Service::RequestAsyncBidiStreaming(7, context, stream, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_ListTools() {
+      ::grpc::Service::MarkMethodRaw(8);
+    }
+    ~WithRawMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTools(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_CallTool() {
+      ::grpc::Service::MarkMethodRaw(9);
+    }
+    ~WithRawMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestCallTool(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_ListTasks() {
+      ::grpc::Service::MarkMethodRaw(10);
+    }
+    ~WithRawMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTasks(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_Render() {
+      ::grpc::Service::MarkMethodRaw(11);
+    }
+    ~WithRawMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestRender(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_WatchSession() {
+      ::grpc::Service::MarkMethodRaw(12);
+    }
+    ~WithRawMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchSession(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(12, context, request, writer, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1212,6 +1796,116 @@ class EnvService final {
     virtual ::grpc::ServerBidiReactor< ::grpc::ByteBuffer, ::grpc::ByteBuffer>* StepStream(
       ::grpc::CallbackServerContext* /*context*/)
       { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_ListTools() {
+      ::grpc::Service::MarkMethodRawCallback(8,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListTools(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTools(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_CallTool() {
+      ::grpc::Service::MarkMethodRawCallback(9,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->CallTool(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* CallTool(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_ListTasks() {
+      ::grpc::Service::MarkMethodRawCallback(10,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListTasks(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTasks(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_Render() {
+      ::grpc::Service::MarkMethodRawCallback(11,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->Render(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* Render(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_WatchSession() {
+      ::grpc::Service::MarkMethodRawCallback(12,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->WatchSession(context, request); }));
+    }
+    ~WithRawCallbackMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::grpc::ByteBuffer>* WatchSession(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/)  { return nullptr; }
   };
   template <class BaseClass>
   class WithStreamedUnaryMethod_Describe : public BaseClass {
@@ -1402,9 +2096,144 @@ class EnvService final {
     // replace default version of method with streamed unary
     virtual ::grpc::Status StreamedCloseSession(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::openenv::v1::CloseSessionRequest,::openenv::v1::CloseSessionResponse>* server_unary_streamer) = 0;
   };
-  typedef WithStreamedUnaryMethod_Describe<WithStreamedUnaryMethod_Reset<WithStreamedUnaryMethod_Step<WithStreamedUnaryMethod_ResetBatch<WithStreamedUnaryMethod_StepBatch<WithStreamedUnaryMethod_State<WithStreamedUnaryMethod_CloseSession<Service > > > > > > > StreamedUnaryService;
-  typedef Service SplitStreamedService;
-  typedef WithStreamedUnaryMethod_Describe<WithStreamedUnaryMethod_Reset<WithStreamedUnaryMethod_Step<WithStreamedUnaryMethod_ResetBatch<WithStreamedUnaryMethod_StepBatch<WithStreamedUnaryMethod_State<WithStreamedUnaryMethod_CloseSession<Service > > > > > > > StreamedService;
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_ListTools : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_ListTools() {
+      ::grpc::Service::MarkMethodStreamed(8,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::openenv::v1::ListToolsRequest, ::openenv::v1::ListToolsResponse>* streamer) {
+                       return this->StreamedListTools(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_ListTools() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status ListTools(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListToolsRequest* /*request*/, ::openenv::v1::ListToolsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedListTools(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::openenv::v1::ListToolsRequest,::openenv::v1::ListToolsResponse>* server_unary_streamer) = 0;
+  };
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_CallTool : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_CallTool() {
+      ::grpc::Service::MarkMethodStreamed(9,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::openenv::v1::CallToolRequest, ::openenv::v1::CallToolResponse>* streamer) {
+                       return this->StreamedCallTool(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_CallTool() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status CallTool(::grpc::ServerContext* /*context*/, const ::openenv::v1::CallToolRequest* /*request*/, ::openenv::v1::CallToolResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedCallTool(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::openenv::v1::CallToolRequest,::openenv::v1::CallToolResponse>* server_unary_streamer) = 0;
+  };
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_ListTasks() {
+      ::grpc::Service::MarkMethodStreamed(10,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::openenv::v1::ListTasksRequest, ::openenv::v1::ListTasksResponse>* streamer) {
+                       return this->StreamedListTasks(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::openenv::v1::ListTasksRequest* /*request*/, ::openenv::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedListTasks(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::openenv::v1::ListTasksRequest,::openenv::v1::ListTasksResponse>* server_unary_streamer) = 0;
+  };
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_Render : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_Render() {
+      ::grpc::Service::MarkMethodStreamed(11,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::openenv::v1::RenderRequest, ::openenv::v1::RenderResponse>* streamer) {
+                       return this->StreamedRender(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_Render() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status Render(::grpc::ServerContext* /*context*/, const ::openenv::v1::RenderRequest* /*request*/, ::openenv::v1::RenderResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedRender(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::openenv::v1::RenderRequest,::openenv::v1::RenderResponse>* server_unary_streamer) = 0;
+  };
+  typedef WithStreamedUnaryMethod_Describe<WithStreamedUnaryMethod_Reset<WithStreamedUnaryMethod_Step<WithStreamedUnaryMethod_ResetBatch<WithStreamedUnaryMethod_StepBatch<WithStreamedUnaryMethod_State<WithStreamedUnaryMethod_CloseSession<WithStreamedUnaryMethod_ListTools<WithStreamedUnaryMethod_CallTool<WithStreamedUnaryMethod_ListTasks<WithStreamedUnaryMethod_Render<Service > > > > > > > > > > > StreamedUnaryService;
+  template <class BaseClass>
+  class WithSplitStreamingMethod_WatchSession : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithSplitStreamingMethod_WatchSession() {
+      ::grpc::Service::MarkMethodStreamed(12,
+        new ::grpc::internal::SplitServerStreamingHandler<
+          ::openenv::v1::WatchSessionRequest, ::openenv::v1::WatchSessionResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerSplitStreamer<
+                     ::openenv::v1::WatchSessionRequest, ::openenv::v1::WatchSessionResponse>* streamer) {
+                       return this->StreamedWatchSession(context,
+                         streamer);
+                  }));
+    }
+    ~WithSplitStreamingMethod_WatchSession() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status WatchSession(::grpc::ServerContext* /*context*/, const ::openenv::v1::WatchSessionRequest* /*request*/, ::grpc::ServerWriter< ::openenv::v1::WatchSessionResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with split streamed
+    virtual ::grpc::Status StreamedWatchSession(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::openenv::v1::WatchSessionRequest,::openenv::v1::WatchSessionResponse>* server_split_streamer) = 0;
+  };
+  typedef WithSplitStreamingMethod_WatchSession<Service > SplitStreamedService;
+  typedef WithStreamedUnaryMethod_Describe<WithStreamedUnaryMethod_Reset<WithStreamedUnaryMethod_Step<WithStreamedUnaryMethod_ResetBatch<WithStreamedUnaryMethod_StepBatch<WithStreamedUnaryMethod_State<WithStreamedUnaryMethod_CloseSession<WithStreamedUnaryMethod_ListTools<WithStreamedUnaryMethod_CallTool<WithStreamedUnaryMethod_ListTasks<WithStreamedUnaryMethod_Render<WithSplitStreamingMethod_WatchSession<Service > > > > > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

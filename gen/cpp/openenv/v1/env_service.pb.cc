@@ -35,7 +35,9 @@ struct DescribeRequestDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 DescribeRequestDefaultTypeInternal _DescribeRequest_default_instance_;
 PROTOBUF_CONSTEXPR DescribeResponse::DescribeResponse(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.env_name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_.tools_)*/{}
+  , /*decltype(_impl_.tasksets_)*/{}
+  , /*decltype(_impl_.env_name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.env_version_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.protocol_version_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.server_version_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -81,6 +83,7 @@ PROTOBUF_CONSTEXPR Capabilities::Capabilities(
   , /*decltype(_impl_.max_message_bytes_)*/0
   , /*decltype(_impl_.max_num_envs_)*/0
   , /*decltype(_impl_.max_envs_)*/0
+  , /*decltype(_impl_.vector_processes_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CapabilitiesDefaultTypeInternal {
   PROTOBUF_CONSTEXPR CapabilitiesDefaultTypeInternal()
@@ -94,6 +97,7 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR NewSession::NewSession(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.render_mode_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct NewSessionDefaultTypeInternal {
   PROTOBUF_CONSTEXPR NewSessionDefaultTypeInternal()
@@ -111,6 +115,7 @@ PROTOBUF_CONSTEXPR ResetRequest::ResetRequest(
   , /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.options_)*/nullptr
+  , /*decltype(_impl_.task_)*/nullptr
   , /*decltype(_impl_.seed_)*/uint64_t{0u}
   , /*decltype(_impl_.session_)*/{}
   , /*decltype(_impl_._oneof_case_)*/{}} {}
@@ -189,6 +194,7 @@ PROTOBUF_CONSTEXPR NewBatchSession::NewBatchSession(
     /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.num_envs_)*/0
   , /*decltype(_impl_.autoreset_mode_)*/0
+  , /*decltype(_impl_.info_layout_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct NewBatchSessionDefaultTypeInternal {
   PROTOBUF_CONSTEXPR NewBatchSessionDefaultTypeInternal()
@@ -205,6 +211,7 @@ PROTOBUF_CONSTEXPR SubEnvReset::SubEnvReset(
   , /*decltype(_impl_._cached_size_)*/{}
   , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.options_)*/nullptr
+  , /*decltype(_impl_.task_)*/nullptr
   , /*decltype(_impl_.seed_)*/uint64_t{0u}} {}
 struct SubEnvResetDefaultTypeInternal {
   PROTOBUF_CONSTEXPR SubEnvResetDefaultTypeInternal()
@@ -242,6 +249,7 @@ PROTOBUF_CONSTEXPR ResetBatchResponse::ResetBatchResponse(
   , /*decltype(_impl_.session_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.episode_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.observations_)*/nullptr
+  , /*decltype(_impl_.vector_info_)*/nullptr
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct ResetBatchResponseDefaultTypeInternal {
   PROTOBUF_CONSTEXPR ResetBatchResponseDefaultTypeInternal()
@@ -291,6 +299,7 @@ PROTOBUF_CONSTEXPR StepBatchResponse::StepBatchResponse(
   , /*decltype(_impl_.rewards_)*/nullptr
   , /*decltype(_impl_.terminations_)*/nullptr
   , /*decltype(_impl_.truncations_)*/nullptr
+  , /*decltype(_impl_.vector_info_)*/nullptr
   , /*decltype(_impl_.step_index_)*/int64_t{0}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct StepBatchResponseDefaultTypeInternal {
@@ -485,7 +494,7 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 }  // namespace v1
 }  // namespace openenv
 static ::_pb::Metadata file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[30];
-static const ::_pb::EnumDescriptor* file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[1];
+static const ::_pb::EnumDescriptor* file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[2];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto = nullptr;
 
 const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
@@ -510,6 +519,8 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.capabilities_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.metadata_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.server_version_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.tools_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.tasksets_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::RewardRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -534,6 +545,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.step_timeout_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.reset_timeout_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.max_envs_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.vector_processes_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewSession, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -541,6 +553,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewSession, _impl_.request_id_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::NewSession, _impl_.render_mode_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -553,11 +566,13 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_.seed_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_.options_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_.task_id_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_.task_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetRequest, _impl_.session_),
   ~0u,
   ~0u,
   ~0u,
   0,
+  ~0u,
   ~0u,
   ~0u,
   ~0u,  // no _has_bits_
@@ -611,6 +626,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewBatchSession, _impl_.request_id_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewBatchSession, _impl_.num_envs_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewBatchSession, _impl_.autoreset_mode_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::NewBatchSession, _impl_.info_layout_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -620,7 +636,9 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _impl_.seed_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _impl_.options_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvReset, _impl_.task_),
   0,
+  ~0u,
   ~0u,
   ~0u,
   ~0u,  // no _has_bits_
@@ -647,6 +665,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetBatchResponse, _impl_.env_ids_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetBatchResponse, _impl_.observations_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetBatchResponse, _impl_.infos_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ResetBatchResponse, _impl_.vector_info_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -682,6 +701,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.infos_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.step_index_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.sub_env_errors_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::StepBatchResponse, _impl_.vector_info_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::SubEnvError, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -784,6 +804,9 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepStreamRequest, _impl_.trace_context_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepStreamRequest, _impl_.request_),
   ~0u,  // no _has_bits_
@@ -802,39 +825,42 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
+  ::_pbi::kInvalidFieldOffsetTag,
   PROTOBUF_FIELD_OFFSET(::openenv::v1::StepStreamResponse, _impl_.response_),
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, -1, -1, sizeof(::openenv::v1::DescribeRequest)},
   { 6, -1, -1, sizeof(::openenv::v1::DescribeResponse)},
-  { 21, -1, -1, sizeof(::openenv::v1::RewardRange)},
-  { 29, -1, -1, sizeof(::openenv::v1::Capabilities)},
-  { 45, -1, -1, sizeof(::openenv::v1::NewSession)},
-  { 52, 65, -1, sizeof(::openenv::v1::ResetRequest)},
-  { 71, -1, -1, sizeof(::openenv::v1::ResetResponse)},
-  { 81, -1, -1, sizeof(::openenv::v1::StepRequest)},
-  { 90, 98, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
-  { 100, -1, -1, sizeof(::openenv::v1::StepResponse)},
-  { 113, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
-  { 122, 131, -1, sizeof(::openenv::v1::SubEnvReset)},
-  { 134, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
-  { 147, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
-  { 158, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
-  { 168, 176, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
-  { 178, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
-  { 193, -1, -1, sizeof(::openenv::v1::SubEnvError)},
-  { 201, -1, -1, sizeof(::openenv::v1::SendRequest)},
-  { 209, -1, -1, sizeof(::openenv::v1::SendResponse)},
-  { 216, -1, -1, sizeof(::openenv::v1::RecvRequest)},
-  { 223, -1, -1, sizeof(::openenv::v1::StateRequest)},
-  { 230, -1, -1, sizeof(::openenv::v1::StateResponse)},
-  { 243, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
-  { 250, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
-  { 256, -1, -1, sizeof(::openenv::v1::AttachRequest)},
-  { 263, -1, -1, sizeof(::openenv::v1::AttachResponse)},
-  { 270, 278, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
-  { 280, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
-  { 297, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
+  { 23, -1, -1, sizeof(::openenv::v1::RewardRange)},
+  { 31, -1, -1, sizeof(::openenv::v1::Capabilities)},
+  { 48, -1, -1, sizeof(::openenv::v1::NewSession)},
+  { 56, 70, -1, sizeof(::openenv::v1::ResetRequest)},
+  { 77, -1, -1, sizeof(::openenv::v1::ResetResponse)},
+  { 87, -1, -1, sizeof(::openenv::v1::StepRequest)},
+  { 96, 104, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
+  { 106, -1, -1, sizeof(::openenv::v1::StepResponse)},
+  { 119, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
+  { 129, 139, -1, sizeof(::openenv::v1::SubEnvReset)},
+  { 143, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
+  { 156, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
+  { 168, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
+  { 178, 186, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
+  { 188, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
+  { 204, -1, -1, sizeof(::openenv::v1::SubEnvError)},
+  { 212, -1, -1, sizeof(::openenv::v1::SendRequest)},
+  { 220, -1, -1, sizeof(::openenv::v1::SendResponse)},
+  { 227, -1, -1, sizeof(::openenv::v1::RecvRequest)},
+  { 234, -1, -1, sizeof(::openenv::v1::StateRequest)},
+  { 241, -1, -1, sizeof(::openenv::v1::StateResponse)},
+  { 254, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
+  { 261, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
+  { 267, -1, -1, sizeof(::openenv::v1::AttachRequest)},
+  { 274, -1, -1, sizeof(::openenv::v1::AttachResponse)},
+  { 281, 289, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
+  { 291, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
+  { 311, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -873,180 +899,218 @@ static const ::_pb::Message* const file_default_instances[] = {
 const char descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\034openenv/v1/env_service.proto\022\nopenenv."
   "v1\032\036google/protobuf/duration.proto\032\027goog"
-  "le/rpc/status.proto\032\027openenv/v1/spaces.p"
-  "roto\032\027openenv/v1/values.proto\"\021\n\017Describ"
-  "eRequest\"\302\003\n\020DescribeResponse\022\031\n\010env_nam"
-  "e\030\001 \001(\tR\007envName\022\037\n\013env_version\030\002 \001(\tR\ne"
-  "nvVersion\022)\n\020protocol_version\030\003 \001(\tR\017pro"
-  "tocolVersion\022>\n\021observation_space\030\004 \001(\0132"
-  "\021.openenv.v1.SpaceR\020observationSpace\0224\n\014"
-  "action_space\030\005 \001(\0132\021.openenv.v1.SpaceR\013a"
-  "ctionSpace\022:\n\014reward_range\030\006 \001(\0132\027.opene"
-  "nv.v1.RewardRangeR\013rewardRange\022<\n\014capabi"
-  "lities\030\007 \001(\0132\030.openenv.v1.CapabilitiesR\014"
-  "capabilities\0220\n\010metadata\030\010 \001(\0132\024.openenv"
-  ".v1.MapValueR\010metadata\022%\n\016server_version"
-  "\030\t \001(\tR\rserverVersion\"3\n\013RewardRange\022\020\n\003"
-  "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\310\003\n\014C"
-  "apabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022\024\n"
-  "\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 \001("
-  "\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031.go"
-  "ogle.protobuf.DurationR\nsessionTtl\022*\n\021ma"
-  "x_message_bytes\030\005 \001(\005R\017maxMessageBytes\022 "
-  "\n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017auto"
-  "reset_modes\030\007 \003(\0162\031.openenv.v1.Autoreset"
-  "ModeR\016autoresetModes\022<\n\014step_timeout\030\010 \001"
-  "(\0132\031.google.protobuf.DurationR\013stepTimeo"
-  "ut\022>\n\rreset_timeout\030\t \001(\0132\031.google.proto"
-  "buf.DurationR\014resetTimeout\022\031\n\010max_envs\030\n"
-  " \001(\005R\007maxEnvs\"+\n\nNewSession\022\035\n\nrequest_i"
-  "d\030\001 \001(\tR\trequestId\"\377\001\n\014ResetRequest\022\037\n\ns"
-  "ession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sess"
-  "ion\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnew"
-  "Session\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027"
-  "\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\013"
-  "2\024.openenv.v1.MapValueR\007options\022\027\n\007task_"
-  "id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_seed\"\254\001\n"
-  "\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\tsess"
-  "ionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\0223\n\013"
-  "observation\030\003 \001(\0132\021.openenv.v1.ValueR\013ob"
-  "servation\022(\n\004info\030\004 \001(\0132\024.openenv.v1.Map"
-  "ValueR\004info\"v\n\013StepRequest\022\035\n\nsession_id"
-  "\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021.open"
-  "env.v1.ValueR\006action\022\035\n\nstep_index\030\003 \001(\003"
-  "R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013observat"
-  "ion\030\001 \001(\0132\021.openenv.v1.ValueR\013observatio"
-  "n\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_comp"
-  "onents\030\003 \003(\0132..openenv.v1.StepResponse.R"
-  "ewardComponentsEntryR\020rewardComponents\022\036"
-  "\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttrunca"
-  "ted\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024.ope"
-  "nenv.v1.MapValueR\004info\022\035\n\nstep_index\030\007 \001"
-  "(\003R\tstepIndex\032C\n\025RewardComponentsEntry\022\020"
-  "\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005value:\002"
-  "8\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest_id\030\001 \001"
-  "(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007numEnvs"
-  "\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v1.Au"
-  "toresetModeR\rautoresetMode\"x\n\013SubEnvRese"
-  "t\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030\002 "
-  "\001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv.v"
-  "1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021ResetBa"
-  "tchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessio"
-  "nId\022>\n\013new_session\030\002 \001(\0132\033.openenv.v1.Ne"
-  "wBatchSessionH\000R\nnewSession\022\035\n\nrequest_i"
-  "d\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003(\005R\006env"
-  "Ids\022)\n\003all\030\005 \001(\0132\027.openenv.v1.SubEnvRese"
-  "tR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openenv.v1.Su"
-  "bEnvResetR\007subEnvsB\t\n\007session\"\316\001\n\022ResetB"
-  "atchResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessio"
-  "nId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\027\n\007en"
-  "v_ids\030\003 \003(\005R\006envIds\0225\n\014observations\030\004 \001("
-  "\0132\021.openenv.v1.ValueR\014observations\022*\n\005in"
-  "fos\030\005 \003(\0132\024.openenv.v1.MapValueR\005infos\"\226"
-  "\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001(\tR"
-  "\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+\n\007a"
-  "ctions\030\003 \001(\0132\021.openenv.v1.ValueR\007actions"
-  "\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\304\004\n\021Step"
-  "BatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds\0225"
-  "\n\014observations\030\002 \001(\0132\021.openenv.v1.ValueR"
-  "\014observations\022,\n\007rewards\030\003 \001(\0132\022.openenv"
-  ".v1.TensorR\007rewards\0226\n\014terminations\030\004 \001("
-  "\0132\022.openenv.v1.TensorR\014terminations\0224\n\013t"
-  "runcations\030\005 \001(\0132\022.openenv.v1.TensorR\013tr"
-  "uncations\022`\n\021reward_components\030\006 \003(\01323.o"
-  "penenv.v1.StepBatchResponse.RewardCompon"
-  "entsEntryR\020rewardComponents\022*\n\005infos\030\007 \003"
-  "(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nstep_"
-  "index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_errors"
-  "\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subEnvE"
-  "rrors\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 "
-  "\001(\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Ten"
-  "sorR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030"
-  "\001 \001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rp"
-  "c.StatusR\006status\"S\n\013SendRequest\022\027\n\007env_i"
-  "ds\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.open"
-  "env.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n"
-  "\007env_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n"
-  "\010num_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest"
-  "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStat"
-  "eResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId"
-  "\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_"
-  "count\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004"
-  " \001(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007num"
-  "Envs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v"
-  "1.AutoresetModeR\rautoresetMode\022\'\n\005state\030"
-  "\007 \001(\0132\021.openenv.v1.ValueR\005state\"4\n\023Close"
-  "SessionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsess"
-  "ionId\"\026\n\024CloseSessionResponse\".\n\rAttachR"
-  "equest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n"
-  "\016AttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv"
-  ".v1.StateResponseR\005state\"\346\005\n\021StepStreamR"
-  "equest\022\020\n\003seq\030\001 \001(\004R\003seq\022\?\n\rreset_reques"
-  "t\030\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014res"
-  "etRequest\022<\n\014step_request\030\003 \001(\0132\027.openen"
-  "v.v1.StepRequestH\000R\013stepRequest\022O\n\023reset"
-  "_batch_request\030\004 \001(\0132\035.openenv.v1.ResetB"
-  "atchRequestH\000R\021resetBatchRequest\022L\n\022step"
-  "_batch_request\030\005 \001(\0132\034.openenv.v1.StepBa"
-  "tchRequestH\000R\020stepBatchRequest\022\?\n\rstate_"
-  "request\030\006 \001(\0132\030.openenv.v1.StateRequestH"
-  "\000R\014stateRequest\022B\n\016attach_request\030\007 \001(\0132"
-  "\031.openenv.v1.AttachRequestH\000R\rattachRequ"
-  "est\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.S"
-  "endRequestH\000R\013sendRequest\022<\n\014recv_reques"
-  "t\030\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recv"
-  "Request\022T\n\rtrace_context\030\017 \003(\0132/.openenv"
-  ".v1.StepStreamRequest.TraceContextEntryR"
-  "\014traceContext\032\?\n\021TraceContextEntry\022\020\n\003ke"
-  "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t"
-  "\n\007request\"\232\005\n\022StepStreamResponse\022\020\n\003seq\030"
-  "\001 \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.ope"
-  "nenv.v1.ResetResponseH\000R\rresetResponse\022\?"
-  "\n\rstep_response\030\003 \001(\0132\030.openenv.v1.StepR"
-  "esponseH\000R\014stepResponse\022R\n\024reset_batch_r"
-  "esponse\030\004 \001(\0132\036.openenv.v1.ResetBatchRes"
-  "ponseH\000R\022resetBatchResponse\022O\n\023step_batc"
-  "h_response\030\005 \001(\0132\035.openenv.v1.StepBatchR"
-  "esponseH\000R\021stepBatchResponse\022B\n\016state_re"
-  "sponse\030\006 \001(\0132\031.openenv.v1.StateResponseH"
-  "\000R\rstateResponse\022E\n\017attach_response\030\007 \001("
-  "\0132\032.openenv.v1.AttachResponseH\000R\016attachR"
-  "esponse\022\?\n\rsend_response\030\010 \001(\0132\030.openenv"
-  ".v1.SendResponseH\000R\014sendResponse\022D\n\rrecv"
-  "_response\030\t \001(\0132\035.openenv.v1.StepBatchRe"
-  "sponseH\000R\014recvResponse\022*\n\005error\030\017 \001(\0132\022."
-  "google.rpc.StatusH\000R\005errorB\n\n\010response*\210"
-  "\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_UNSPE"
-  "CIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STEP\020\001\022\034"
-  "\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUTORESE"
-  "T_MODE_DISABLED\020\0032\305\004\n\nEnvService\022E\n\010Desc"
-  "ribe\022\033.openenv.v1.DescribeRequest\032\034.open"
-  "env.v1.DescribeResponse\022<\n\005Reset\022\030.opene"
-  "nv.v1.ResetRequest\032\031.openenv.v1.ResetRes"
-  "ponse\0229\n\004Step\022\027.openenv.v1.StepRequest\032\030"
-  ".openenv.v1.StepResponse\022K\n\nResetBatch\022\035"
-  ".openenv.v1.ResetBatchRequest\032\036.openenv."
-  "v1.ResetBatchResponse\022H\n\tStepBatch\022\034.ope"
-  "nenv.v1.StepBatchRequest\032\035.openenv.v1.St"
-  "epBatchResponse\022<\n\005State\022\030.openenv.v1.St"
-  "ateRequest\032\031.openenv.v1.StateResponse\022Q\n"
-  "\014CloseSession\022\037.openenv.v1.CloseSessionR"
-  "equest\032 .openenv.v1.CloseSessionResponse"
-  "\022O\n\nStepStream\022\035.openenv.v1.StepStreamRe"
-  "quest\032\036.openenv.v1.StepStreamResponse(\0010"
-  "\001b\006proto3"
+  "le/rpc/status.proto\032\027openenv/v1/frames.p"
+  "roto\032\027openenv/v1/spaces.proto\032\026openenv/v"
+  "1/tasks.proto\032\026openenv/v1/tools.proto\032\027o"
+  "penenv/v1/values.proto\"\021\n\017DescribeReques"
+  "t\"\233\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t"
+  "R\007envName\022\037\n\013env_version\030\002 \001(\tR\nenvVersi"
+  "on\022)\n\020protocol_version\030\003 \001(\tR\017protocolVe"
+  "rsion\022>\n\021observation_space\030\004 \001(\0132\021.opene"
+  "nv.v1.SpaceR\020observationSpace\0224\n\014action_"
+  "space\030\005 \001(\0132\021.openenv.v1.SpaceR\013actionSp"
+  "ace\022:\n\014reward_range\030\006 \001(\0132\027.openenv.v1.R"
+  "ewardRangeR\013rewardRange\022<\n\014capabilities\030"
+  "\007 \001(\0132\030.openenv.v1.CapabilitiesR\014capabil"
+  "ities\0220\n\010metadata\030\010 \001(\0132\024.openenv.v1.Map"
+  "ValueR\010metadata\022%\n\016server_version\030\t \001(\tR"
+  "\rserverVersion\022&\n\005tools\030\n \003(\0132\020.openenv."
+  "v1.ToolR\005tools\022/\n\010tasksets\030\013 \003(\0132\023.opene"
+  "nv.v1.TaskSetR\010tasksets\"3\n\013RewardRange\022\020"
+  "\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\363\003\n"
+  "\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022"
+  "\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 "
+  "\001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031."
+  "google.protobuf.DurationR\nsessionTtl\022*\n\021"
+  "max_message_bytes\030\005 \001(\005R\017maxMessageBytes"
+  "\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017au"
+  "toreset_modes\030\007 \003(\0162\031.openenv.v1.Autores"
+  "etModeR\016autoresetModes\022<\n\014step_timeout\030\010"
+  " \001(\0132\031.google.protobuf.DurationR\013stepTim"
+  "eout\022>\n\rreset_timeout\030\t \001(\0132\031.google.pro"
+  "tobuf.DurationR\014resetTimeout\022\031\n\010max_envs"
+  "\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030\013 \001("
+  "\005R\017vectorProcesses\"L\n\nNewSession\022\035\n\nrequ"
+  "est_id\030\001 \001(\tR\trequestId\022\037\n\013render_mode\030\002"
+  " \001(\tR\nrenderMode\"\255\002\n\014ResetRequest\022\037\n\nses"
+  "sion_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sessio"
+  "n\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnewSe"
+  "ssion\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027\n\004"
+  "seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\0132\024"
+  ".openenv.v1.MapValueR\007options\022\027\n\007task_id"
+  "\030\006 \001(\tR\006taskId\022,\n\004task\030\007 \001(\0132\030.openenv.v"
+  "1.TaskSelectorR\004taskB\t\n\007sessionB\007\n\005_seed"
+  "\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\t"
+  "sessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId"
+  "\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Value"
+  "R\013observation\022(\n\004info\030\004 \001(\0132\024.openenv.v1"
+  ".MapValueR\004info\"v\n\013StepRequest\022\035\n\nsessio"
+  "n_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021."
+  "openenv.v1.ValueR\006action\022\035\n\nstep_index\030\003"
+  " \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013obse"
+  "rvation\030\001 \001(\0132\021.openenv.v1.ValueR\013observ"
+  "ation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_"
+  "components\030\003 \003(\0132..openenv.v1.StepRespon"
+  "se.RewardComponentsEntryR\020rewardComponen"
+  "ts\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttr"
+  "uncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024"
+  ".openenv.v1.MapValueR\004info\022\035\n\nstep_index"
+  "\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponentsEnt"
+  "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005val"
+  "ue:\0028\001\"\306\001\n\017NewBatchSession\022\035\n\nrequest_id"
+  "\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007num"
+  "Envs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v"
+  "1.AutoresetModeR\rautoresetMode\0227\n\013info_l"
+  "ayout\030\004 \001(\0162\026.openenv.v1.InfoLayoutR\ninf"
+  "oLayout\"\246\001\n\013SubEnvReset\022\027\n\004seed\030\001 \001(\004H\000R"
+  "\004seed\210\001\001\022\027\n\007task_id\030\002 \001(\tR\006taskId\022.\n\007opt"
+  "ions\030\003 \001(\0132\024.openenv.v1.MapValueR\007option"
+  "s\022,\n\004task\030\004 \001(\0132\030.openenv.v1.TaskSelecto"
+  "rR\004taskB\007\n\005_seed\"\226\002\n\021ResetBatchRequest\022\037"
+  "\n\nsession_id\030\001 \001(\tH\000R\tsessionId\022>\n\013new_s"
+  "ession\030\002 \001(\0132\033.openenv.v1.NewBatchSessio"
+  "nH\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\treq"
+  "uestId\022\027\n\007env_ids\030\004 \003(\005R\006envIds\022)\n\003all\030\005"
+  " \001(\0132\027.openenv.v1.SubEnvResetR\003all\0222\n\010su"
+  "b_envs\030\006 \003(\0132\027.openenv.v1.SubEnvResetR\007s"
+  "ubEnvsB\t\n\007session\"\205\002\n\022ResetBatchResponse"
+  "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepiso"
+  "de_id\030\002 \001(\tR\tepisodeId\022\027\n\007env_ids\030\003 \003(\005R"
+  "\006envIds\0225\n\014observations\030\004 \001(\0132\021.openenv."
+  "v1.ValueR\014observations\022*\n\005infos\030\005 \003(\0132\024."
+  "openenv.v1.MapValueR\005infos\0225\n\013vector_inf"
+  "o\030\006 \001(\0132\024.openenv.v1.MapValueR\nvectorInf"
+  "o\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001"
+  "(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+"
+  "\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007acti"
+  "ons\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\373\004\n\021S"
+  "tepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envId"
+  "s\0225\n\014observations\030\002 \001(\0132\021.openenv.v1.Val"
+  "ueR\014observations\022,\n\007rewards\030\003 \001(\0132\022.open"
+  "env.v1.TensorR\007rewards\0226\n\014terminations\030\004"
+  " \001(\0132\022.openenv.v1.TensorR\014terminations\0224"
+  "\n\013truncations\030\005 \001(\0132\022.openenv.v1.TensorR"
+  "\013truncations\022`\n\021reward_components\030\006 \003(\0132"
+  "3.openenv.v1.StepBatchResponse.RewardCom"
+  "ponentsEntryR\020rewardComponents\022*\n\005infos\030"
+  "\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nst"
+  "ep_index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_err"
+  "ors\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subE"
+  "nvErrors\0225\n\013vector_info\030\n \001(\0132\024.openenv."
+  "v1.MapValueR\nvectorInfo\032W\n\025RewardCompone"
+  "ntsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005value\030\002 \001("
+  "\0132\022.openenv.v1.TensorR\005value:\0028\001\"P\n\013SubE"
+  "nvError\022\025\n\006env_id\030\001 \001(\005R\005envId\022*\n\006status"
+  "\030\002 \001(\0132\022.google.rpc.StatusR\006status\"S\n\013Se"
+  "ndRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+\n\007ac"
+  "tions\030\002 \001(\0132\021.openenv.v1.ValueR\007actions\""
+  "\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds"
+  "\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007numEn"
+  "vs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001(\tR\t"
+  "sessionId\"\225\002\n\rStateResponse\022\035\n\nsession_i"
+  "d\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\t"
+  "episodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepCount"
+  "\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022\031\n\010n"
+  "um_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_mode"
+  "\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\rautor"
+  "esetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1.Val"
+  "ueR\005state\"4\n\023CloseSessionRequest\022\035\n\nsess"
+  "ion_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSessionR"
+  "esponse\".\n\rAttachRequest\022\035\n\nsession_id\030\001"
+  " \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n\005sta"
+  "te\030\001 \001(\0132\031.openenv.v1.StateResponseR\005sta"
+  "te\"\303\007\n\021StepStreamRequest\022\020\n\003seq\030\001 \001(\004R\003s"
+  "eq\022\?\n\rreset_request\030\002 \001(\0132\030.openenv.v1.R"
+  "esetRequestH\000R\014resetRequest\022<\n\014step_requ"
+  "est\030\003 \001(\0132\027.openenv.v1.StepRequestH\000R\013st"
+  "epRequest\022O\n\023reset_batch_request\030\004 \001(\0132\035"
+  ".openenv.v1.ResetBatchRequestH\000R\021resetBa"
+  "tchRequest\022L\n\022step_batch_request\030\005 \001(\0132\034"
+  ".openenv.v1.StepBatchRequestH\000R\020stepBatc"
+  "hRequest\022\?\n\rstate_request\030\006 \001(\0132\030.openen"
+  "v.v1.StateRequestH\000R\014stateRequest\022B\n\016att"
+  "ach_request\030\007 \001(\0132\031.openenv.v1.AttachReq"
+  "uestH\000R\rattachRequest\022<\n\014send_request\030\010 "
+  "\001(\0132\027.openenv.v1.SendRequestH\000R\013sendRequ"
+  "est\022<\n\014recv_request\030\t \001(\0132\027.openenv.v1.R"
+  "ecvRequestH\000R\013recvRequest\022L\n\022list_tools_"
+  "request\030\n \001(\0132\034.openenv.v1.ListToolsRequ"
+  "estH\000R\020listToolsRequest\022I\n\021call_tool_req"
+  "uest\030\013 \001(\0132\033.openenv.v1.CallToolRequestH"
+  "\000R\017callToolRequest\022B\n\016render_request\030\014 \001"
+  "(\0132\031.openenv.v1.RenderRequestH\000R\rrenderR"
+  "equest\022T\n\rtrace_context\030\017 \003(\0132/.openenv."
+  "v1.StepStreamRequest.TraceContextEntryR\014"
+  "traceContext\032\?\n\021TraceContextEntry\022\020\n\003key"
+  "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t\n"
+  "\007request\"\200\007\n\022StepStreamResponse\022\020\n\003seq\030\001"
+  " \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.open"
+  "env.v1.ResetResponseH\000R\rresetResponse\022\?\n"
+  "\rstep_response\030\003 \001(\0132\030.openenv.v1.StepRe"
+  "sponseH\000R\014stepResponse\022R\n\024reset_batch_re"
+  "sponse\030\004 \001(\0132\036.openenv.v1.ResetBatchResp"
+  "onseH\000R\022resetBatchResponse\022O\n\023step_batch"
+  "_response\030\005 \001(\0132\035.openenv.v1.StepBatchRe"
+  "sponseH\000R\021stepBatchResponse\022B\n\016state_res"
+  "ponse\030\006 \001(\0132\031.openenv.v1.StateResponseH\000"
+  "R\rstateResponse\022E\n\017attach_response\030\007 \001(\013"
+  "2\032.openenv.v1.AttachResponseH\000R\016attachRe"
+  "sponse\022\?\n\rsend_response\030\010 \001(\0132\030.openenv."
+  "v1.SendResponseH\000R\014sendResponse\022D\n\rrecv_"
+  "response\030\t \001(\0132\035.openenv.v1.StepBatchRes"
+  "ponseH\000R\014recvResponse\022O\n\023list_tools_resp"
+  "onse\030\n \001(\0132\035.openenv.v1.ListToolsRespons"
+  "eH\000R\021listToolsResponse\022L\n\022call_tool_resp"
+  "onse\030\013 \001(\0132\034.openenv.v1.CallToolResponse"
+  "H\000R\020callToolResponse\022E\n\017render_response\030"
+  "\014 \001(\0132\032.openenv.v1.RenderResponseH\000R\016ren"
+  "derResponse\022*\n\005error\030\017 \001(\0132\022.google.rpc."
+  "StatusH\000R\005errorB\n\n\010response*^\n\nInfoLayou"
+  "t\022\033\n\027INFO_LAYOUT_UNSPECIFIED\020\000\022\033\n\027INFO_L"
+  "AYOUT_PER_SUB_ENV\020\001\022\026\n\022INFO_LAYOUT_VECTO"
+  "R\020\002*\210\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_"
+  "UNSPECIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STE"
+  "P\020\001\022\034\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUT"
+  "ORESET_MODE_DISABLED\020\0032\266\007\n\nEnvService\022E\n"
+  "\010Describe\022\033.openenv.v1.DescribeRequest\032\034"
+  ".openenv.v1.DescribeResponse\022<\n\005Reset\022\030."
+  "openenv.v1.ResetRequest\032\031.openenv.v1.Res"
+  "etResponse\0229\n\004Step\022\027.openenv.v1.StepRequ"
+  "est\032\030.openenv.v1.StepResponse\022K\n\nResetBa"
+  "tch\022\035.openenv.v1.ResetBatchRequest\032\036.ope"
+  "nenv.v1.ResetBatchResponse\022H\n\tStepBatch\022"
+  "\034.openenv.v1.StepBatchRequest\032\035.openenv."
+  "v1.StepBatchResponse\022<\n\005State\022\030.openenv."
+  "v1.StateRequest\032\031.openenv.v1.StateRespon"
+  "se\022Q\n\014CloseSession\022\037.openenv.v1.CloseSes"
+  "sionRequest\032 .openenv.v1.CloseSessionRes"
+  "ponse\022O\n\nStepStream\022\035.openenv.v1.StepStr"
+  "eamRequest\032\036.openenv.v1.StepStreamRespon"
+  "se(\0010\001\022H\n\tListTools\022\034.openenv.v1.ListToo"
+  "lsRequest\032\035.openenv.v1.ListToolsResponse"
+  "\022E\n\010CallTool\022\033.openenv.v1.CallToolReques"
+  "t\032\034.openenv.v1.CallToolResponse\022H\n\tListT"
+  "asks\022\034.openenv.v1.ListTasksRequest\032\035.ope"
+  "nenv.v1.ListTasksResponse\022\?\n\006Render\022\031.op"
+  "enenv.v1.RenderRequest\032\032.openenv.v1.Rend"
+  "erResponse\022S\n\014WatchSession\022\037.openenv.v1."
+  "WatchSessionRequest\032 .openenv.v1.WatchSe"
+  "ssionResponse0\001b\006proto3"
   ;
-static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps[4] = {
+static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps[7] = {
   &::descriptor_table_google_2fprotobuf_2fduration_2eproto,
   &::descriptor_table_google_2frpc_2fstatus_2eproto,
+  &::descriptor_table_openenv_2fv1_2fframes_2eproto,
   &::descriptor_table_openenv_2fv1_2fspaces_2eproto,
+  &::descriptor_table_openenv_2fv1_2ftasks_2eproto,
+  &::descriptor_table_openenv_2fv1_2ftools_2eproto,
   &::descriptor_table_openenv_2fv1_2fvalues_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto = {
-    false, false, 6529, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
+    false, false, 7943, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
     "openenv/v1/env_service.proto",
-    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 4, 30,
+    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 7, 30,
     schemas, file_default_instances, TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets,
     file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto, file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
     file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
@@ -1059,9 +1123,24 @@ PROTOBUF_ATTRIBUTE_WEAK const ::_pbi::DescriptorTable* descriptor_table_openenv_
 PROTOBUF_ATTRIBUTE_INIT_PRIORITY2 static ::_pbi::AddDescriptorsRunner dynamic_init_dummy_openenv_2fv1_2fenv_5fservice_2eproto(&descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto);
 namespace openenv {
 namespace v1 {
-const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* AutoresetMode_descriptor() {
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* InfoLayout_descriptor() {
   ::PROTOBUF_NAMESPACE_ID::internal::AssignDescriptors(&descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto);
   return file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[0];
+}
+bool InfoLayout_IsValid(int value) {
+  switch (value) {
+    case 0:
+    case 1:
+    case 2:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* AutoresetMode_descriptor() {
+  ::PROTOBUF_NAMESPACE_ID::internal::AssignDescriptors(&descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto);
+  return file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[1];
 }
 bool AutoresetMode_IsValid(int value) {
   switch (value) {
@@ -1165,6 +1244,12 @@ void DescribeResponse::clear_metadata() {
   }
   _impl_.metadata_ = nullptr;
 }
+void DescribeResponse::clear_tools() {
+  _impl_.tools_.Clear();
+}
+void DescribeResponse::clear_tasksets() {
+  _impl_.tasksets_.Clear();
+}
 DescribeResponse::DescribeResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
   : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
@@ -1175,7 +1260,9 @@ DescribeResponse::DescribeResponse(const DescribeResponse& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   DescribeResponse* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.env_name_){}
+      decltype(_impl_.tools_){from._impl_.tools_}
+    , decltype(_impl_.tasksets_){from._impl_.tasksets_}
+    , decltype(_impl_.env_name_){}
     , decltype(_impl_.env_version_){}
     , decltype(_impl_.protocol_version_){}
     , decltype(_impl_.server_version_){}
@@ -1242,7 +1329,9 @@ inline void DescribeResponse::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.env_name_){}
+      decltype(_impl_.tools_){arena}
+    , decltype(_impl_.tasksets_){arena}
+    , decltype(_impl_.env_name_){}
     , decltype(_impl_.env_version_){}
     , decltype(_impl_.protocol_version_){}
     , decltype(_impl_.server_version_){}
@@ -1282,6 +1371,8 @@ DescribeResponse::~DescribeResponse() {
 
 inline void DescribeResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.tools_.~RepeatedPtrField();
+  _impl_.tasksets_.~RepeatedPtrField();
   _impl_.env_name_.Destroy();
   _impl_.env_version_.Destroy();
   _impl_.protocol_version_.Destroy();
@@ -1303,6 +1394,8 @@ void DescribeResponse::Clear() {
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
 
+  _impl_.tools_.Clear();
+  _impl_.tasksets_.Clear();
   _impl_.env_name_.ClearToEmpty();
   _impl_.env_version_.ClearToEmpty();
   _impl_.protocol_version_.ClearToEmpty();
@@ -1416,6 +1509,32 @@ const char* DescribeResponse::_InternalParse(const char* ptr, ::_pbi::ParseConte
         } else
           goto handle_unusual;
         continue;
+      // repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 82)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_tools(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<82>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 90)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_tasksets(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<90>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -1520,6 +1639,22 @@ uint8_t* DescribeResponse::_InternalSerialize(
         9, this->_internal_server_version(), target);
   }
 
+  // repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_tools_size()); i < n; i++) {
+    const auto& repfield = this->_internal_tools(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(10, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
+  // repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_tasksets_size()); i < n; i++) {
+    const auto& repfield = this->_internal_tasksets(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(11, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1535,6 +1670,20 @@ size_t DescribeResponse::ByteSizeLong() const {
   uint32_t cached_has_bits = 0;
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
+
+  // repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
+  total_size += 1UL * this->_internal_tools_size();
+  for (const auto& msg : this->_impl_.tools_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];
+  total_size += 1UL * this->_internal_tasksets_size();
+  for (const auto& msg : this->_impl_.tasksets_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
 
   // string env_name = 1 [json_name = "envName"];
   if (!this->_internal_env_name().empty()) {
@@ -1617,6 +1766,8 @@ void DescribeResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const
   uint32_t cached_has_bits = 0;
   (void) cached_has_bits;
 
+  _this->_impl_.tools_.MergeFrom(from._impl_.tools_);
+  _this->_impl_.tasksets_.MergeFrom(from._impl_.tasksets_);
   if (!from._internal_env_name().empty()) {
     _this->_internal_set_env_name(from._internal_env_name());
   }
@@ -1668,6 +1819,8 @@ void DescribeResponse::InternalSwap(DescribeResponse* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.tools_.InternalSwap(&other->_impl_.tools_);
+  _impl_.tasksets_.InternalSwap(&other->_impl_.tasksets_);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.env_name_, lhs_arena,
       &other->_impl_.env_name_, rhs_arena
@@ -1993,6 +2146,7 @@ Capabilities::Capabilities(const Capabilities& from)
     , decltype(_impl_.max_message_bytes_){}
     , decltype(_impl_.max_num_envs_){}
     , decltype(_impl_.max_envs_){}
+    , decltype(_impl_.vector_processes_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -2006,8 +2160,8 @@ Capabilities::Capabilities(const Capabilities& from)
     _this->_impl_.reset_timeout_ = new ::PROTOBUF_NAMESPACE_ID::Duration(*from._impl_.reset_timeout_);
   }
   ::memcpy(&_impl_.batched_, &from._impl_.batched_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_envs_) -
-    reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_envs_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.vector_processes_) -
+    reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.vector_processes_));
   // @@protoc_insertion_point(copy_constructor:openenv.v1.Capabilities)
 }
 
@@ -2027,6 +2181,7 @@ inline void Capabilities::SharedCtor(
     , decltype(_impl_.max_message_bytes_){0}
     , decltype(_impl_.max_num_envs_){0}
     , decltype(_impl_.max_envs_){0}
+    , decltype(_impl_.vector_processes_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
 }
@@ -2072,8 +2227,8 @@ void Capabilities::Clear() {
   }
   _impl_.reset_timeout_ = nullptr;
   ::memset(&_impl_.batched_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.max_envs_) -
-      reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.max_envs_));
+      reinterpret_cast<char*>(&_impl_.vector_processes_) -
+      reinterpret_cast<char*>(&_impl_.batched_)) + sizeof(_impl_.vector_processes_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2163,6 +2318,14 @@ const char* Capabilities::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
       case 10:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 80)) {
           _impl_.max_envs_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 vector_processes = 11 [json_name = "vectorProcesses"];
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
+          _impl_.vector_processes_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -2262,6 +2425,12 @@ uint8_t* Capabilities::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteInt32ToArray(10, this->_internal_max_envs(), target);
   }
 
+  // int32 vector_processes = 11 [json_name = "vectorProcesses"];
+  if (this->_internal_vector_processes() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(11, this->_internal_vector_processes(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2346,6 +2515,11 @@ size_t Capabilities::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_max_envs());
   }
 
+  // int32 vector_processes = 11 [json_name = "vectorProcesses"];
+  if (this->_internal_vector_processes() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_vector_processes());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -2395,6 +2569,9 @@ void Capabilities::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   if (from._internal_max_envs() != 0) {
     _this->_internal_set_max_envs(from._internal_max_envs());
   }
+  if (from._internal_vector_processes() != 0) {
+    _this->_internal_set_vector_processes(from._internal_vector_processes());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -2414,8 +2591,8 @@ void Capabilities::InternalSwap(Capabilities* other) {
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.autoreset_modes_.InternalSwap(&other->_impl_.autoreset_modes_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.max_envs_)
-      + sizeof(Capabilities::_impl_.max_envs_)
+      PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.vector_processes_)
+      + sizeof(Capabilities::_impl_.vector_processes_)
       - PROTOBUF_FIELD_OFFSET(Capabilities, _impl_.session_ttl_)>(
           reinterpret_cast<char*>(&_impl_.session_ttl_),
           reinterpret_cast<char*>(&other->_impl_.session_ttl_));
@@ -2444,6 +2621,7 @@ NewSession::NewSession(const NewSession& from)
   NewSession* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.request_id_){}
+    , decltype(_impl_.render_mode_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -2455,6 +2633,14 @@ NewSession::NewSession(const NewSession& from)
     _this->_impl_.request_id_.Set(from._internal_request_id(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.render_mode_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.render_mode_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_render_mode().empty()) {
+    _this->_impl_.render_mode_.Set(from._internal_render_mode(), 
+      _this->GetArenaForAllocation());
+  }
   // @@protoc_insertion_point(copy_constructor:openenv.v1.NewSession)
 }
 
@@ -2464,11 +2650,16 @@ inline void NewSession::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.request_id_){}
+    , decltype(_impl_.render_mode_){}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.request_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.request_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.render_mode_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.render_mode_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
@@ -2484,6 +2675,7 @@ NewSession::~NewSession() {
 inline void NewSession::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.request_id_.Destroy();
+  _impl_.render_mode_.Destroy();
 }
 
 void NewSession::SetCachedSize(int size) const {
@@ -2497,6 +2689,7 @@ void NewSession::Clear() {
   (void) cached_has_bits;
 
   _impl_.request_id_.ClearToEmpty();
+  _impl_.render_mode_.ClearToEmpty();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2513,6 +2706,16 @@ const char* NewSession::_InternalParse(const char* ptr, ::_pbi::ParseContext* ct
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "openenv.v1.NewSession.request_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // string render_mode = 2 [json_name = "renderMode"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_render_mode();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "openenv.v1.NewSession.render_mode"));
         } else
           goto handle_unusual;
         continue;
@@ -2555,6 +2758,16 @@ uint8_t* NewSession::_InternalSerialize(
         1, this->_internal_request_id(), target);
   }
 
+  // string render_mode = 2 [json_name = "renderMode"];
+  if (!this->_internal_render_mode().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_render_mode().data(), static_cast<int>(this->_internal_render_mode().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "openenv.v1.NewSession.render_mode");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_render_mode(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2578,6 +2791,13 @@ size_t NewSession::ByteSizeLong() const {
         this->_internal_request_id());
   }
 
+  // string render_mode = 2 [json_name = "renderMode"];
+  if (!this->_internal_render_mode().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_render_mode());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -2598,6 +2818,9 @@ void NewSession::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PRO
 
   if (!from._internal_request_id().empty()) {
     _this->_internal_set_request_id(from._internal_request_id());
+  }
+  if (!from._internal_render_mode().empty()) {
+    _this->_internal_set_render_mode(from._internal_render_mode());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -2622,6 +2845,10 @@ void NewSession::InternalSwap(NewSession* other) {
       &_impl_.request_id_, lhs_arena,
       &other->_impl_.request_id_, rhs_arena
   );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.render_mode_, lhs_arena,
+      &other->_impl_.render_mode_, rhs_arena
+  );
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata NewSession::GetMetadata() const {
@@ -2640,6 +2867,7 @@ class ResetRequest::_Internal {
     (*has_bits)[0] |= 1u;
   }
   static const ::openenv::v1::MapValue& options(const ResetRequest* msg);
+  static const ::openenv::v1::TaskSelector& task(const ResetRequest* msg);
 };
 
 const ::openenv::v1::NewSession&
@@ -2649,6 +2877,10 @@ ResetRequest::_Internal::new_session(const ResetRequest* msg) {
 const ::openenv::v1::MapValue&
 ResetRequest::_Internal::options(const ResetRequest* msg) {
   return *msg->_impl_.options_;
+}
+const ::openenv::v1::TaskSelector&
+ResetRequest::_Internal::task(const ResetRequest* msg) {
+  return *msg->_impl_.task_;
 }
 void ResetRequest::set_allocated_new_session(::openenv::v1::NewSession* new_session) {
   ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
@@ -2671,6 +2903,12 @@ void ResetRequest::clear_options() {
   }
   _impl_.options_ = nullptr;
 }
+void ResetRequest::clear_task() {
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
+}
 ResetRequest::ResetRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
   : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
@@ -2686,6 +2924,7 @@ ResetRequest::ResetRequest(const ResetRequest& from)
     , decltype(_impl_.request_id_){}
     , decltype(_impl_.task_id_){}
     , decltype(_impl_.options_){nullptr}
+    , decltype(_impl_.task_){nullptr}
     , decltype(_impl_.seed_){}
     , decltype(_impl_.session_){}
     , /*decltype(_impl_._oneof_case_)*/{}};
@@ -2709,6 +2948,9 @@ ResetRequest::ResetRequest(const ResetRequest& from)
   }
   if (from._internal_has_options()) {
     _this->_impl_.options_ = new ::openenv::v1::MapValue(*from._impl_.options_);
+  }
+  if (from._internal_has_task()) {
+    _this->_impl_.task_ = new ::openenv::v1::TaskSelector(*from._impl_.task_);
   }
   _this->_impl_.seed_ = from._impl_.seed_;
   clear_has_session();
@@ -2739,6 +2981,7 @@ inline void ResetRequest::SharedCtor(
     , decltype(_impl_.request_id_){}
     , decltype(_impl_.task_id_){}
     , decltype(_impl_.options_){nullptr}
+    , decltype(_impl_.task_){nullptr}
     , decltype(_impl_.seed_){uint64_t{0u}}
     , decltype(_impl_.session_){}
     , /*decltype(_impl_._oneof_case_)*/{}
@@ -2768,6 +3011,7 @@ inline void ResetRequest::SharedDtor() {
   _impl_.request_id_.Destroy();
   _impl_.task_id_.Destroy();
   if (this != internal_default_instance()) delete _impl_.options_;
+  if (this != internal_default_instance()) delete _impl_.task_;
   if (has_session()) {
     clear_session();
   }
@@ -2810,6 +3054,10 @@ void ResetRequest::Clear() {
     delete _impl_.options_;
   }
   _impl_.options_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
   _impl_.seed_ = uint64_t{0u};
   clear_session();
   _impl_._has_bits_.Clear();
@@ -2875,6 +3123,14 @@ const char* ResetRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "openenv.v1.ResetRequest.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.TaskSelector task = 7 [json_name = "task"];
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 58)) {
+          ptr = ctx->ParseMessage(_internal_mutable_task(), ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -2958,6 +3214,13 @@ uint8_t* ResetRequest::_InternalSerialize(
         6, this->_internal_task_id(), target);
   }
 
+  // .openenv.v1.TaskSelector task = 7 [json_name = "task"];
+  if (this->_internal_has_task()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(7, _Internal::task(this),
+        _Internal::task(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2993,6 +3256,13 @@ size_t ResetRequest::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
         *_impl_.options_);
+  }
+
+  // .openenv.v1.TaskSelector task = 7 [json_name = "task"];
+  if (this->_internal_has_task()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.task_);
   }
 
   // optional uint64 seed = 4 [json_name = "seed"];
@@ -3047,6 +3317,10 @@ void ResetRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   if (from._internal_has_options()) {
     _this->_internal_mutable_options()->::openenv::v1::MapValue::MergeFrom(
         from._internal_options());
+  }
+  if (from._internal_has_task()) {
+    _this->_internal_mutable_task()->::openenv::v1::TaskSelector::MergeFrom(
+        from._internal_task());
   }
   if (from._internal_has_seed()) {
     _this->_internal_set_seed(from._internal_seed());
@@ -4206,6 +4480,7 @@ NewBatchSession::NewBatchSession(const NewBatchSession& from)
       decltype(_impl_.request_id_){}
     , decltype(_impl_.num_envs_){}
     , decltype(_impl_.autoreset_mode_){}
+    , decltype(_impl_.info_layout_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -4218,8 +4493,8 @@ NewBatchSession::NewBatchSession(const NewBatchSession& from)
       _this->GetArenaForAllocation());
   }
   ::memcpy(&_impl_.num_envs_, &from._impl_.num_envs_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.autoreset_mode_) -
-    reinterpret_cast<char*>(&_impl_.num_envs_)) + sizeof(_impl_.autoreset_mode_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.info_layout_) -
+    reinterpret_cast<char*>(&_impl_.num_envs_)) + sizeof(_impl_.info_layout_));
   // @@protoc_insertion_point(copy_constructor:openenv.v1.NewBatchSession)
 }
 
@@ -4231,6 +4506,7 @@ inline void NewBatchSession::SharedCtor(
       decltype(_impl_.request_id_){}
     , decltype(_impl_.num_envs_){0}
     , decltype(_impl_.autoreset_mode_){0}
+    , decltype(_impl_.info_layout_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.request_id_.InitDefault();
@@ -4265,8 +4541,8 @@ void NewBatchSession::Clear() {
 
   _impl_.request_id_.ClearToEmpty();
   ::memset(&_impl_.num_envs_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.autoreset_mode_) -
-      reinterpret_cast<char*>(&_impl_.num_envs_)) + sizeof(_impl_.autoreset_mode_));
+      reinterpret_cast<char*>(&_impl_.info_layout_) -
+      reinterpret_cast<char*>(&_impl_.num_envs_)) + sizeof(_impl_.info_layout_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -4300,6 +4576,15 @@ const char* NewBatchSession::_InternalParse(const char* ptr, ::_pbi::ParseContex
           uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
           _internal_set_autoreset_mode(static_cast<::openenv::v1::AutoresetMode>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_set_info_layout(static_cast<::openenv::v1::InfoLayout>(val));
         } else
           goto handle_unusual;
         continue;
@@ -4355,6 +4640,13 @@ uint8_t* NewBatchSession::_InternalSerialize(
       3, this->_internal_autoreset_mode(), target);
   }
 
+  // .openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];
+  if (this->_internal_info_layout() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteEnumToArray(
+      4, this->_internal_info_layout(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4389,6 +4681,12 @@ size_t NewBatchSession::ByteSizeLong() const {
       ::_pbi::WireFormatLite::EnumSize(this->_internal_autoreset_mode());
   }
 
+  // .openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];
+  if (this->_internal_info_layout() != 0) {
+    total_size += 1 +
+      ::_pbi::WireFormatLite::EnumSize(this->_internal_info_layout());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -4416,6 +4714,9 @@ void NewBatchSession::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const 
   if (from._internal_autoreset_mode() != 0) {
     _this->_internal_set_autoreset_mode(from._internal_autoreset_mode());
   }
+  if (from._internal_info_layout() != 0) {
+    _this->_internal_set_info_layout(from._internal_info_layout());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -4440,8 +4741,8 @@ void NewBatchSession::InternalSwap(NewBatchSession* other) {
       &other->_impl_.request_id_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(NewBatchSession, _impl_.autoreset_mode_)
-      + sizeof(NewBatchSession::_impl_.autoreset_mode_)
+      PROTOBUF_FIELD_OFFSET(NewBatchSession, _impl_.info_layout_)
+      + sizeof(NewBatchSession::_impl_.info_layout_)
       - PROTOBUF_FIELD_OFFSET(NewBatchSession, _impl_.num_envs_)>(
           reinterpret_cast<char*>(&_impl_.num_envs_),
           reinterpret_cast<char*>(&other->_impl_.num_envs_));
@@ -4462,17 +4763,28 @@ class SubEnvReset::_Internal {
     (*has_bits)[0] |= 1u;
   }
   static const ::openenv::v1::MapValue& options(const SubEnvReset* msg);
+  static const ::openenv::v1::TaskSelector& task(const SubEnvReset* msg);
 };
 
 const ::openenv::v1::MapValue&
 SubEnvReset::_Internal::options(const SubEnvReset* msg) {
   return *msg->_impl_.options_;
 }
+const ::openenv::v1::TaskSelector&
+SubEnvReset::_Internal::task(const SubEnvReset* msg) {
+  return *msg->_impl_.task_;
+}
 void SubEnvReset::clear_options() {
   if (GetArenaForAllocation() == nullptr && _impl_.options_ != nullptr) {
     delete _impl_.options_;
   }
   _impl_.options_ = nullptr;
+}
+void SubEnvReset::clear_task() {
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
 }
 SubEnvReset::SubEnvReset(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
@@ -4488,6 +4800,7 @@ SubEnvReset::SubEnvReset(const SubEnvReset& from)
     , /*decltype(_impl_._cached_size_)*/{}
     , decltype(_impl_.task_id_){}
     , decltype(_impl_.options_){nullptr}
+    , decltype(_impl_.task_){nullptr}
     , decltype(_impl_.seed_){}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -4502,6 +4815,9 @@ SubEnvReset::SubEnvReset(const SubEnvReset& from)
   if (from._internal_has_options()) {
     _this->_impl_.options_ = new ::openenv::v1::MapValue(*from._impl_.options_);
   }
+  if (from._internal_has_task()) {
+    _this->_impl_.task_ = new ::openenv::v1::TaskSelector(*from._impl_.task_);
+  }
   _this->_impl_.seed_ = from._impl_.seed_;
   // @@protoc_insertion_point(copy_constructor:openenv.v1.SubEnvReset)
 }
@@ -4515,6 +4831,7 @@ inline void SubEnvReset::SharedCtor(
     , /*decltype(_impl_._cached_size_)*/{}
     , decltype(_impl_.task_id_){}
     , decltype(_impl_.options_){nullptr}
+    , decltype(_impl_.task_){nullptr}
     , decltype(_impl_.seed_){uint64_t{0u}}
   };
   _impl_.task_id_.InitDefault();
@@ -4536,6 +4853,7 @@ inline void SubEnvReset::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.task_id_.Destroy();
   if (this != internal_default_instance()) delete _impl_.options_;
+  if (this != internal_default_instance()) delete _impl_.task_;
 }
 
 void SubEnvReset::SetCachedSize(int size) const {
@@ -4553,6 +4871,10 @@ void SubEnvReset::Clear() {
     delete _impl_.options_;
   }
   _impl_.options_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
   _impl_.seed_ = uint64_t{0u};
   _impl_._has_bits_.Clear();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
@@ -4588,6 +4910,14 @@ const char* SubEnvReset::_InternalParse(const char* ptr, ::_pbi::ParseContext* c
       case 3:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
           ptr = ctx->ParseMessage(_internal_mutable_options(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.TaskSelector task = 4 [json_name = "task"];
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          ptr = ctx->ParseMessage(_internal_mutable_task(), ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -4645,6 +4975,13 @@ uint8_t* SubEnvReset::_InternalSerialize(
         _Internal::options(this).GetCachedSize(), target, stream);
   }
 
+  // .openenv.v1.TaskSelector task = 4 [json_name = "task"];
+  if (this->_internal_has_task()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(4, _Internal::task(this),
+        _Internal::task(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4673,6 +5010,13 @@ size_t SubEnvReset::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
         *_impl_.options_);
+  }
+
+  // .openenv.v1.TaskSelector task = 4 [json_name = "task"];
+  if (this->_internal_has_task()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.task_);
   }
 
   // optional uint64 seed = 1 [json_name = "seed"];
@@ -4705,6 +5049,10 @@ void SubEnvReset::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PR
   if (from._internal_has_options()) {
     _this->_internal_mutable_options()->::openenv::v1::MapValue::MergeFrom(
         from._internal_options());
+  }
+  if (from._internal_has_task()) {
+    _this->_internal_mutable_task()->::openenv::v1::TaskSelector::MergeFrom(
+        from._internal_task());
   }
   if (from._internal_has_seed()) {
     _this->_internal_set_seed(from._internal_seed());
@@ -5208,11 +5556,16 @@ void ResetBatchRequest::InternalSwap(ResetBatchRequest* other) {
 class ResetBatchResponse::_Internal {
  public:
   static const ::openenv::v1::Value& observations(const ResetBatchResponse* msg);
+  static const ::openenv::v1::MapValue& vector_info(const ResetBatchResponse* msg);
 };
 
 const ::openenv::v1::Value&
 ResetBatchResponse::_Internal::observations(const ResetBatchResponse* msg) {
   return *msg->_impl_.observations_;
+}
+const ::openenv::v1::MapValue&
+ResetBatchResponse::_Internal::vector_info(const ResetBatchResponse* msg) {
+  return *msg->_impl_.vector_info_;
 }
 void ResetBatchResponse::clear_observations() {
   if (GetArenaForAllocation() == nullptr && _impl_.observations_ != nullptr) {
@@ -5222,6 +5575,12 @@ void ResetBatchResponse::clear_observations() {
 }
 void ResetBatchResponse::clear_infos() {
   _impl_.infos_.Clear();
+}
+void ResetBatchResponse::clear_vector_info() {
+  if (GetArenaForAllocation() == nullptr && _impl_.vector_info_ != nullptr) {
+    delete _impl_.vector_info_;
+  }
+  _impl_.vector_info_ = nullptr;
 }
 ResetBatchResponse::ResetBatchResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
@@ -5239,6 +5598,7 @@ ResetBatchResponse::ResetBatchResponse(const ResetBatchResponse& from)
     , decltype(_impl_.session_id_){}
     , decltype(_impl_.episode_id_){}
     , decltype(_impl_.observations_){nullptr}
+    , decltype(_impl_.vector_info_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -5261,6 +5621,9 @@ ResetBatchResponse::ResetBatchResponse(const ResetBatchResponse& from)
   if (from._internal_has_observations()) {
     _this->_impl_.observations_ = new ::openenv::v1::Value(*from._impl_.observations_);
   }
+  if (from._internal_has_vector_info()) {
+    _this->_impl_.vector_info_ = new ::openenv::v1::MapValue(*from._impl_.vector_info_);
+  }
   // @@protoc_insertion_point(copy_constructor:openenv.v1.ResetBatchResponse)
 }
 
@@ -5275,6 +5638,7 @@ inline void ResetBatchResponse::SharedCtor(
     , decltype(_impl_.session_id_){}
     , decltype(_impl_.episode_id_){}
     , decltype(_impl_.observations_){nullptr}
+    , decltype(_impl_.vector_info_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.session_id_.InitDefault();
@@ -5303,6 +5667,7 @@ inline void ResetBatchResponse::SharedDtor() {
   _impl_.session_id_.Destroy();
   _impl_.episode_id_.Destroy();
   if (this != internal_default_instance()) delete _impl_.observations_;
+  if (this != internal_default_instance()) delete _impl_.vector_info_;
 }
 
 void ResetBatchResponse::SetCachedSize(int size) const {
@@ -5323,6 +5688,10 @@ void ResetBatchResponse::Clear() {
     delete _impl_.observations_;
   }
   _impl_.observations_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.vector_info_ != nullptr) {
+    delete _impl_.vector_info_;
+  }
+  _impl_.vector_info_ = nullptr;
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -5381,6 +5750,14 @@ const char* ResetBatchResponse::_InternalParse(const char* ptr, ::_pbi::ParseCon
             CHK_(ptr);
             if (!ctx->DataAvailable(ptr)) break;
           } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<42>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];
+      case 6:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 50)) {
+          ptr = ctx->ParseMessage(_internal_mutable_vector_info(), ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -5457,6 +5834,13 @@ uint8_t* ResetBatchResponse::_InternalSerialize(
         InternalWriteMessage(5, repfield, repfield.GetCachedSize(), target, stream);
   }
 
+  // .openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];
+  if (this->_internal_has_vector_info()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(6, _Internal::vector_info(this),
+        _Internal::vector_info(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -5515,6 +5899,13 @@ size_t ResetBatchResponse::ByteSizeLong() const {
         *_impl_.observations_);
   }
 
+  // .openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];
+  if (this->_internal_has_vector_info()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.vector_info_);
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -5545,6 +5936,10 @@ void ResetBatchResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, con
     _this->_internal_mutable_observations()->::openenv::v1::Value::MergeFrom(
         from._internal_observations());
   }
+  if (from._internal_has_vector_info()) {
+    _this->_internal_mutable_vector_info()->::openenv::v1::MapValue::MergeFrom(
+        from._internal_vector_info());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -5574,7 +5969,12 @@ void ResetBatchResponse::InternalSwap(ResetBatchResponse* other) {
       &_impl_.episode_id_, lhs_arena,
       &other->_impl_.episode_id_, rhs_arena
   );
-  swap(_impl_.observations_, other->_impl_.observations_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(ResetBatchResponse, _impl_.vector_info_)
+      + sizeof(ResetBatchResponse::_impl_.vector_info_)
+      - PROTOBUF_FIELD_OFFSET(ResetBatchResponse, _impl_.observations_)>(
+          reinterpret_cast<char*>(&_impl_.observations_),
+          reinterpret_cast<char*>(&other->_impl_.observations_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata ResetBatchResponse::GetMetadata() const {
@@ -5929,6 +6329,7 @@ class StepBatchResponse::_Internal {
   static const ::openenv::v1::Tensor& rewards(const StepBatchResponse* msg);
   static const ::openenv::v1::Tensor& terminations(const StepBatchResponse* msg);
   static const ::openenv::v1::Tensor& truncations(const StepBatchResponse* msg);
+  static const ::openenv::v1::MapValue& vector_info(const StepBatchResponse* msg);
 };
 
 const ::openenv::v1::Value&
@@ -5946,6 +6347,10 @@ StepBatchResponse::_Internal::terminations(const StepBatchResponse* msg) {
 const ::openenv::v1::Tensor&
 StepBatchResponse::_Internal::truncations(const StepBatchResponse* msg) {
   return *msg->_impl_.truncations_;
+}
+const ::openenv::v1::MapValue&
+StepBatchResponse::_Internal::vector_info(const StepBatchResponse* msg) {
+  return *msg->_impl_.vector_info_;
 }
 void StepBatchResponse::clear_observations() {
   if (GetArenaForAllocation() == nullptr && _impl_.observations_ != nullptr) {
@@ -5977,6 +6382,12 @@ void StepBatchResponse::clear_reward_components() {
 void StepBatchResponse::clear_infos() {
   _impl_.infos_.Clear();
 }
+void StepBatchResponse::clear_vector_info() {
+  if (GetArenaForAllocation() == nullptr && _impl_.vector_info_ != nullptr) {
+    delete _impl_.vector_info_;
+  }
+  _impl_.vector_info_ = nullptr;
+}
 StepBatchResponse::StepBatchResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
   : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
@@ -5999,6 +6410,7 @@ StepBatchResponse::StepBatchResponse(const StepBatchResponse& from)
     , decltype(_impl_.rewards_){nullptr}
     , decltype(_impl_.terminations_){nullptr}
     , decltype(_impl_.truncations_){nullptr}
+    , decltype(_impl_.vector_info_){nullptr}
     , decltype(_impl_.step_index_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
@@ -6015,6 +6427,9 @@ StepBatchResponse::StepBatchResponse(const StepBatchResponse& from)
   }
   if (from._internal_has_truncations()) {
     _this->_impl_.truncations_ = new ::openenv::v1::Tensor(*from._impl_.truncations_);
+  }
+  if (from._internal_has_vector_info()) {
+    _this->_impl_.vector_info_ = new ::openenv::v1::MapValue(*from._impl_.vector_info_);
   }
   _this->_impl_.step_index_ = from._impl_.step_index_;
   // @@protoc_insertion_point(copy_constructor:openenv.v1.StepBatchResponse)
@@ -6034,6 +6449,7 @@ inline void StepBatchResponse::SharedCtor(
     , decltype(_impl_.rewards_){nullptr}
     , decltype(_impl_.terminations_){nullptr}
     , decltype(_impl_.truncations_){nullptr}
+    , decltype(_impl_.vector_info_){nullptr}
     , decltype(_impl_.step_index_){int64_t{0}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
@@ -6060,6 +6476,7 @@ inline void StepBatchResponse::SharedDtor() {
   if (this != internal_default_instance()) delete _impl_.rewards_;
   if (this != internal_default_instance()) delete _impl_.terminations_;
   if (this != internal_default_instance()) delete _impl_.truncations_;
+  if (this != internal_default_instance()) delete _impl_.vector_info_;
 }
 
 void StepBatchResponse::ArenaDtor(void* object) {
@@ -6096,6 +6513,10 @@ void StepBatchResponse::Clear() {
     delete _impl_.truncations_;
   }
   _impl_.truncations_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.vector_info_ != nullptr) {
+    delete _impl_.vector_info_;
+  }
+  _impl_.vector_info_ = nullptr;
   _impl_.step_index_ = int64_t{0};
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
@@ -6193,6 +6614,14 @@ const char* StepBatchResponse::_InternalParse(const char* ptr, ::_pbi::ParseCont
             CHK_(ptr);
             if (!ctx->DataAvailable(ptr)) break;
           } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<74>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 82)) {
+          ptr = ctx->ParseMessage(_internal_mutable_vector_info(), ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -6310,6 +6739,13 @@ uint8_t* StepBatchResponse::_InternalSerialize(
         InternalWriteMessage(9, repfield, repfield.GetCachedSize(), target, stream);
   }
 
+  // .openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];
+  if (this->_internal_has_vector_info()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(10, _Internal::vector_info(this),
+        _Internal::vector_info(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -6391,6 +6827,13 @@ size_t StepBatchResponse::ByteSizeLong() const {
         *_impl_.truncations_);
   }
 
+  // .openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];
+  if (this->_internal_has_vector_info()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.vector_info_);
+  }
+
   // int64 step_index = 8 [json_name = "stepIndex"];
   if (this->_internal_step_index() != 0) {
     total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_step_index());
@@ -6433,6 +6876,10 @@ void StepBatchResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_has_truncations()) {
     _this->_internal_mutable_truncations()->::openenv::v1::Tensor::MergeFrom(
         from._internal_truncations());
+  }
+  if (from._internal_has_vector_info()) {
+    _this->_internal_mutable_vector_info()->::openenv::v1::MapValue::MergeFrom(
+        from._internal_vector_info());
   }
   if (from._internal_step_index() != 0) {
     _this->_internal_set_step_index(from._internal_step_index());
@@ -8593,6 +9040,9 @@ class StepStreamRequest::_Internal {
   static const ::openenv::v1::AttachRequest& attach_request(const StepStreamRequest* msg);
   static const ::openenv::v1::SendRequest& send_request(const StepStreamRequest* msg);
   static const ::openenv::v1::RecvRequest& recv_request(const StepStreamRequest* msg);
+  static const ::openenv::v1::ListToolsRequest& list_tools_request(const StepStreamRequest* msg);
+  static const ::openenv::v1::CallToolRequest& call_tool_request(const StepStreamRequest* msg);
+  static const ::openenv::v1::RenderRequest& render_request(const StepStreamRequest* msg);
 };
 
 const ::openenv::v1::ResetRequest&
@@ -8626,6 +9076,18 @@ StepStreamRequest::_Internal::send_request(const StepStreamRequest* msg) {
 const ::openenv::v1::RecvRequest&
 StepStreamRequest::_Internal::recv_request(const StepStreamRequest* msg) {
   return *msg->_impl_.request_.recv_request_;
+}
+const ::openenv::v1::ListToolsRequest&
+StepStreamRequest::_Internal::list_tools_request(const StepStreamRequest* msg) {
+  return *msg->_impl_.request_.list_tools_request_;
+}
+const ::openenv::v1::CallToolRequest&
+StepStreamRequest::_Internal::call_tool_request(const StepStreamRequest* msg) {
+  return *msg->_impl_.request_.call_tool_request_;
+}
+const ::openenv::v1::RenderRequest&
+StepStreamRequest::_Internal::render_request(const StepStreamRequest* msg) {
+  return *msg->_impl_.request_.render_request_;
 }
 void StepStreamRequest::set_allocated_reset_request(::openenv::v1::ResetRequest* reset_request) {
   ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
@@ -8747,6 +9209,78 @@ void StepStreamRequest::set_allocated_recv_request(::openenv::v1::RecvRequest* r
   }
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamRequest.recv_request)
 }
+void StepStreamRequest::set_allocated_list_tools_request(::openenv::v1::ListToolsRequest* list_tools_request) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_request();
+  if (list_tools_request) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(list_tools_request));
+    if (message_arena != submessage_arena) {
+      list_tools_request = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, list_tools_request, submessage_arena);
+    }
+    set_has_list_tools_request();
+    _impl_.request_.list_tools_request_ = list_tools_request;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamRequest.list_tools_request)
+}
+void StepStreamRequest::clear_list_tools_request() {
+  if (_internal_has_list_tools_request()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.request_.list_tools_request_;
+    }
+    clear_has_request();
+  }
+}
+void StepStreamRequest::set_allocated_call_tool_request(::openenv::v1::CallToolRequest* call_tool_request) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_request();
+  if (call_tool_request) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(call_tool_request));
+    if (message_arena != submessage_arena) {
+      call_tool_request = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, call_tool_request, submessage_arena);
+    }
+    set_has_call_tool_request();
+    _impl_.request_.call_tool_request_ = call_tool_request;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamRequest.call_tool_request)
+}
+void StepStreamRequest::clear_call_tool_request() {
+  if (_internal_has_call_tool_request()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.request_.call_tool_request_;
+    }
+    clear_has_request();
+  }
+}
+void StepStreamRequest::set_allocated_render_request(::openenv::v1::RenderRequest* render_request) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_request();
+  if (render_request) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(render_request));
+    if (message_arena != submessage_arena) {
+      render_request = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, render_request, submessage_arena);
+    }
+    set_has_render_request();
+    _impl_.request_.render_request_ = render_request;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamRequest.render_request)
+}
+void StepStreamRequest::clear_render_request() {
+  if (_internal_has_render_request()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.request_.render_request_;
+    }
+    clear_has_request();
+  }
+}
 StepStreamRequest::StepStreamRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
   : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
@@ -8809,6 +9343,21 @@ StepStreamRequest::StepStreamRequest(const StepStreamRequest& from)
     case kRecvRequest: {
       _this->_internal_mutable_recv_request()->::openenv::v1::RecvRequest::MergeFrom(
           from._internal_recv_request());
+      break;
+    }
+    case kListToolsRequest: {
+      _this->_internal_mutable_list_tools_request()->::openenv::v1::ListToolsRequest::MergeFrom(
+          from._internal_list_tools_request());
+      break;
+    }
+    case kCallToolRequest: {
+      _this->_internal_mutable_call_tool_request()->::openenv::v1::CallToolRequest::MergeFrom(
+          from._internal_call_tool_request());
+      break;
+    }
+    case kRenderRequest: {
+      _this->_internal_mutable_render_request()->::openenv::v1::RenderRequest::MergeFrom(
+          from._internal_render_request());
       break;
     }
     case REQUEST_NOT_SET: {
@@ -8910,6 +9459,24 @@ void StepStreamRequest::clear_request() {
       }
       break;
     }
+    case kListToolsRequest: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.request_.list_tools_request_;
+      }
+      break;
+    }
+    case kCallToolRequest: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.request_.call_tool_request_;
+      }
+      break;
+    }
+    case kRenderRequest: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.request_.render_request_;
+      }
+      break;
+    }
     case REQUEST_NOT_SET: {
       break;
     }
@@ -9004,6 +9571,30 @@ const char* StepStreamRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
       case 9:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 74)) {
           ptr = ctx->ParseMessage(_internal_mutable_recv_request(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 82)) {
+          ptr = ctx->ParseMessage(_internal_mutable_list_tools_request(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 90)) {
+          ptr = ctx->ParseMessage(_internal_mutable_call_tool_request(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          ptr = ctx->ParseMessage(_internal_mutable_render_request(), ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -9110,6 +9701,27 @@ uint8_t* StepStreamRequest::_InternalSerialize(
     target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
       InternalWriteMessage(9, _Internal::recv_request(this),
         _Internal::recv_request(this).GetCachedSize(), target, stream);
+  }
+
+  // .openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];
+  if (_internal_has_list_tools_request()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(10, _Internal::list_tools_request(this),
+        _Internal::list_tools_request(this).GetCachedSize(), target, stream);
+  }
+
+  // .openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];
+  if (_internal_has_call_tool_request()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(11, _Internal::call_tool_request(this),
+        _Internal::call_tool_request(this).GetCachedSize(), target, stream);
+  }
+
+  // .openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];
+  if (_internal_has_render_request()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(12, _Internal::render_request(this),
+        _Internal::render_request(this).GetCachedSize(), target, stream);
   }
 
   // map<string, string> trace_context = 15 [json_name = "traceContext"];
@@ -9229,6 +9841,27 @@ size_t StepStreamRequest::ByteSizeLong() const {
           *_impl_.request_.recv_request_);
       break;
     }
+    // .openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];
+    case kListToolsRequest: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.request_.list_tools_request_);
+      break;
+    }
+    // .openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];
+    case kCallToolRequest: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.request_.call_tool_request_);
+      break;
+    }
+    // .openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];
+    case kRenderRequest: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.request_.render_request_);
+      break;
+    }
     case REQUEST_NOT_SET: {
       break;
     }
@@ -9296,6 +9929,21 @@ void StepStreamRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
           from._internal_recv_request());
       break;
     }
+    case kListToolsRequest: {
+      _this->_internal_mutable_list_tools_request()->::openenv::v1::ListToolsRequest::MergeFrom(
+          from._internal_list_tools_request());
+      break;
+    }
+    case kCallToolRequest: {
+      _this->_internal_mutable_call_tool_request()->::openenv::v1::CallToolRequest::MergeFrom(
+          from._internal_call_tool_request());
+      break;
+    }
+    case kRenderRequest: {
+      _this->_internal_mutable_render_request()->::openenv::v1::RenderRequest::MergeFrom(
+          from._internal_render_request());
+      break;
+    }
     case REQUEST_NOT_SET: {
       break;
     }
@@ -9341,6 +9989,9 @@ class StepStreamResponse::_Internal {
   static const ::openenv::v1::AttachResponse& attach_response(const StepStreamResponse* msg);
   static const ::openenv::v1::SendResponse& send_response(const StepStreamResponse* msg);
   static const ::openenv::v1::StepBatchResponse& recv_response(const StepStreamResponse* msg);
+  static const ::openenv::v1::ListToolsResponse& list_tools_response(const StepStreamResponse* msg);
+  static const ::openenv::v1::CallToolResponse& call_tool_response(const StepStreamResponse* msg);
+  static const ::openenv::v1::RenderResponse& render_response(const StepStreamResponse* msg);
   static const ::google::rpc::Status& error(const StepStreamResponse* msg);
 };
 
@@ -9375,6 +10026,18 @@ StepStreamResponse::_Internal::send_response(const StepStreamResponse* msg) {
 const ::openenv::v1::StepBatchResponse&
 StepStreamResponse::_Internal::recv_response(const StepStreamResponse* msg) {
   return *msg->_impl_.response_.recv_response_;
+}
+const ::openenv::v1::ListToolsResponse&
+StepStreamResponse::_Internal::list_tools_response(const StepStreamResponse* msg) {
+  return *msg->_impl_.response_.list_tools_response_;
+}
+const ::openenv::v1::CallToolResponse&
+StepStreamResponse::_Internal::call_tool_response(const StepStreamResponse* msg) {
+  return *msg->_impl_.response_.call_tool_response_;
+}
+const ::openenv::v1::RenderResponse&
+StepStreamResponse::_Internal::render_response(const StepStreamResponse* msg) {
+  return *msg->_impl_.response_.render_response_;
 }
 const ::google::rpc::Status&
 StepStreamResponse::_Internal::error(const StepStreamResponse* msg) {
@@ -9500,6 +10163,78 @@ void StepStreamResponse::set_allocated_recv_response(::openenv::v1::StepBatchRes
   }
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamResponse.recv_response)
 }
+void StepStreamResponse::set_allocated_list_tools_response(::openenv::v1::ListToolsResponse* list_tools_response) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_response();
+  if (list_tools_response) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(list_tools_response));
+    if (message_arena != submessage_arena) {
+      list_tools_response = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, list_tools_response, submessage_arena);
+    }
+    set_has_list_tools_response();
+    _impl_.response_.list_tools_response_ = list_tools_response;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamResponse.list_tools_response)
+}
+void StepStreamResponse::clear_list_tools_response() {
+  if (_internal_has_list_tools_response()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.response_.list_tools_response_;
+    }
+    clear_has_response();
+  }
+}
+void StepStreamResponse::set_allocated_call_tool_response(::openenv::v1::CallToolResponse* call_tool_response) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_response();
+  if (call_tool_response) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(call_tool_response));
+    if (message_arena != submessage_arena) {
+      call_tool_response = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, call_tool_response, submessage_arena);
+    }
+    set_has_call_tool_response();
+    _impl_.response_.call_tool_response_ = call_tool_response;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamResponse.call_tool_response)
+}
+void StepStreamResponse::clear_call_tool_response() {
+  if (_internal_has_call_tool_response()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.response_.call_tool_response_;
+    }
+    clear_has_response();
+  }
+}
+void StepStreamResponse::set_allocated_render_response(::openenv::v1::RenderResponse* render_response) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_response();
+  if (render_response) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(render_response));
+    if (message_arena != submessage_arena) {
+      render_response = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, render_response, submessage_arena);
+    }
+    set_has_render_response();
+    _impl_.response_.render_response_ = render_response;
+  }
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepStreamResponse.render_response)
+}
+void StepStreamResponse::clear_render_response() {
+  if (_internal_has_render_response()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.response_.render_response_;
+    }
+    clear_has_response();
+  }
+}
 void StepStreamResponse::set_allocated_error(::google::rpc::Status* error) {
   ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
   clear_response();
@@ -9581,6 +10316,21 @@ StepStreamResponse::StepStreamResponse(const StepStreamResponse& from)
     case kRecvResponse: {
       _this->_internal_mutable_recv_response()->::openenv::v1::StepBatchResponse::MergeFrom(
           from._internal_recv_response());
+      break;
+    }
+    case kListToolsResponse: {
+      _this->_internal_mutable_list_tools_response()->::openenv::v1::ListToolsResponse::MergeFrom(
+          from._internal_list_tools_response());
+      break;
+    }
+    case kCallToolResponse: {
+      _this->_internal_mutable_call_tool_response()->::openenv::v1::CallToolResponse::MergeFrom(
+          from._internal_call_tool_response());
+      break;
+    }
+    case kRenderResponse: {
+      _this->_internal_mutable_render_response()->::openenv::v1::RenderResponse::MergeFrom(
+          from._internal_render_response());
       break;
     }
     case kError: {
@@ -9676,6 +10426,24 @@ void StepStreamResponse::clear_response() {
     case kRecvResponse: {
       if (GetArenaForAllocation() == nullptr) {
         delete _impl_.response_.recv_response_;
+      }
+      break;
+    }
+    case kListToolsResponse: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.response_.list_tools_response_;
+      }
+      break;
+    }
+    case kCallToolResponse: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.response_.call_tool_response_;
+      }
+      break;
+    }
+    case kRenderResponse: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.response_.render_response_;
       }
       break;
     }
@@ -9782,6 +10550,30 @@ const char* StepStreamResponse::_InternalParse(const char* ptr, ::_pbi::ParseCon
         } else
           goto handle_unusual;
         continue;
+      // .openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 82)) {
+          ptr = ctx->ParseMessage(_internal_mutable_list_tools_response(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 90)) {
+          ptr = ctx->ParseMessage(_internal_mutable_call_tool_response(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          ptr = ctx->ParseMessage(_internal_mutable_render_response(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
       // .google.rpc.Status error = 15 [json_name = "error"];
       case 15:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 122)) {
@@ -9881,6 +10673,27 @@ uint8_t* StepStreamResponse::_InternalSerialize(
         _Internal::recv_response(this).GetCachedSize(), target, stream);
   }
 
+  // .openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];
+  if (_internal_has_list_tools_response()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(10, _Internal::list_tools_response(this),
+        _Internal::list_tools_response(this).GetCachedSize(), target, stream);
+  }
+
+  // .openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];
+  if (_internal_has_call_tool_response()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(11, _Internal::call_tool_response(this),
+        _Internal::call_tool_response(this).GetCachedSize(), target, stream);
+  }
+
+  // .openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];
+  if (_internal_has_render_response()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(12, _Internal::render_response(this),
+        _Internal::render_response(this).GetCachedSize(), target, stream);
+  }
+
   // .google.rpc.Status error = 15 [json_name = "error"];
   if (_internal_has_error()) {
     target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
@@ -9966,6 +10779,27 @@ size_t StepStreamResponse::ByteSizeLong() const {
           *_impl_.response_.recv_response_);
       break;
     }
+    // .openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];
+    case kListToolsResponse: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.response_.list_tools_response_);
+      break;
+    }
+    // .openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];
+    case kCallToolResponse: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.response_.call_tool_response_);
+      break;
+    }
+    // .openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];
+    case kRenderResponse: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.response_.render_response_);
+      break;
+    }
     // .google.rpc.Status error = 15 [json_name = "error"];
     case kError: {
       total_size += 1 +
@@ -10037,6 +10871,21 @@ void StepStreamResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, con
     case kRecvResponse: {
       _this->_internal_mutable_recv_response()->::openenv::v1::StepBatchResponse::MergeFrom(
           from._internal_recv_response());
+      break;
+    }
+    case kListToolsResponse: {
+      _this->_internal_mutable_list_tools_response()->::openenv::v1::ListToolsResponse::MergeFrom(
+          from._internal_list_tools_response());
+      break;
+    }
+    case kCallToolResponse: {
+      _this->_internal_mutable_call_tool_response()->::openenv::v1::CallToolResponse::MergeFrom(
+          from._internal_call_tool_response());
+      break;
+    }
+    case kRenderResponse: {
+      _this->_internal_mutable_render_response()->::openenv::v1::RenderResponse::MergeFrom(
+          from._internal_render_response());
       break;
     }
     case kError: {

@@ -37,7 +37,10 @@
 #include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/duration.pb.h>
 #include "google/rpc/status.pb.h"
+#include "openenv/v1/frames.pb.h"
 #include "openenv/v1/spaces.pb.h"
+#include "openenv/v1/tasks.pb.h"
+#include "openenv/v1/tools.pb.h"
 #include "openenv/v1/values.pb.h"
 // @@protoc_insertion_point(includes)
 #include <google/protobuf/port_def.inc>
@@ -182,6 +185,32 @@ PROTOBUF_NAMESPACE_CLOSE
 namespace openenv {
 namespace v1 {
 
+enum InfoLayout : int {
+  INFO_LAYOUT_UNSPECIFIED = 0,
+  INFO_LAYOUT_PER_SUB_ENV = 1,
+  INFO_LAYOUT_VECTOR = 2,
+  InfoLayout_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
+  InfoLayout_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
+};
+bool InfoLayout_IsValid(int value);
+constexpr InfoLayout InfoLayout_MIN = INFO_LAYOUT_UNSPECIFIED;
+constexpr InfoLayout InfoLayout_MAX = INFO_LAYOUT_VECTOR;
+constexpr int InfoLayout_ARRAYSIZE = InfoLayout_MAX + 1;
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* InfoLayout_descriptor();
+template<typename T>
+inline const std::string& InfoLayout_Name(T enum_t_value) {
+  static_assert(::std::is_same<T, InfoLayout>::value ||
+    ::std::is_integral<T>::value,
+    "Incorrect type passed to function InfoLayout_Name.");
+  return ::PROTOBUF_NAMESPACE_ID::internal::NameOfEnum(
+    InfoLayout_descriptor(), enum_t_value);
+}
+inline bool InfoLayout_Parse(
+    ::PROTOBUF_NAMESPACE_ID::ConstStringParam name, InfoLayout* value) {
+  return ::PROTOBUF_NAMESPACE_ID::internal::ParseNamedEnum<InfoLayout>(
+    InfoLayout_descriptor(), name, value);
+}
 enum AutoresetMode : int {
   AUTORESET_MODE_UNSPECIFIED = 0,
   AUTORESET_MODE_NEXT_STEP = 1,
@@ -450,6 +479,8 @@ class DescribeResponse final :
   // accessors -------------------------------------------------------
 
   enum : int {
+    kToolsFieldNumber = 10,
+    kTasksetsFieldNumber = 11,
     kEnvNameFieldNumber = 1,
     kEnvVersionFieldNumber = 2,
     kProtocolVersionFieldNumber = 3,
@@ -460,6 +491,42 @@ class DescribeResponse final :
     kCapabilitiesFieldNumber = 7,
     kMetadataFieldNumber = 8,
   };
+  // repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
+  int tools_size() const;
+  private:
+  int _internal_tools_size() const;
+  public:
+  void clear_tools();
+  ::openenv::v1::Tool* mutable_tools(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::Tool >*
+      mutable_tools();
+  private:
+  const ::openenv::v1::Tool& _internal_tools(int index) const;
+  ::openenv::v1::Tool* _internal_add_tools();
+  public:
+  const ::openenv::v1::Tool& tools(int index) const;
+  ::openenv::v1::Tool* add_tools();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::Tool >&
+      tools() const;
+
+  // repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];
+  int tasksets_size() const;
+  private:
+  int _internal_tasksets_size() const;
+  public:
+  void clear_tasksets();
+  ::openenv::v1::TaskSet* mutable_tasksets(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::TaskSet >*
+      mutable_tasksets();
+  private:
+  const ::openenv::v1::TaskSet& _internal_tasksets(int index) const;
+  ::openenv::v1::TaskSet* _internal_add_tasksets();
+  public:
+  const ::openenv::v1::TaskSet& tasksets(int index) const;
+  ::openenv::v1::TaskSet* add_tasksets();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::TaskSet >&
+      tasksets() const;
+
   // string env_name = 1 [json_name = "envName"];
   void clear_env_name();
   const std::string& env_name() const;
@@ -614,6 +681,8 @@ class DescribeResponse final :
   typedef void InternalArenaConstructable_;
   typedef void DestructorSkippable_;
   struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::Tool > tools_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::TaskSet > tasksets_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr env_name_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr env_version_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr protocol_version_;
@@ -920,6 +989,7 @@ class Capabilities final :
     kMaxMessageBytesFieldNumber = 5,
     kMaxNumEnvsFieldNumber = 6,
     kMaxEnvsFieldNumber = 10,
+    kVectorProcessesFieldNumber = 11,
   };
   // repeated .openenv.v1.AutoresetMode autoreset_modes = 7 [json_name = "autoresetModes"];
   int autoreset_modes_size() const;
@@ -1046,6 +1116,15 @@ class Capabilities final :
   void _internal_set_max_envs(int32_t value);
   public:
 
+  // int32 vector_processes = 11 [json_name = "vectorProcesses"];
+  void clear_vector_processes();
+  int32_t vector_processes() const;
+  void set_vector_processes(int32_t value);
+  private:
+  int32_t _internal_vector_processes() const;
+  void _internal_set_vector_processes(int32_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:openenv.v1.Capabilities)
  private:
   class _Internal;
@@ -1065,6 +1144,7 @@ class Capabilities final :
     int32_t max_message_bytes_;
     int32_t max_num_envs_;
     int32_t max_envs_;
+    int32_t vector_processes_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -1194,6 +1274,7 @@ class NewSession final :
 
   enum : int {
     kRequestIdFieldNumber = 1,
+    kRenderModeFieldNumber = 2,
   };
   // string request_id = 1 [json_name = "requestId"];
   void clear_request_id();
@@ -1209,6 +1290,20 @@ class NewSession final :
   std::string* _internal_mutable_request_id();
   public:
 
+  // string render_mode = 2 [json_name = "renderMode"];
+  void clear_render_mode();
+  const std::string& render_mode() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_render_mode(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_render_mode();
+  PROTOBUF_NODISCARD std::string* release_render_mode();
+  void set_allocated_render_mode(std::string* render_mode);
+  private:
+  const std::string& _internal_render_mode() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_render_mode(const std::string& value);
+  std::string* _internal_mutable_render_mode();
+  public:
+
   // @@protoc_insertion_point(class_scope:openenv.v1.NewSession)
  private:
   class _Internal;
@@ -1218,6 +1313,7 @@ class NewSession final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr request_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr render_mode_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -1355,6 +1451,7 @@ class ResetRequest final :
     kRequestIdFieldNumber = 3,
     kTaskIdFieldNumber = 6,
     kOptionsFieldNumber = 5,
+    kTaskFieldNumber = 7,
     kSeedFieldNumber = 4,
     kSessionIdFieldNumber = 1,
     kNewSessionFieldNumber = 2,
@@ -1404,6 +1501,24 @@ class ResetRequest final :
   void unsafe_arena_set_allocated_options(
       ::openenv::v1::MapValue* options);
   ::openenv::v1::MapValue* unsafe_arena_release_options();
+
+  // .openenv.v1.TaskSelector task = 7 [json_name = "task"];
+  bool has_task() const;
+  private:
+  bool _internal_has_task() const;
+  public:
+  void clear_task();
+  const ::openenv::v1::TaskSelector& task() const;
+  PROTOBUF_NODISCARD ::openenv::v1::TaskSelector* release_task();
+  ::openenv::v1::TaskSelector* mutable_task();
+  void set_allocated_task(::openenv::v1::TaskSelector* task);
+  private:
+  const ::openenv::v1::TaskSelector& _internal_task() const;
+  ::openenv::v1::TaskSelector* _internal_mutable_task();
+  public:
+  void unsafe_arena_set_allocated_task(
+      ::openenv::v1::TaskSelector* task);
+  ::openenv::v1::TaskSelector* unsafe_arena_release_task();
 
   // optional uint64 seed = 4 [json_name = "seed"];
   bool has_seed() const;
@@ -1474,6 +1589,7 @@ class ResetRequest final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr request_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
     ::openenv::v1::MapValue* options_;
+    ::openenv::v1::TaskSelector* task_;
     uint64_t seed_;
     union SessionUnion {
       constexpr SessionUnion() : _constinit_{} {}
@@ -2279,6 +2395,7 @@ class NewBatchSession final :
     kRequestIdFieldNumber = 1,
     kNumEnvsFieldNumber = 2,
     kAutoresetModeFieldNumber = 3,
+    kInfoLayoutFieldNumber = 4,
   };
   // string request_id = 1 [json_name = "requestId"];
   void clear_request_id();
@@ -2312,6 +2429,15 @@ class NewBatchSession final :
   void _internal_set_autoreset_mode(::openenv::v1::AutoresetMode value);
   public:
 
+  // .openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];
+  void clear_info_layout();
+  ::openenv::v1::InfoLayout info_layout() const;
+  void set_info_layout(::openenv::v1::InfoLayout value);
+  private:
+  ::openenv::v1::InfoLayout _internal_info_layout() const;
+  void _internal_set_info_layout(::openenv::v1::InfoLayout value);
+  public:
+
   // @@protoc_insertion_point(class_scope:openenv.v1.NewBatchSession)
  private:
   class _Internal;
@@ -2323,6 +2449,7 @@ class NewBatchSession final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr request_id_;
     int32_t num_envs_;
     int autoreset_mode_;
+    int info_layout_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -2453,6 +2580,7 @@ class SubEnvReset final :
   enum : int {
     kTaskIdFieldNumber = 2,
     kOptionsFieldNumber = 3,
+    kTaskFieldNumber = 4,
     kSeedFieldNumber = 1,
   };
   // string task_id = 2 [json_name = "taskId"];
@@ -2487,6 +2615,24 @@ class SubEnvReset final :
       ::openenv::v1::MapValue* options);
   ::openenv::v1::MapValue* unsafe_arena_release_options();
 
+  // .openenv.v1.TaskSelector task = 4 [json_name = "task"];
+  bool has_task() const;
+  private:
+  bool _internal_has_task() const;
+  public:
+  void clear_task();
+  const ::openenv::v1::TaskSelector& task() const;
+  PROTOBUF_NODISCARD ::openenv::v1::TaskSelector* release_task();
+  ::openenv::v1::TaskSelector* mutable_task();
+  void set_allocated_task(::openenv::v1::TaskSelector* task);
+  private:
+  const ::openenv::v1::TaskSelector& _internal_task() const;
+  ::openenv::v1::TaskSelector* _internal_mutable_task();
+  public:
+  void unsafe_arena_set_allocated_task(
+      ::openenv::v1::TaskSelector* task);
+  ::openenv::v1::TaskSelector* unsafe_arena_release_task();
+
   // optional uint64 seed = 1 [json_name = "seed"];
   bool has_seed() const;
   private:
@@ -2512,6 +2658,7 @@ class SubEnvReset final :
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
     ::openenv::v1::MapValue* options_;
+    ::openenv::v1::TaskSelector* task_;
     uint64_t seed_;
   };
   union { Impl_ _impl_; };
@@ -2922,6 +3069,7 @@ class ResetBatchResponse final :
     kSessionIdFieldNumber = 1,
     kEpisodeIdFieldNumber = 2,
     kObservationsFieldNumber = 4,
+    kVectorInfoFieldNumber = 6,
   };
   // repeated int32 env_ids = 3 [json_name = "envIds"];
   int env_ids_size() const;
@@ -3009,6 +3157,24 @@ class ResetBatchResponse final :
       ::openenv::v1::Value* observations);
   ::openenv::v1::Value* unsafe_arena_release_observations();
 
+  // .openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];
+  bool has_vector_info() const;
+  private:
+  bool _internal_has_vector_info() const;
+  public:
+  void clear_vector_info();
+  const ::openenv::v1::MapValue& vector_info() const;
+  PROTOBUF_NODISCARD ::openenv::v1::MapValue* release_vector_info();
+  ::openenv::v1::MapValue* mutable_vector_info();
+  void set_allocated_vector_info(::openenv::v1::MapValue* vector_info);
+  private:
+  const ::openenv::v1::MapValue& _internal_vector_info() const;
+  ::openenv::v1::MapValue* _internal_mutable_vector_info();
+  public:
+  void unsafe_arena_set_allocated_vector_info(
+      ::openenv::v1::MapValue* vector_info);
+  ::openenv::v1::MapValue* unsafe_arena_release_vector_info();
+
   // @@protoc_insertion_point(class_scope:openenv.v1.ResetBatchResponse)
  private:
   class _Internal;
@@ -3023,6 +3189,7 @@ class ResetBatchResponse final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr session_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr episode_id_;
     ::openenv::v1::Value* observations_;
+    ::openenv::v1::MapValue* vector_info_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -3397,6 +3564,7 @@ class StepBatchResponse final :
     kRewardsFieldNumber = 3,
     kTerminationsFieldNumber = 4,
     kTruncationsFieldNumber = 5,
+    kVectorInfoFieldNumber = 10,
     kStepIndexFieldNumber = 8,
   };
   // repeated int32 env_ids = 1 [json_name = "envIds"];
@@ -3546,6 +3714,24 @@ class StepBatchResponse final :
       ::openenv::v1::Tensor* truncations);
   ::openenv::v1::Tensor* unsafe_arena_release_truncations();
 
+  // .openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];
+  bool has_vector_info() const;
+  private:
+  bool _internal_has_vector_info() const;
+  public:
+  void clear_vector_info();
+  const ::openenv::v1::MapValue& vector_info() const;
+  PROTOBUF_NODISCARD ::openenv::v1::MapValue* release_vector_info();
+  ::openenv::v1::MapValue* mutable_vector_info();
+  void set_allocated_vector_info(::openenv::v1::MapValue* vector_info);
+  private:
+  const ::openenv::v1::MapValue& _internal_vector_info() const;
+  ::openenv::v1::MapValue* _internal_mutable_vector_info();
+  public:
+  void unsafe_arena_set_allocated_vector_info(
+      ::openenv::v1::MapValue* vector_info);
+  ::openenv::v1::MapValue* unsafe_arena_release_vector_info();
+
   // int64 step_index = 8 [json_name = "stepIndex"];
   void clear_step_index();
   int64_t step_index() const;
@@ -3576,6 +3762,7 @@ class StepBatchResponse final :
     ::openenv::v1::Tensor* rewards_;
     ::openenv::v1::Tensor* terminations_;
     ::openenv::v1::Tensor* truncations_;
+    ::openenv::v1::MapValue* vector_info_;
     int64_t step_index_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
@@ -5291,6 +5478,9 @@ class StepStreamRequest final :
     kAttachRequest = 7,
     kSendRequest = 8,
     kRecvRequest = 9,
+    kListToolsRequest = 10,
+    kCallToolRequest = 11,
+    kRenderRequest = 12,
     REQUEST_NOT_SET = 0,
   };
 
@@ -5385,6 +5575,9 @@ class StepStreamRequest final :
     kAttachRequestFieldNumber = 7,
     kSendRequestFieldNumber = 8,
     kRecvRequestFieldNumber = 9,
+    kListToolsRequestFieldNumber = 10,
+    kCallToolRequestFieldNumber = 11,
+    kRenderRequestFieldNumber = 12,
   };
   // map<string, string> trace_context = 15 [json_name = "traceContext"];
   int trace_context_size() const;
@@ -5556,6 +5749,60 @@ class StepStreamRequest final :
       ::openenv::v1::RecvRequest* recv_request);
   ::openenv::v1::RecvRequest* unsafe_arena_release_recv_request();
 
+  // .openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];
+  bool has_list_tools_request() const;
+  private:
+  bool _internal_has_list_tools_request() const;
+  public:
+  void clear_list_tools_request();
+  const ::openenv::v1::ListToolsRequest& list_tools_request() const;
+  PROTOBUF_NODISCARD ::openenv::v1::ListToolsRequest* release_list_tools_request();
+  ::openenv::v1::ListToolsRequest* mutable_list_tools_request();
+  void set_allocated_list_tools_request(::openenv::v1::ListToolsRequest* list_tools_request);
+  private:
+  const ::openenv::v1::ListToolsRequest& _internal_list_tools_request() const;
+  ::openenv::v1::ListToolsRequest* _internal_mutable_list_tools_request();
+  public:
+  void unsafe_arena_set_allocated_list_tools_request(
+      ::openenv::v1::ListToolsRequest* list_tools_request);
+  ::openenv::v1::ListToolsRequest* unsafe_arena_release_list_tools_request();
+
+  // .openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];
+  bool has_call_tool_request() const;
+  private:
+  bool _internal_has_call_tool_request() const;
+  public:
+  void clear_call_tool_request();
+  const ::openenv::v1::CallToolRequest& call_tool_request() const;
+  PROTOBUF_NODISCARD ::openenv::v1::CallToolRequest* release_call_tool_request();
+  ::openenv::v1::CallToolRequest* mutable_call_tool_request();
+  void set_allocated_call_tool_request(::openenv::v1::CallToolRequest* call_tool_request);
+  private:
+  const ::openenv::v1::CallToolRequest& _internal_call_tool_request() const;
+  ::openenv::v1::CallToolRequest* _internal_mutable_call_tool_request();
+  public:
+  void unsafe_arena_set_allocated_call_tool_request(
+      ::openenv::v1::CallToolRequest* call_tool_request);
+  ::openenv::v1::CallToolRequest* unsafe_arena_release_call_tool_request();
+
+  // .openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];
+  bool has_render_request() const;
+  private:
+  bool _internal_has_render_request() const;
+  public:
+  void clear_render_request();
+  const ::openenv::v1::RenderRequest& render_request() const;
+  PROTOBUF_NODISCARD ::openenv::v1::RenderRequest* release_render_request();
+  ::openenv::v1::RenderRequest* mutable_render_request();
+  void set_allocated_render_request(::openenv::v1::RenderRequest* render_request);
+  private:
+  const ::openenv::v1::RenderRequest& _internal_render_request() const;
+  ::openenv::v1::RenderRequest* _internal_mutable_render_request();
+  public:
+  void unsafe_arena_set_allocated_render_request(
+      ::openenv::v1::RenderRequest* render_request);
+  ::openenv::v1::RenderRequest* unsafe_arena_release_render_request();
+
   void clear_request();
   RequestCase request_case() const;
   // @@protoc_insertion_point(class_scope:openenv.v1.StepStreamRequest)
@@ -5569,6 +5816,9 @@ class StepStreamRequest final :
   void set_has_attach_request();
   void set_has_send_request();
   void set_has_recv_request();
+  void set_has_list_tools_request();
+  void set_has_call_tool_request();
+  void set_has_render_request();
 
   inline bool has_request() const;
   inline void clear_has_request();
@@ -5594,6 +5844,9 @@ class StepStreamRequest final :
       ::openenv::v1::AttachRequest* attach_request_;
       ::openenv::v1::SendRequest* send_request_;
       ::openenv::v1::RecvRequest* recv_request_;
+      ::openenv::v1::ListToolsRequest* list_tools_request_;
+      ::openenv::v1::CallToolRequest* call_tool_request_;
+      ::openenv::v1::RenderRequest* render_request_;
     } request_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
     uint32_t _oneof_case_[1];
@@ -5656,6 +5909,9 @@ class StepStreamResponse final :
     kAttachResponse = 7,
     kSendResponse = 8,
     kRecvResponse = 9,
+    kListToolsResponse = 10,
+    kCallToolResponse = 11,
+    kRenderResponse = 12,
     kError = 15,
     RESPONSE_NOT_SET = 0,
   };
@@ -5747,6 +6003,9 @@ class StepStreamResponse final :
     kAttachResponseFieldNumber = 7,
     kSendResponseFieldNumber = 8,
     kRecvResponseFieldNumber = 9,
+    kListToolsResponseFieldNumber = 10,
+    kCallToolResponseFieldNumber = 11,
+    kRenderResponseFieldNumber = 12,
     kErrorFieldNumber = 15,
   };
   // uint64 seq = 1 [json_name = "seq"];
@@ -5902,6 +6161,60 @@ class StepStreamResponse final :
       ::openenv::v1::StepBatchResponse* recv_response);
   ::openenv::v1::StepBatchResponse* unsafe_arena_release_recv_response();
 
+  // .openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];
+  bool has_list_tools_response() const;
+  private:
+  bool _internal_has_list_tools_response() const;
+  public:
+  void clear_list_tools_response();
+  const ::openenv::v1::ListToolsResponse& list_tools_response() const;
+  PROTOBUF_NODISCARD ::openenv::v1::ListToolsResponse* release_list_tools_response();
+  ::openenv::v1::ListToolsResponse* mutable_list_tools_response();
+  void set_allocated_list_tools_response(::openenv::v1::ListToolsResponse* list_tools_response);
+  private:
+  const ::openenv::v1::ListToolsResponse& _internal_list_tools_response() const;
+  ::openenv::v1::ListToolsResponse* _internal_mutable_list_tools_response();
+  public:
+  void unsafe_arena_set_allocated_list_tools_response(
+      ::openenv::v1::ListToolsResponse* list_tools_response);
+  ::openenv::v1::ListToolsResponse* unsafe_arena_release_list_tools_response();
+
+  // .openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];
+  bool has_call_tool_response() const;
+  private:
+  bool _internal_has_call_tool_response() const;
+  public:
+  void clear_call_tool_response();
+  const ::openenv::v1::CallToolResponse& call_tool_response() const;
+  PROTOBUF_NODISCARD ::openenv::v1::CallToolResponse* release_call_tool_response();
+  ::openenv::v1::CallToolResponse* mutable_call_tool_response();
+  void set_allocated_call_tool_response(::openenv::v1::CallToolResponse* call_tool_response);
+  private:
+  const ::openenv::v1::CallToolResponse& _internal_call_tool_response() const;
+  ::openenv::v1::CallToolResponse* _internal_mutable_call_tool_response();
+  public:
+  void unsafe_arena_set_allocated_call_tool_response(
+      ::openenv::v1::CallToolResponse* call_tool_response);
+  ::openenv::v1::CallToolResponse* unsafe_arena_release_call_tool_response();
+
+  // .openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];
+  bool has_render_response() const;
+  private:
+  bool _internal_has_render_response() const;
+  public:
+  void clear_render_response();
+  const ::openenv::v1::RenderResponse& render_response() const;
+  PROTOBUF_NODISCARD ::openenv::v1::RenderResponse* release_render_response();
+  ::openenv::v1::RenderResponse* mutable_render_response();
+  void set_allocated_render_response(::openenv::v1::RenderResponse* render_response);
+  private:
+  const ::openenv::v1::RenderResponse& _internal_render_response() const;
+  ::openenv::v1::RenderResponse* _internal_mutable_render_response();
+  public:
+  void unsafe_arena_set_allocated_render_response(
+      ::openenv::v1::RenderResponse* render_response);
+  ::openenv::v1::RenderResponse* unsafe_arena_release_render_response();
+
   // .google.rpc.Status error = 15 [json_name = "error"];
   bool has_error() const;
   private:
@@ -5933,6 +6246,9 @@ class StepStreamResponse final :
   void set_has_attach_response();
   void set_has_send_response();
   void set_has_recv_response();
+  void set_has_list_tools_response();
+  void set_has_call_tool_response();
+  void set_has_render_response();
   void set_has_error();
 
   inline bool has_response() const;
@@ -5954,6 +6270,9 @@ class StepStreamResponse final :
       ::openenv::v1::AttachResponse* attach_response_;
       ::openenv::v1::SendResponse* send_response_;
       ::openenv::v1::StepBatchResponse* recv_response_;
+      ::openenv::v1::ListToolsResponse* list_tools_response_;
+      ::openenv::v1::CallToolResponse* call_tool_response_;
+      ::openenv::v1::RenderResponse* render_response_;
       ::google::rpc::Status* error_;
     } response_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
@@ -6613,6 +6932,80 @@ inline void DescribeResponse::set_allocated_server_version(std::string* server_v
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.DescribeResponse.server_version)
 }
 
+// repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
+inline int DescribeResponse::_internal_tools_size() const {
+  return _impl_.tools_.size();
+}
+inline int DescribeResponse::tools_size() const {
+  return _internal_tools_size();
+}
+inline ::openenv::v1::Tool* DescribeResponse::mutable_tools(int index) {
+  // @@protoc_insertion_point(field_mutable:openenv.v1.DescribeResponse.tools)
+  return _impl_.tools_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::Tool >*
+DescribeResponse::mutable_tools() {
+  // @@protoc_insertion_point(field_mutable_list:openenv.v1.DescribeResponse.tools)
+  return &_impl_.tools_;
+}
+inline const ::openenv::v1::Tool& DescribeResponse::_internal_tools(int index) const {
+  return _impl_.tools_.Get(index);
+}
+inline const ::openenv::v1::Tool& DescribeResponse::tools(int index) const {
+  // @@protoc_insertion_point(field_get:openenv.v1.DescribeResponse.tools)
+  return _internal_tools(index);
+}
+inline ::openenv::v1::Tool* DescribeResponse::_internal_add_tools() {
+  return _impl_.tools_.Add();
+}
+inline ::openenv::v1::Tool* DescribeResponse::add_tools() {
+  ::openenv::v1::Tool* _add = _internal_add_tools();
+  // @@protoc_insertion_point(field_add:openenv.v1.DescribeResponse.tools)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::Tool >&
+DescribeResponse::tools() const {
+  // @@protoc_insertion_point(field_list:openenv.v1.DescribeResponse.tools)
+  return _impl_.tools_;
+}
+
+// repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];
+inline int DescribeResponse::_internal_tasksets_size() const {
+  return _impl_.tasksets_.size();
+}
+inline int DescribeResponse::tasksets_size() const {
+  return _internal_tasksets_size();
+}
+inline ::openenv::v1::TaskSet* DescribeResponse::mutable_tasksets(int index) {
+  // @@protoc_insertion_point(field_mutable:openenv.v1.DescribeResponse.tasksets)
+  return _impl_.tasksets_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::TaskSet >*
+DescribeResponse::mutable_tasksets() {
+  // @@protoc_insertion_point(field_mutable_list:openenv.v1.DescribeResponse.tasksets)
+  return &_impl_.tasksets_;
+}
+inline const ::openenv::v1::TaskSet& DescribeResponse::_internal_tasksets(int index) const {
+  return _impl_.tasksets_.Get(index);
+}
+inline const ::openenv::v1::TaskSet& DescribeResponse::tasksets(int index) const {
+  // @@protoc_insertion_point(field_get:openenv.v1.DescribeResponse.tasksets)
+  return _internal_tasksets(index);
+}
+inline ::openenv::v1::TaskSet* DescribeResponse::_internal_add_tasksets() {
+  return _impl_.tasksets_.Add();
+}
+inline ::openenv::v1::TaskSet* DescribeResponse::add_tasksets() {
+  ::openenv::v1::TaskSet* _add = _internal_add_tasksets();
+  // @@protoc_insertion_point(field_add:openenv.v1.DescribeResponse.tasksets)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::TaskSet >&
+DescribeResponse::tasksets() const {
+  // @@protoc_insertion_point(field_list:openenv.v1.DescribeResponse.tasksets)
+  return _impl_.tasksets_;
+}
+
 // -------------------------------------------------------------------
 
 // RewardRange
@@ -7079,6 +7472,26 @@ inline void Capabilities::set_max_envs(int32_t value) {
   // @@protoc_insertion_point(field_set:openenv.v1.Capabilities.max_envs)
 }
 
+// int32 vector_processes = 11 [json_name = "vectorProcesses"];
+inline void Capabilities::clear_vector_processes() {
+  _impl_.vector_processes_ = 0;
+}
+inline int32_t Capabilities::_internal_vector_processes() const {
+  return _impl_.vector_processes_;
+}
+inline int32_t Capabilities::vector_processes() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.Capabilities.vector_processes)
+  return _internal_vector_processes();
+}
+inline void Capabilities::_internal_set_vector_processes(int32_t value) {
+  
+  _impl_.vector_processes_ = value;
+}
+inline void Capabilities::set_vector_processes(int32_t value) {
+  _internal_set_vector_processes(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.Capabilities.vector_processes)
+}
+
 // -------------------------------------------------------------------
 
 // NewSession
@@ -7131,6 +7544,56 @@ inline void NewSession::set_allocated_request_id(std::string* request_id) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.NewSession.request_id)
+}
+
+// string render_mode = 2 [json_name = "renderMode"];
+inline void NewSession::clear_render_mode() {
+  _impl_.render_mode_.ClearToEmpty();
+}
+inline const std::string& NewSession::render_mode() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.NewSession.render_mode)
+  return _internal_render_mode();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void NewSession::set_render_mode(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.render_mode_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:openenv.v1.NewSession.render_mode)
+}
+inline std::string* NewSession::mutable_render_mode() {
+  std::string* _s = _internal_mutable_render_mode();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.NewSession.render_mode)
+  return _s;
+}
+inline const std::string& NewSession::_internal_render_mode() const {
+  return _impl_.render_mode_.Get();
+}
+inline void NewSession::_internal_set_render_mode(const std::string& value) {
+  
+  _impl_.render_mode_.Set(value, GetArenaForAllocation());
+}
+inline std::string* NewSession::_internal_mutable_render_mode() {
+  
+  return _impl_.render_mode_.Mutable(GetArenaForAllocation());
+}
+inline std::string* NewSession::release_render_mode() {
+  // @@protoc_insertion_point(field_release:openenv.v1.NewSession.render_mode)
+  return _impl_.render_mode_.Release();
+}
+inline void NewSession::set_allocated_render_mode(std::string* render_mode) {
+  if (render_mode != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.render_mode_.SetAllocated(render_mode, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.render_mode_.IsDefault()) {
+    _impl_.render_mode_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.NewSession.render_mode)
 }
 
 // -------------------------------------------------------------------
@@ -7499,6 +7962,91 @@ inline void ResetRequest::set_allocated_task_id(std::string* task_id) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.ResetRequest.task_id)
+}
+
+// .openenv.v1.TaskSelector task = 7 [json_name = "task"];
+inline bool ResetRequest::_internal_has_task() const {
+  return this != internal_default_instance() && _impl_.task_ != nullptr;
+}
+inline bool ResetRequest::has_task() const {
+  return _internal_has_task();
+}
+inline const ::openenv::v1::TaskSelector& ResetRequest::_internal_task() const {
+  const ::openenv::v1::TaskSelector* p = _impl_.task_;
+  return p != nullptr ? *p : reinterpret_cast<const ::openenv::v1::TaskSelector&>(
+      ::openenv::v1::_TaskSelector_default_instance_);
+}
+inline const ::openenv::v1::TaskSelector& ResetRequest::task() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ResetRequest.task)
+  return _internal_task();
+}
+inline void ResetRequest::unsafe_arena_set_allocated_task(
+    ::openenv::v1::TaskSelector* task) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.task_);
+  }
+  _impl_.task_ = task;
+  if (task) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.ResetRequest.task)
+}
+inline ::openenv::v1::TaskSelector* ResetRequest::release_task() {
+  
+  ::openenv::v1::TaskSelector* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::openenv::v1::TaskSelector* ResetRequest::unsafe_arena_release_task() {
+  // @@protoc_insertion_point(field_release:openenv.v1.ResetRequest.task)
+  
+  ::openenv::v1::TaskSelector* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+  return temp;
+}
+inline ::openenv::v1::TaskSelector* ResetRequest::_internal_mutable_task() {
+  
+  if (_impl_.task_ == nullptr) {
+    auto* p = CreateMaybeMessage<::openenv::v1::TaskSelector>(GetArenaForAllocation());
+    _impl_.task_ = p;
+  }
+  return _impl_.task_;
+}
+inline ::openenv::v1::TaskSelector* ResetRequest::mutable_task() {
+  ::openenv::v1::TaskSelector* _msg = _internal_mutable_task();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.ResetRequest.task)
+  return _msg;
+}
+inline void ResetRequest::set_allocated_task(::openenv::v1::TaskSelector* task) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.task_);
+  }
+  if (task) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(task));
+    if (message_arena != submessage_arena) {
+      task = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, task, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.task_ = task;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.ResetRequest.task)
 }
 
 inline bool ResetRequest::has_session() const {
@@ -8322,6 +8870,26 @@ inline void NewBatchSession::set_autoreset_mode(::openenv::v1::AutoresetMode val
   // @@protoc_insertion_point(field_set:openenv.v1.NewBatchSession.autoreset_mode)
 }
 
+// .openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];
+inline void NewBatchSession::clear_info_layout() {
+  _impl_.info_layout_ = 0;
+}
+inline ::openenv::v1::InfoLayout NewBatchSession::_internal_info_layout() const {
+  return static_cast< ::openenv::v1::InfoLayout >(_impl_.info_layout_);
+}
+inline ::openenv::v1::InfoLayout NewBatchSession::info_layout() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.NewBatchSession.info_layout)
+  return _internal_info_layout();
+}
+inline void NewBatchSession::_internal_set_info_layout(::openenv::v1::InfoLayout value) {
+  
+  _impl_.info_layout_ = value;
+}
+inline void NewBatchSession::set_info_layout(::openenv::v1::InfoLayout value) {
+  _internal_set_info_layout(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.NewBatchSession.info_layout)
+}
+
 // -------------------------------------------------------------------
 
 // SubEnvReset
@@ -8487,6 +9055,91 @@ inline void SubEnvReset::set_allocated_options(::openenv::v1::MapValue* options)
   }
   _impl_.options_ = options;
   // @@protoc_insertion_point(field_set_allocated:openenv.v1.SubEnvReset.options)
+}
+
+// .openenv.v1.TaskSelector task = 4 [json_name = "task"];
+inline bool SubEnvReset::_internal_has_task() const {
+  return this != internal_default_instance() && _impl_.task_ != nullptr;
+}
+inline bool SubEnvReset::has_task() const {
+  return _internal_has_task();
+}
+inline const ::openenv::v1::TaskSelector& SubEnvReset::_internal_task() const {
+  const ::openenv::v1::TaskSelector* p = _impl_.task_;
+  return p != nullptr ? *p : reinterpret_cast<const ::openenv::v1::TaskSelector&>(
+      ::openenv::v1::_TaskSelector_default_instance_);
+}
+inline const ::openenv::v1::TaskSelector& SubEnvReset::task() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.SubEnvReset.task)
+  return _internal_task();
+}
+inline void SubEnvReset::unsafe_arena_set_allocated_task(
+    ::openenv::v1::TaskSelector* task) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.task_);
+  }
+  _impl_.task_ = task;
+  if (task) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.SubEnvReset.task)
+}
+inline ::openenv::v1::TaskSelector* SubEnvReset::release_task() {
+  
+  ::openenv::v1::TaskSelector* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::openenv::v1::TaskSelector* SubEnvReset::unsafe_arena_release_task() {
+  // @@protoc_insertion_point(field_release:openenv.v1.SubEnvReset.task)
+  
+  ::openenv::v1::TaskSelector* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+  return temp;
+}
+inline ::openenv::v1::TaskSelector* SubEnvReset::_internal_mutable_task() {
+  
+  if (_impl_.task_ == nullptr) {
+    auto* p = CreateMaybeMessage<::openenv::v1::TaskSelector>(GetArenaForAllocation());
+    _impl_.task_ = p;
+  }
+  return _impl_.task_;
+}
+inline ::openenv::v1::TaskSelector* SubEnvReset::mutable_task() {
+  ::openenv::v1::TaskSelector* _msg = _internal_mutable_task();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.SubEnvReset.task)
+  return _msg;
+}
+inline void SubEnvReset::set_allocated_task(::openenv::v1::TaskSelector* task) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.task_);
+  }
+  if (task) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(task));
+    if (message_arena != submessage_arena) {
+      task = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, task, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.task_ = task;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.SubEnvReset.task)
 }
 
 // -------------------------------------------------------------------
@@ -9151,6 +9804,91 @@ inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::MapValue 
 ResetBatchResponse::infos() const {
   // @@protoc_insertion_point(field_list:openenv.v1.ResetBatchResponse.infos)
   return _impl_.infos_;
+}
+
+// .openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];
+inline bool ResetBatchResponse::_internal_has_vector_info() const {
+  return this != internal_default_instance() && _impl_.vector_info_ != nullptr;
+}
+inline bool ResetBatchResponse::has_vector_info() const {
+  return _internal_has_vector_info();
+}
+inline const ::openenv::v1::MapValue& ResetBatchResponse::_internal_vector_info() const {
+  const ::openenv::v1::MapValue* p = _impl_.vector_info_;
+  return p != nullptr ? *p : reinterpret_cast<const ::openenv::v1::MapValue&>(
+      ::openenv::v1::_MapValue_default_instance_);
+}
+inline const ::openenv::v1::MapValue& ResetBatchResponse::vector_info() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ResetBatchResponse.vector_info)
+  return _internal_vector_info();
+}
+inline void ResetBatchResponse::unsafe_arena_set_allocated_vector_info(
+    ::openenv::v1::MapValue* vector_info) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.vector_info_);
+  }
+  _impl_.vector_info_ = vector_info;
+  if (vector_info) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.ResetBatchResponse.vector_info)
+}
+inline ::openenv::v1::MapValue* ResetBatchResponse::release_vector_info() {
+  
+  ::openenv::v1::MapValue* temp = _impl_.vector_info_;
+  _impl_.vector_info_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::openenv::v1::MapValue* ResetBatchResponse::unsafe_arena_release_vector_info() {
+  // @@protoc_insertion_point(field_release:openenv.v1.ResetBatchResponse.vector_info)
+  
+  ::openenv::v1::MapValue* temp = _impl_.vector_info_;
+  _impl_.vector_info_ = nullptr;
+  return temp;
+}
+inline ::openenv::v1::MapValue* ResetBatchResponse::_internal_mutable_vector_info() {
+  
+  if (_impl_.vector_info_ == nullptr) {
+    auto* p = CreateMaybeMessage<::openenv::v1::MapValue>(GetArenaForAllocation());
+    _impl_.vector_info_ = p;
+  }
+  return _impl_.vector_info_;
+}
+inline ::openenv::v1::MapValue* ResetBatchResponse::mutable_vector_info() {
+  ::openenv::v1::MapValue* _msg = _internal_mutable_vector_info();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.ResetBatchResponse.vector_info)
+  return _msg;
+}
+inline void ResetBatchResponse::set_allocated_vector_info(::openenv::v1::MapValue* vector_info) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.vector_info_);
+  }
+  if (vector_info) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(vector_info));
+    if (message_arena != submessage_arena) {
+      vector_info = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, vector_info, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.vector_info_ = vector_info;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.ResetBatchResponse.vector_info)
 }
 
 // -------------------------------------------------------------------
@@ -9873,6 +10611,91 @@ inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::openenv::v1::SubEnvErr
 StepBatchResponse::sub_env_errors() const {
   // @@protoc_insertion_point(field_list:openenv.v1.StepBatchResponse.sub_env_errors)
   return _impl_.sub_env_errors_;
+}
+
+// .openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];
+inline bool StepBatchResponse::_internal_has_vector_info() const {
+  return this != internal_default_instance() && _impl_.vector_info_ != nullptr;
+}
+inline bool StepBatchResponse::has_vector_info() const {
+  return _internal_has_vector_info();
+}
+inline const ::openenv::v1::MapValue& StepBatchResponse::_internal_vector_info() const {
+  const ::openenv::v1::MapValue* p = _impl_.vector_info_;
+  return p != nullptr ? *p : reinterpret_cast<const ::openenv::v1::MapValue&>(
+      ::openenv::v1::_MapValue_default_instance_);
+}
+inline const ::openenv::v1::MapValue& StepBatchResponse::vector_info() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepBatchResponse.vector_info)
+  return _internal_vector_info();
+}
+inline void StepBatchResponse::unsafe_arena_set_allocated_vector_info(
+    ::openenv::v1::MapValue* vector_info) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.vector_info_);
+  }
+  _impl_.vector_info_ = vector_info;
+  if (vector_info) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepBatchResponse.vector_info)
+}
+inline ::openenv::v1::MapValue* StepBatchResponse::release_vector_info() {
+  
+  ::openenv::v1::MapValue* temp = _impl_.vector_info_;
+  _impl_.vector_info_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::openenv::v1::MapValue* StepBatchResponse::unsafe_arena_release_vector_info() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepBatchResponse.vector_info)
+  
+  ::openenv::v1::MapValue* temp = _impl_.vector_info_;
+  _impl_.vector_info_ = nullptr;
+  return temp;
+}
+inline ::openenv::v1::MapValue* StepBatchResponse::_internal_mutable_vector_info() {
+  
+  if (_impl_.vector_info_ == nullptr) {
+    auto* p = CreateMaybeMessage<::openenv::v1::MapValue>(GetArenaForAllocation());
+    _impl_.vector_info_ = p;
+  }
+  return _impl_.vector_info_;
+}
+inline ::openenv::v1::MapValue* StepBatchResponse::mutable_vector_info() {
+  ::openenv::v1::MapValue* _msg = _internal_mutable_vector_info();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepBatchResponse.vector_info)
+  return _msg;
+}
+inline void StepBatchResponse::set_allocated_vector_info(::openenv::v1::MapValue* vector_info) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.vector_info_);
+  }
+  if (vector_info) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(vector_info));
+    if (message_arena != submessage_arena) {
+      vector_info = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, vector_info, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.vector_info_ = vector_info;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.StepBatchResponse.vector_info)
 }
 
 // -------------------------------------------------------------------
@@ -11342,6 +12165,204 @@ inline ::openenv::v1::RecvRequest* StepStreamRequest::mutable_recv_request() {
   return _msg;
 }
 
+// .openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];
+inline bool StepStreamRequest::_internal_has_list_tools_request() const {
+  return request_case() == kListToolsRequest;
+}
+inline bool StepStreamRequest::has_list_tools_request() const {
+  return _internal_has_list_tools_request();
+}
+inline void StepStreamRequest::set_has_list_tools_request() {
+  _impl_._oneof_case_[0] = kListToolsRequest;
+}
+inline ::openenv::v1::ListToolsRequest* StepStreamRequest::release_list_tools_request() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamRequest.list_tools_request)
+  if (_internal_has_list_tools_request()) {
+    clear_has_request();
+    ::openenv::v1::ListToolsRequest* temp = _impl_.request_.list_tools_request_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.request_.list_tools_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::ListToolsRequest& StepStreamRequest::_internal_list_tools_request() const {
+  return _internal_has_list_tools_request()
+      ? *_impl_.request_.list_tools_request_
+      : reinterpret_cast< ::openenv::v1::ListToolsRequest&>(::openenv::v1::_ListToolsRequest_default_instance_);
+}
+inline const ::openenv::v1::ListToolsRequest& StepStreamRequest::list_tools_request() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamRequest.list_tools_request)
+  return _internal_list_tools_request();
+}
+inline ::openenv::v1::ListToolsRequest* StepStreamRequest::unsafe_arena_release_list_tools_request() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamRequest.list_tools_request)
+  if (_internal_has_list_tools_request()) {
+    clear_has_request();
+    ::openenv::v1::ListToolsRequest* temp = _impl_.request_.list_tools_request_;
+    _impl_.request_.list_tools_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamRequest::unsafe_arena_set_allocated_list_tools_request(::openenv::v1::ListToolsRequest* list_tools_request) {
+  clear_request();
+  if (list_tools_request) {
+    set_has_list_tools_request();
+    _impl_.request_.list_tools_request_ = list_tools_request;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamRequest.list_tools_request)
+}
+inline ::openenv::v1::ListToolsRequest* StepStreamRequest::_internal_mutable_list_tools_request() {
+  if (!_internal_has_list_tools_request()) {
+    clear_request();
+    set_has_list_tools_request();
+    _impl_.request_.list_tools_request_ = CreateMaybeMessage< ::openenv::v1::ListToolsRequest >(GetArenaForAllocation());
+  }
+  return _impl_.request_.list_tools_request_;
+}
+inline ::openenv::v1::ListToolsRequest* StepStreamRequest::mutable_list_tools_request() {
+  ::openenv::v1::ListToolsRequest* _msg = _internal_mutable_list_tools_request();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamRequest.list_tools_request)
+  return _msg;
+}
+
+// .openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];
+inline bool StepStreamRequest::_internal_has_call_tool_request() const {
+  return request_case() == kCallToolRequest;
+}
+inline bool StepStreamRequest::has_call_tool_request() const {
+  return _internal_has_call_tool_request();
+}
+inline void StepStreamRequest::set_has_call_tool_request() {
+  _impl_._oneof_case_[0] = kCallToolRequest;
+}
+inline ::openenv::v1::CallToolRequest* StepStreamRequest::release_call_tool_request() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamRequest.call_tool_request)
+  if (_internal_has_call_tool_request()) {
+    clear_has_request();
+    ::openenv::v1::CallToolRequest* temp = _impl_.request_.call_tool_request_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.request_.call_tool_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::CallToolRequest& StepStreamRequest::_internal_call_tool_request() const {
+  return _internal_has_call_tool_request()
+      ? *_impl_.request_.call_tool_request_
+      : reinterpret_cast< ::openenv::v1::CallToolRequest&>(::openenv::v1::_CallToolRequest_default_instance_);
+}
+inline const ::openenv::v1::CallToolRequest& StepStreamRequest::call_tool_request() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamRequest.call_tool_request)
+  return _internal_call_tool_request();
+}
+inline ::openenv::v1::CallToolRequest* StepStreamRequest::unsafe_arena_release_call_tool_request() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamRequest.call_tool_request)
+  if (_internal_has_call_tool_request()) {
+    clear_has_request();
+    ::openenv::v1::CallToolRequest* temp = _impl_.request_.call_tool_request_;
+    _impl_.request_.call_tool_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamRequest::unsafe_arena_set_allocated_call_tool_request(::openenv::v1::CallToolRequest* call_tool_request) {
+  clear_request();
+  if (call_tool_request) {
+    set_has_call_tool_request();
+    _impl_.request_.call_tool_request_ = call_tool_request;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamRequest.call_tool_request)
+}
+inline ::openenv::v1::CallToolRequest* StepStreamRequest::_internal_mutable_call_tool_request() {
+  if (!_internal_has_call_tool_request()) {
+    clear_request();
+    set_has_call_tool_request();
+    _impl_.request_.call_tool_request_ = CreateMaybeMessage< ::openenv::v1::CallToolRequest >(GetArenaForAllocation());
+  }
+  return _impl_.request_.call_tool_request_;
+}
+inline ::openenv::v1::CallToolRequest* StepStreamRequest::mutable_call_tool_request() {
+  ::openenv::v1::CallToolRequest* _msg = _internal_mutable_call_tool_request();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamRequest.call_tool_request)
+  return _msg;
+}
+
+// .openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];
+inline bool StepStreamRequest::_internal_has_render_request() const {
+  return request_case() == kRenderRequest;
+}
+inline bool StepStreamRequest::has_render_request() const {
+  return _internal_has_render_request();
+}
+inline void StepStreamRequest::set_has_render_request() {
+  _impl_._oneof_case_[0] = kRenderRequest;
+}
+inline ::openenv::v1::RenderRequest* StepStreamRequest::release_render_request() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamRequest.render_request)
+  if (_internal_has_render_request()) {
+    clear_has_request();
+    ::openenv::v1::RenderRequest* temp = _impl_.request_.render_request_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.request_.render_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::RenderRequest& StepStreamRequest::_internal_render_request() const {
+  return _internal_has_render_request()
+      ? *_impl_.request_.render_request_
+      : reinterpret_cast< ::openenv::v1::RenderRequest&>(::openenv::v1::_RenderRequest_default_instance_);
+}
+inline const ::openenv::v1::RenderRequest& StepStreamRequest::render_request() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamRequest.render_request)
+  return _internal_render_request();
+}
+inline ::openenv::v1::RenderRequest* StepStreamRequest::unsafe_arena_release_render_request() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamRequest.render_request)
+  if (_internal_has_render_request()) {
+    clear_has_request();
+    ::openenv::v1::RenderRequest* temp = _impl_.request_.render_request_;
+    _impl_.request_.render_request_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamRequest::unsafe_arena_set_allocated_render_request(::openenv::v1::RenderRequest* render_request) {
+  clear_request();
+  if (render_request) {
+    set_has_render_request();
+    _impl_.request_.render_request_ = render_request;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamRequest.render_request)
+}
+inline ::openenv::v1::RenderRequest* StepStreamRequest::_internal_mutable_render_request() {
+  if (!_internal_has_render_request()) {
+    clear_request();
+    set_has_render_request();
+    _impl_.request_.render_request_ = CreateMaybeMessage< ::openenv::v1::RenderRequest >(GetArenaForAllocation());
+  }
+  return _impl_.request_.render_request_;
+}
+inline ::openenv::v1::RenderRequest* StepStreamRequest::mutable_render_request() {
+  ::openenv::v1::RenderRequest* _msg = _internal_mutable_render_request();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamRequest.render_request)
+  return _msg;
+}
+
 // map<string, string> trace_context = 15 [json_name = "traceContext"];
 inline int StepStreamRequest::_internal_trace_context_size() const {
   return _impl_.trace_context_.size();
@@ -11996,6 +13017,204 @@ inline ::openenv::v1::StepBatchResponse* StepStreamResponse::mutable_recv_respon
   return _msg;
 }
 
+// .openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];
+inline bool StepStreamResponse::_internal_has_list_tools_response() const {
+  return response_case() == kListToolsResponse;
+}
+inline bool StepStreamResponse::has_list_tools_response() const {
+  return _internal_has_list_tools_response();
+}
+inline void StepStreamResponse::set_has_list_tools_response() {
+  _impl_._oneof_case_[0] = kListToolsResponse;
+}
+inline ::openenv::v1::ListToolsResponse* StepStreamResponse::release_list_tools_response() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamResponse.list_tools_response)
+  if (_internal_has_list_tools_response()) {
+    clear_has_response();
+    ::openenv::v1::ListToolsResponse* temp = _impl_.response_.list_tools_response_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.response_.list_tools_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::ListToolsResponse& StepStreamResponse::_internal_list_tools_response() const {
+  return _internal_has_list_tools_response()
+      ? *_impl_.response_.list_tools_response_
+      : reinterpret_cast< ::openenv::v1::ListToolsResponse&>(::openenv::v1::_ListToolsResponse_default_instance_);
+}
+inline const ::openenv::v1::ListToolsResponse& StepStreamResponse::list_tools_response() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamResponse.list_tools_response)
+  return _internal_list_tools_response();
+}
+inline ::openenv::v1::ListToolsResponse* StepStreamResponse::unsafe_arena_release_list_tools_response() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamResponse.list_tools_response)
+  if (_internal_has_list_tools_response()) {
+    clear_has_response();
+    ::openenv::v1::ListToolsResponse* temp = _impl_.response_.list_tools_response_;
+    _impl_.response_.list_tools_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamResponse::unsafe_arena_set_allocated_list_tools_response(::openenv::v1::ListToolsResponse* list_tools_response) {
+  clear_response();
+  if (list_tools_response) {
+    set_has_list_tools_response();
+    _impl_.response_.list_tools_response_ = list_tools_response;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamResponse.list_tools_response)
+}
+inline ::openenv::v1::ListToolsResponse* StepStreamResponse::_internal_mutable_list_tools_response() {
+  if (!_internal_has_list_tools_response()) {
+    clear_response();
+    set_has_list_tools_response();
+    _impl_.response_.list_tools_response_ = CreateMaybeMessage< ::openenv::v1::ListToolsResponse >(GetArenaForAllocation());
+  }
+  return _impl_.response_.list_tools_response_;
+}
+inline ::openenv::v1::ListToolsResponse* StepStreamResponse::mutable_list_tools_response() {
+  ::openenv::v1::ListToolsResponse* _msg = _internal_mutable_list_tools_response();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamResponse.list_tools_response)
+  return _msg;
+}
+
+// .openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];
+inline bool StepStreamResponse::_internal_has_call_tool_response() const {
+  return response_case() == kCallToolResponse;
+}
+inline bool StepStreamResponse::has_call_tool_response() const {
+  return _internal_has_call_tool_response();
+}
+inline void StepStreamResponse::set_has_call_tool_response() {
+  _impl_._oneof_case_[0] = kCallToolResponse;
+}
+inline ::openenv::v1::CallToolResponse* StepStreamResponse::release_call_tool_response() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamResponse.call_tool_response)
+  if (_internal_has_call_tool_response()) {
+    clear_has_response();
+    ::openenv::v1::CallToolResponse* temp = _impl_.response_.call_tool_response_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.response_.call_tool_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::CallToolResponse& StepStreamResponse::_internal_call_tool_response() const {
+  return _internal_has_call_tool_response()
+      ? *_impl_.response_.call_tool_response_
+      : reinterpret_cast< ::openenv::v1::CallToolResponse&>(::openenv::v1::_CallToolResponse_default_instance_);
+}
+inline const ::openenv::v1::CallToolResponse& StepStreamResponse::call_tool_response() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamResponse.call_tool_response)
+  return _internal_call_tool_response();
+}
+inline ::openenv::v1::CallToolResponse* StepStreamResponse::unsafe_arena_release_call_tool_response() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamResponse.call_tool_response)
+  if (_internal_has_call_tool_response()) {
+    clear_has_response();
+    ::openenv::v1::CallToolResponse* temp = _impl_.response_.call_tool_response_;
+    _impl_.response_.call_tool_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamResponse::unsafe_arena_set_allocated_call_tool_response(::openenv::v1::CallToolResponse* call_tool_response) {
+  clear_response();
+  if (call_tool_response) {
+    set_has_call_tool_response();
+    _impl_.response_.call_tool_response_ = call_tool_response;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamResponse.call_tool_response)
+}
+inline ::openenv::v1::CallToolResponse* StepStreamResponse::_internal_mutable_call_tool_response() {
+  if (!_internal_has_call_tool_response()) {
+    clear_response();
+    set_has_call_tool_response();
+    _impl_.response_.call_tool_response_ = CreateMaybeMessage< ::openenv::v1::CallToolResponse >(GetArenaForAllocation());
+  }
+  return _impl_.response_.call_tool_response_;
+}
+inline ::openenv::v1::CallToolResponse* StepStreamResponse::mutable_call_tool_response() {
+  ::openenv::v1::CallToolResponse* _msg = _internal_mutable_call_tool_response();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamResponse.call_tool_response)
+  return _msg;
+}
+
+// .openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];
+inline bool StepStreamResponse::_internal_has_render_response() const {
+  return response_case() == kRenderResponse;
+}
+inline bool StepStreamResponse::has_render_response() const {
+  return _internal_has_render_response();
+}
+inline void StepStreamResponse::set_has_render_response() {
+  _impl_._oneof_case_[0] = kRenderResponse;
+}
+inline ::openenv::v1::RenderResponse* StepStreamResponse::release_render_response() {
+  // @@protoc_insertion_point(field_release:openenv.v1.StepStreamResponse.render_response)
+  if (_internal_has_render_response()) {
+    clear_has_response();
+    ::openenv::v1::RenderResponse* temp = _impl_.response_.render_response_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.response_.render_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::openenv::v1::RenderResponse& StepStreamResponse::_internal_render_response() const {
+  return _internal_has_render_response()
+      ? *_impl_.response_.render_response_
+      : reinterpret_cast< ::openenv::v1::RenderResponse&>(::openenv::v1::_RenderResponse_default_instance_);
+}
+inline const ::openenv::v1::RenderResponse& StepStreamResponse::render_response() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.StepStreamResponse.render_response)
+  return _internal_render_response();
+}
+inline ::openenv::v1::RenderResponse* StepStreamResponse::unsafe_arena_release_render_response() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:openenv.v1.StepStreamResponse.render_response)
+  if (_internal_has_render_response()) {
+    clear_has_response();
+    ::openenv::v1::RenderResponse* temp = _impl_.response_.render_response_;
+    _impl_.response_.render_response_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void StepStreamResponse::unsafe_arena_set_allocated_render_response(::openenv::v1::RenderResponse* render_response) {
+  clear_response();
+  if (render_response) {
+    set_has_render_response();
+    _impl_.response_.render_response_ = render_response;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.StepStreamResponse.render_response)
+}
+inline ::openenv::v1::RenderResponse* StepStreamResponse::_internal_mutable_render_response() {
+  if (!_internal_has_render_response()) {
+    clear_response();
+    set_has_render_response();
+    _impl_.response_.render_response_ = CreateMaybeMessage< ::openenv::v1::RenderResponse >(GetArenaForAllocation());
+  }
+  return _impl_.response_.render_response_;
+}
+inline ::openenv::v1::RenderResponse* StepStreamResponse::mutable_render_response() {
+  ::openenv::v1::RenderResponse* _msg = _internal_mutable_render_response();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.StepStreamResponse.render_response)
+  return _msg;
+}
+
 // .google.rpc.Status error = 15 [json_name = "error"];
 inline bool StepStreamResponse::_internal_has_error() const {
   return response_case() == kError;
@@ -12140,6 +13359,11 @@ inline StepStreamResponse::ResponseCase StepStreamResponse::response_case() cons
 
 PROTOBUF_NAMESPACE_OPEN
 
+template <> struct is_proto_enum< ::openenv::v1::InfoLayout> : ::std::true_type {};
+template <>
+inline const EnumDescriptor* GetEnumDescriptor< ::openenv::v1::InfoLayout>() {
+  return ::openenv::v1::InfoLayout_descriptor();
+}
 template <> struct is_proto_enum< ::openenv::v1::AutoresetMode> : ::std::true_type {};
 template <>
 inline const EnumDescriptor* GetEnumDescriptor< ::openenv::v1::AutoresetMode>() {

@@ -31,7 +31,7 @@ static constexpr ::_pbi::MigrationSchema* schemas = nullptr;
 static constexpr ::_pb::Message* const* file_default_instances = nullptr;
 
 const char descriptor_table_protodef_openenv_2fv1_2ferrors_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
-  "\n\027openenv/v1/errors.proto\022\nopenenv.v1*\217\006"
+  "\n\027openenv/v1/errors.proto\022\nopenenv.v1*\231\007"
   "\n\013ErrorReason\022\034\n\030ERROR_REASON_UNSPECIFIE"
   "D\020\000\022\"\n\036ERROR_REASON_SESSION_NOT_FOUND\020\001\022"
   " \n\034ERROR_REASON_SESSION_EXPIRED\020\002\022\035\n\031ERR"
@@ -51,11 +51,15 @@ const char descriptor_table_protodef_openenv_2fv1_2ferrors_2eproto[] PROTOBUF_SE
   "ATCH\020\022\022\034\n\030ERROR_REASON_ENV_TIMEOUT\020\023\022#\n\037"
   "ERROR_REASON_CAPACITY_EXHAUSTED\020\024\022\"\n\036ERR"
   "OR_REASON_REQUEST_TOO_LARGE\020\025\022 \n\034ERROR_R"
-  "EASON_UNAUTHENTICATED\020\026b\006proto3"
+  "EASON_UNAUTHENTICATED\020\026\022\037\n\033ERROR_REASON_"
+  "TOOL_NOT_FOUND\020\027\022\'\n#ERROR_REASON_INVALID"
+  "_TOOL_ARGUMENTS\020\030\022\037\n\033ERROR_REASON_TASK_N"
+  "OT_FOUND\020\031\022\035\n\031ERROR_REASON_REWARD_ERROR\020"
+  "\032b\006proto3"
   ;
 static ::_pbi::once_flag descriptor_table_openenv_2fv1_2ferrors_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_openenv_2fv1_2ferrors_2eproto = {
-    false, false, 831, descriptor_table_protodef_openenv_2fv1_2ferrors_2eproto,
+    false, false, 969, descriptor_table_protodef_openenv_2fv1_2ferrors_2eproto,
     "openenv/v1/errors.proto",
     &descriptor_table_openenv_2fv1_2ferrors_2eproto_once, nullptr, 0, 0,
     schemas, file_default_instances, TableStruct_openenv_2fv1_2ferrors_2eproto::offsets,
@@ -99,6 +103,10 @@ bool ErrorReason_IsValid(int value) {
     case 20:
     case 21:
     case 22:
+    case 23:
+    case 24:
+    case 25:
+    case 26:
       return true;
     default:
       return false;

@@ -72,12 +72,16 @@ enum ErrorReason : int {
   ERROR_REASON_CAPACITY_EXHAUSTED = 20,
   ERROR_REASON_REQUEST_TOO_LARGE = 21,
   ERROR_REASON_UNAUTHENTICATED = 22,
+  ERROR_REASON_TOOL_NOT_FOUND = 23,
+  ERROR_REASON_INVALID_TOOL_ARGUMENTS = 24,
+  ERROR_REASON_TASK_NOT_FOUND = 25,
+  ERROR_REASON_REWARD_ERROR = 26,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool ErrorReason_IsValid(int value);
 constexpr ErrorReason ErrorReason_MIN = ERROR_REASON_UNSPECIFIED;
-constexpr ErrorReason ErrorReason_MAX = ERROR_REASON_UNAUTHENTICATED;
+constexpr ErrorReason ErrorReason_MAX = ERROR_REASON_REWARD_ERROR;
 constexpr int ErrorReason_ARRAYSIZE = ErrorReason_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* ErrorReason_descriptor();

@@ -49,6 +49,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// InfoLayout is how the infos of a batched session travel.
+type InfoLayout int32
+
+const (
+	// Unset: INFO_LAYOUT_PER_SUB_ENV.
+	InfoLayout_INFO_LAYOUT_UNSPECIFIED InfoLayout = 0
+	// One MapValue per sub-env (`infos`), or none when every info is empty.
+	InfoLayout_INFO_LAYOUT_PER_SUB_ENV InfoLayout = 1
+	// One MapValue in Gymnasium's vector layout (`vector_info`), exactly as
+	// gymnasium.vector.SyncVectorEnv returns infos: every key of any
+	// sub-env's info maps to an array with one entry per entry of env_ids,
+	// and `_key` to a bool Tensor marking the sub-envs that have the key.
+	// Arrays of numbers and bools are Tensors (a Python int is int64, a
+	// float float64, an info array gets a leading axis); other values are a
+	// ListValue with null where a sub-env lacks the key (Gymnasium's object
+	// array); a dict value is a nested MapValue of the same layout.
+	// `final_obs` (SAME_STEP) is a ListValue of observations.
+	InfoLayout_INFO_LAYOUT_VECTOR InfoLayout = 2
+)
+
+// Enum value maps for InfoLayout.
+var (
+	InfoLayout_name = map[int32]string{
+		0: "INFO_LAYOUT_UNSPECIFIED",
+		1: "INFO_LAYOUT_PER_SUB_ENV",
+		2: "INFO_LAYOUT_VECTOR",
+	}
+	InfoLayout_value = map[string]int32{
+		"INFO_LAYOUT_UNSPECIFIED": 0,
+		"INFO_LAYOUT_PER_SUB_ENV": 1,
+		"INFO_LAYOUT_VECTOR":      2,
+	}
+)
+
+func (x InfoLayout) Enum() *InfoLayout {
+	p := new(InfoLayout)
+	*p = x
+	return p
+}
+
+func (x InfoLayout) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InfoLayout) Descriptor() protoreflect.EnumDescriptor {
+	return file_openenv_v1_env_service_proto_enumTypes[0].Descriptor()
+}
+
+func (InfoLayout) Type() protoreflect.EnumType {
+	return &file_openenv_v1_env_service_proto_enumTypes[0]
+}
+
+func (x InfoLayout) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InfoLayout.Descriptor instead.
+func (InfoLayout) EnumDescriptor() ([]byte, []int) {
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{0}
+}
+
 // AutoresetMode is how a batched session resets a sub-environment whose
 // episode ended, exactly as gymnasium.vector.AutoresetMode.
 type AutoresetMode int32
@@ -95,11 +156,11 @@ func (x AutoresetMode) String() string {
 }
 
 func (AutoresetMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_openenv_v1_env_service_proto_enumTypes[0].Descriptor()
+	return file_openenv_v1_env_service_proto_enumTypes[1].Descriptor()
 }
 
 func (AutoresetMode) Type() protoreflect.EnumType {
-	return &file_openenv_v1_env_service_proto_enumTypes[0]
+	return &file_openenv_v1_env_service_proto_enumTypes[1]
 }
 
 func (x AutoresetMode) Number() protoreflect.EnumNumber {
@@ -108,7 +169,7 @@ func (x AutoresetMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AutoresetMode.Descriptor instead.
 func (AutoresetMode) EnumDescriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{0}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{1}
 }
 
 // DescribeRequest asks for the environment spec.
@@ -170,6 +231,13 @@ type DescribeResponse struct {
 	Metadata *MapValue `protobuf:"bytes,8,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	// The version of the server software, e.g. "openenv-grpc 0.2.0".
 	ServerVersion string `protobuf:"bytes,9,opt,name=server_version,json=serverVersion,proto3" json:"server_version,omitempty"`
+	// The env's MCP tools, as ListTools gives them for a new session (empty
+	// when it has none; Capabilities.tools says whether it has any).
+	// (Since 1.4.)
+	Tools []*Tool `protobuf:"bytes,10,rep,name=tools,proto3" json:"tools,omitempty"`
+	// The env's tasksets with their splits and sizes (empty when it has
+	// none); ListTasks pages through their tasks. (Since 1.4.)
+	Tasksets      []*TaskSet `protobuf:"bytes,11,rep,name=tasksets,proto3" json:"tasksets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +335,20 @@ func (x *DescribeResponse) GetServerVersion() string {
 	return ""
 }
 
+func (x *DescribeResponse) GetTools() []*Tool {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *DescribeResponse) GetTasksets() []*TaskSet {
+	if x != nil {
+		return x.Tasksets
+	}
+	return nil
+}
+
 // RewardRange bounds the reward of a single step.
 type RewardRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -329,7 +411,8 @@ type Capabilities struct {
 	// Whether the server accepts batched sessions (ResetBatch); false when
 	// its sub-environment limit is 0.
 	Batched bool `protobuf:"varint,1,opt,name=batched,proto3" json:"batched,omitempty"`
-	// Whether the env exposes MCP-style tools.
+	// Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+	// server sets it when DescribeResponse.tools is not empty.
 	Tools bool `protobuf:"varint,2,opt,name=tools,proto3" json:"tools,omitempty"`
 	// The most sessions the server holds at once; beyond it session creation
 	// fails with SESSION_LIMIT. 0 means unlimited.
@@ -353,9 +436,13 @@ type Capabilities struct {
 	ResetTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=reset_timeout,json=resetTimeout,proto3" json:"reset_timeout,omitempty"`
 	// The most sub-environments all batched sessions hold together; beyond
 	// it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
-	MaxEnvs       int32 `protobuf:"varint,10,opt,name=max_envs,json=maxEnvs,proto3" json:"max_envs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxEnvs int32 `protobuf:"varint,10,opt,name=max_envs,json=maxEnvs,proto3" json:"max_envs,omitempty"`
+	// How many worker processes step the sub-environments of each batched
+	// session, each holding a slice of them (`serve --vector-processes`); 0
+	// means the server's own threads step them. (Since 1.4.)
+	VectorProcesses int32 `protobuf:"varint,11,opt,name=vector_processes,json=vectorProcesses,proto3" json:"vector_processes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -458,6 +545,13 @@ func (x *Capabilities) GetMaxEnvs() int32 {
 	return 0
 }
 
+func (x *Capabilities) GetVectorProcesses() int32 {
+	if x != nil {
+		return x.VectorProcesses
+	}
+	return 0
+}
+
 // NewSession asks for a new single-env session.
 type NewSession struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -466,7 +560,12 @@ type NewSession struct {
 	// session it created is open, returns that session and its first reset
 	// instead of creating another, so a creation retried after a timeout
 	// never leaks a session. Empty turns the protection off.
-	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The render mode to make the env in (Gymnasium's `render_mode`, one of
+	// the `render_modes` in Describe's metadata, "human" excepted); empty
+	// leaves it to the server (none unless its operator set a default).
+	// Render and WatchSession frames need one. (Since 1.4.)
+	RenderMode    string `protobuf:"bytes,2,opt,name=render_mode,json=renderMode,proto3" json:"render_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -508,6 +607,13 @@ func (x *NewSession) GetRequestId() string {
 	return ""
 }
 
+func (x *NewSession) GetRenderMode() string {
+	if x != nil {
+		return x.RenderMode
+	}
+	return ""
+}
+
 // ResetRequest starts a new episode of a single-env session.
 type ResetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -529,7 +635,12 @@ type ResetRequest struct {
 	// Env-specific reset options (Gymnasium's `options`).
 	Options *MapValue `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
 	// Which task of a multi-task env to start ("" for the env's default).
-	TaskId        string `protobuf:"bytes,6,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The same as `task` with only task_id set; set one of the two.
+	TaskId string `protobuf:"bytes,6,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Which task of the env's tasksets to start: by id, by split and index,
+	// or by split and seed (see tasks.proto). Unset: task_id decides.
+	// (Since 1.4.)
+	Task          *TaskSelector `protobuf:"bytes,7,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -615,6 +726,13 @@ func (x *ResetRequest) GetTaskId() string {
 		return x.TaskId
 	}
 	return ""
+}
+
+func (x *ResetRequest) GetTask() *TaskSelector {
+	if x != nil {
+		return x.Task
+	}
+	return nil
 }
 
 type isResetRequest_Session interface {
@@ -891,6 +1009,11 @@ type NewBatchSession struct {
 	NumEnvs int32 `protobuf:"varint,2,opt,name=num_envs,json=numEnvs,proto3" json:"num_envs,omitempty"`
 	// How finished sub-environments are reset (unset: NEXT_STEP).
 	AutoresetMode AutoresetMode `protobuf:"varint,3,opt,name=autoreset_mode,json=autoresetMode,proto3,enum=openenv.v1.AutoresetMode" json:"autoreset_mode,omitempty"`
+	// How batched responses carry infos (unset: one MapValue per sub-env in
+	// `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+	// `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+	// of the two it gets. (Since 1.4.)
+	InfoLayout    InfoLayout `protobuf:"varint,4,opt,name=info_layout,json=infoLayout,proto3,enum=openenv.v1.InfoLayout" json:"info_layout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -946,6 +1069,13 @@ func (x *NewBatchSession) GetAutoresetMode() AutoresetMode {
 	return AutoresetMode_AUTORESET_MODE_UNSPECIFIED
 }
 
+func (x *NewBatchSession) GetInfoLayout() InfoLayout {
+	if x != nil {
+		return x.InfoLayout
+	}
+	return InfoLayout_INFO_LAYOUT_UNSPECIFIED
+}
+
 // SubEnvReset is how one sub-environment of a batch starts its episode.
 type SubEnvReset struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -955,7 +1085,10 @@ type SubEnvReset struct {
 	// Which task this sub-env starts ("" for the env's default).
 	TaskId string `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// Env-specific reset options of this sub-env.
-	Options       *MapValue `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	Options *MapValue `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	// Which task this sub-env starts, as ResetRequest.task; set it or
+	// task_id, not both. (Since 1.4.)
+	Task          *TaskSelector `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1007,6 +1140,13 @@ func (x *SubEnvReset) GetTaskId() string {
 func (x *SubEnvReset) GetOptions() *MapValue {
 	if x != nil {
 		return x.Options
+	}
+	return nil
+}
+
+func (x *SubEnvReset) GetTask() *TaskSelector {
+	if x != nil {
+		return x.Task
 	}
 	return nil
 }
@@ -1156,7 +1296,11 @@ type ResetBatchResponse struct {
 	Observations *Value `protobuf:"bytes,4,opt,name=observations,proto3" json:"observations,omitempty"`
 	// One info per entry of env_ids, or none at all when every info is
 	// empty.
-	Infos         []*MapValue `protobuf:"bytes,5,rep,name=infos,proto3" json:"infos,omitempty"`
+	Infos []*MapValue `protobuf:"bytes,5,rep,name=infos,proto3" json:"infos,omitempty"`
+	// The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+	// instead of `infos` when the session was created with that layout and
+	// some info is not empty. (Since 1.4.)
+	VectorInfo    *MapValue `protobuf:"bytes,6,opt,name=vector_info,json=vectorInfo,proto3" json:"vector_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1222,6 +1366,13 @@ func (x *ResetBatchResponse) GetObservations() *Value {
 func (x *ResetBatchResponse) GetInfos() []*MapValue {
 	if x != nil {
 		return x.Infos
+	}
+	return nil
+}
+
+func (x *ResetBatchResponse) GetVectorInfo() *MapValue {
+	if x != nil {
+		return x.VectorInfo
 	}
 	return nil
 }
@@ -1328,7 +1479,11 @@ type StepBatchResponse struct {
 	// The sub-envs whose step failed, each with its own error (ENV_ERROR
 	// when its env code raised); they are not in env_ids and the tensors.
 	// The other sub-envs' results are never lost to one failure. (Since 1.2.)
-	SubEnvErrors  []*SubEnvError `protobuf:"bytes,9,rep,name=sub_env_errors,json=subEnvErrors,proto3" json:"sub_env_errors,omitempty"`
+	SubEnvErrors []*SubEnvError `protobuf:"bytes,9,rep,name=sub_env_errors,json=subEnvErrors,proto3" json:"sub_env_errors,omitempty"`
+	// The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+	// entry per entry of env_ids; set instead of `infos` when the session
+	// was created with that layout and some info is not empty. (Since 1.4.)
+	VectorInfo    *MapValue `protobuf:"bytes,10,opt,name=vector_info,json=vectorInfo,proto3" json:"vector_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1422,6 +1577,13 @@ func (x *StepBatchResponse) GetStepIndex() int64 {
 func (x *StepBatchResponse) GetSubEnvErrors() []*SubEnvError {
 	if x != nil {
 		return x.SubEnvErrors
+	}
+	return nil
+}
+
+func (x *StepBatchResponse) GetVectorInfo() *MapValue {
+	if x != nil {
+		return x.VectorInfo
 	}
 	return nil
 }
@@ -1977,6 +2139,9 @@ type StepStreamRequest struct {
 	//	*StepStreamRequest_AttachRequest
 	//	*StepStreamRequest_SendRequest
 	//	*StepStreamRequest_RecvRequest
+	//	*StepStreamRequest_ListToolsRequest
+	//	*StepStreamRequest_CallToolRequest
+	//	*StepStreamRequest_RenderRequest
 	Request isStepStreamRequest_Request `protobuf_oneof:"request"`
 	// W3C trace context of this request (`traceparent`, `tracestate`), so
 	// the server's span for this message joins the caller's trace; a
@@ -2103,6 +2268,33 @@ func (x *StepStreamRequest) GetRecvRequest() *RecvRequest {
 	return nil
 }
 
+func (x *StepStreamRequest) GetListToolsRequest() *ListToolsRequest {
+	if x != nil {
+		if x, ok := x.Request.(*StepStreamRequest_ListToolsRequest); ok {
+			return x.ListToolsRequest
+		}
+	}
+	return nil
+}
+
+func (x *StepStreamRequest) GetCallToolRequest() *CallToolRequest {
+	if x != nil {
+		if x, ok := x.Request.(*StepStreamRequest_CallToolRequest); ok {
+			return x.CallToolRequest
+		}
+	}
+	return nil
+}
+
+func (x *StepStreamRequest) GetRenderRequest() *RenderRequest {
+	if x != nil {
+		if x, ok := x.Request.(*StepStreamRequest_RenderRequest); ok {
+			return x.RenderRequest
+		}
+	}
+	return nil
+}
+
 func (x *StepStreamRequest) GetTraceContext() map[string]string {
 	if x != nil {
 		return x.TraceContext
@@ -2157,6 +2349,22 @@ type StepStreamRequest_RecvRequest struct {
 	RecvRequest *RecvRequest `protobuf:"bytes,9,opt,name=recv_request,json=recvRequest,proto3,oneof"`
 }
 
+type StepStreamRequest_ListToolsRequest struct {
+	// List the tools of the stream's session's env. (Since 1.4.)
+	ListToolsRequest *ListToolsRequest `protobuf:"bytes,10,opt,name=list_tools_request,json=listToolsRequest,proto3,oneof"`
+}
+
+type StepStreamRequest_CallToolRequest struct {
+	// Call a tool of the stream's single-env session, in order with its
+	// steps. (Since 1.4.)
+	CallToolRequest *CallToolRequest `protobuf:"bytes,11,opt,name=call_tool_request,json=callToolRequest,proto3,oneof"`
+}
+
+type StepStreamRequest_RenderRequest struct {
+	// Render the stream's single-env session. (Since 1.4.)
+	RenderRequest *RenderRequest `protobuf:"bytes,12,opt,name=render_request,json=renderRequest,proto3,oneof"`
+}
+
 func (*StepStreamRequest_ResetRequest) isStepStreamRequest_Request() {}
 
 func (*StepStreamRequest_StepRequest) isStepStreamRequest_Request() {}
@@ -2172,6 +2380,12 @@ func (*StepStreamRequest_AttachRequest) isStepStreamRequest_Request() {}
 func (*StepStreamRequest_SendRequest) isStepStreamRequest_Request() {}
 
 func (*StepStreamRequest_RecvRequest) isStepStreamRequest_Request() {}
+
+func (*StepStreamRequest_ListToolsRequest) isStepStreamRequest_Request() {}
+
+func (*StepStreamRequest_CallToolRequest) isStepStreamRequest_Request() {}
+
+func (*StepStreamRequest_RenderRequest) isStepStreamRequest_Request() {}
 
 // StepStreamResponse answers one StepStreamRequest.
 type StepStreamResponse struct {
@@ -2190,6 +2404,9 @@ type StepStreamResponse struct {
 	//	*StepStreamResponse_AttachResponse
 	//	*StepStreamResponse_SendResponse
 	//	*StepStreamResponse_RecvResponse
+	//	*StepStreamResponse_ListToolsResponse
+	//	*StepStreamResponse_CallToolResponse
+	//	*StepStreamResponse_RenderResponse
 	//	*StepStreamResponse_Error
 	Response      isStepStreamResponse_Response `protobuf_oneof:"response"`
 	unknownFields protoimpl.UnknownFields
@@ -2312,6 +2529,33 @@ func (x *StepStreamResponse) GetRecvResponse() *StepBatchResponse {
 	return nil
 }
 
+func (x *StepStreamResponse) GetListToolsResponse() *ListToolsResponse {
+	if x != nil {
+		if x, ok := x.Response.(*StepStreamResponse_ListToolsResponse); ok {
+			return x.ListToolsResponse
+		}
+	}
+	return nil
+}
+
+func (x *StepStreamResponse) GetCallToolResponse() *CallToolResponse {
+	if x != nil {
+		if x, ok := x.Response.(*StepStreamResponse_CallToolResponse); ok {
+			return x.CallToolResponse
+		}
+	}
+	return nil
+}
+
+func (x *StepStreamResponse) GetRenderResponse() *RenderResponse {
+	if x != nil {
+		if x, ok := x.Response.(*StepStreamResponse_RenderResponse); ok {
+			return x.RenderResponse
+		}
+	}
+	return nil
+}
+
 func (x *StepStreamResponse) GetError() *status.Status {
 	if x != nil {
 		if x, ok := x.Response.(*StepStreamResponse_Error); ok {
@@ -2365,6 +2609,21 @@ type StepStreamResponse_RecvResponse struct {
 	RecvResponse *StepBatchResponse `protobuf:"bytes,9,opt,name=recv_response,json=recvResponse,proto3,oneof"`
 }
 
+type StepStreamResponse_ListToolsResponse struct {
+	// Answer to `list_tools_request`. (Since 1.4.)
+	ListToolsResponse *ListToolsResponse `protobuf:"bytes,10,opt,name=list_tools_response,json=listToolsResponse,proto3,oneof"`
+}
+
+type StepStreamResponse_CallToolResponse struct {
+	// Answer to `call_tool_request`. (Since 1.4.)
+	CallToolResponse *CallToolResponse `protobuf:"bytes,11,opt,name=call_tool_response,json=callToolResponse,proto3,oneof"`
+}
+
+type StepStreamResponse_RenderResponse struct {
+	// Answer to `render_request`. (Since 1.4.)
+	RenderResponse *RenderResponse `protobuf:"bytes,12,opt,name=render_response,json=renderResponse,proto3,oneof"`
+}
+
 type StepStreamResponse_Error struct {
 	// The request failed, with the same code, message and ErrorInfo
 	// reason a unary call would have ended with; the stream goes on.
@@ -2387,6 +2646,12 @@ func (*StepStreamResponse_SendResponse) isStepStreamResponse_Response() {}
 
 func (*StepStreamResponse_RecvResponse) isStepStreamResponse_Response() {}
 
+func (*StepStreamResponse_ListToolsResponse) isStepStreamResponse_Response() {}
+
+func (*StepStreamResponse_CallToolResponse) isStepStreamResponse_Response() {}
+
+func (*StepStreamResponse_RenderResponse) isStepStreamResponse_Response() {}
+
 func (*StepStreamResponse_Error) isStepStreamResponse_Response() {}
 
 var File_openenv_v1_env_service_proto protoreflect.FileDescriptor
@@ -2394,8 +2659,8 @@ var File_openenv_v1_env_service_proto protoreflect.FileDescriptor
 const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1copenenv/v1/env_service.proto\x12\n" +
-	"openenv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\x1a\x17openenv/v1/spaces.proto\x1a\x17openenv/v1/values.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\xc2\x03\n" +
+	"openenv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\x1a\x17openenv/v1/frames.proto\x1a\x17openenv/v1/spaces.proto\x1a\x16openenv/v1/tasks.proto\x1a\x16openenv/v1/tools.proto\x1a\x17openenv/v1/values.proto\"\x11\n" +
+	"\x0fDescribeRequest\"\x9b\x04\n" +
 	"\x10DescribeResponse\x12\x19\n" +
 	"\benv_name\x18\x01 \x01(\tR\aenvName\x12\x1f\n" +
 	"\venv_version\x18\x02 \x01(\tR\n" +
@@ -2406,10 +2671,13 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\freward_range\x18\x06 \x01(\v2\x17.openenv.v1.RewardRangeR\vrewardRange\x12<\n" +
 	"\fcapabilities\x18\a \x01(\v2\x18.openenv.v1.CapabilitiesR\fcapabilities\x120\n" +
 	"\bmetadata\x18\b \x01(\v2\x14.openenv.v1.MapValueR\bmetadata\x12%\n" +
-	"\x0eserver_version\x18\t \x01(\tR\rserverVersion\"3\n" +
+	"\x0eserver_version\x18\t \x01(\tR\rserverVersion\x12&\n" +
+	"\x05tools\x18\n" +
+	" \x03(\v2\x10.openenv.v1.ToolR\x05tools\x12/\n" +
+	"\btasksets\x18\v \x03(\v2\x13.openenv.v1.TaskSetR\btasksets\"3\n" +
 	"\vRewardRange\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
-	"\x04high\x18\x02 \x01(\x01R\x04high\"\xc8\x03\n" +
+	"\x04high\x18\x02 \x01(\x01R\x04high\"\xf3\x03\n" +
 	"\fCapabilities\x12\x18\n" +
 	"\abatched\x18\x01 \x01(\bR\abatched\x12\x14\n" +
 	"\x05tools\x18\x02 \x01(\bR\x05tools\x12!\n" +
@@ -2423,11 +2691,14 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\fstep_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\vstepTimeout\x12>\n" +
 	"\rreset_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\fresetTimeout\x12\x19\n" +
 	"\bmax_envs\x18\n" +
-	" \x01(\x05R\amaxEnvs\"+\n" +
+	" \x01(\x05R\amaxEnvs\x12)\n" +
+	"\x10vector_processes\x18\v \x01(\x05R\x0fvectorProcesses\"L\n" +
 	"\n" +
 	"NewSession\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tR\trequestId\"\xff\x01\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
+	"\vrender_mode\x18\x02 \x01(\tR\n" +
+	"renderMode\"\xad\x02\n" +
 	"\fResetRequest\x12\x1f\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tH\x00R\tsessionId\x129\n" +
@@ -2437,7 +2708,8 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x17\n" +
 	"\x04seed\x18\x04 \x01(\x04H\x01R\x04seed\x88\x01\x01\x12.\n" +
 	"\aoptions\x18\x05 \x01(\v2\x14.openenv.v1.MapValueR\aoptions\x12\x17\n" +
-	"\atask_id\x18\x06 \x01(\tR\x06taskIdB\t\n" +
+	"\atask_id\x18\x06 \x01(\tR\x06taskId\x12,\n" +
+	"\x04task\x18\a \x01(\v2\x18.openenv.v1.TaskSelectorR\x04taskB\t\n" +
 	"\asessionB\a\n" +
 	"\x05_seed\"\xac\x01\n" +
 	"\rResetResponse\x12\x1d\n" +
@@ -2466,16 +2738,19 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"step_index\x18\a \x01(\x03R\tstepIndex\x1aC\n" +
 	"\x15RewardComponentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x8d\x01\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x0fNewBatchSession\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
 	"\bnum_envs\x18\x02 \x01(\x05R\anumEnvs\x12@\n" +
-	"\x0eautoreset_mode\x18\x03 \x01(\x0e2\x19.openenv.v1.AutoresetModeR\rautoresetMode\"x\n" +
+	"\x0eautoreset_mode\x18\x03 \x01(\x0e2\x19.openenv.v1.AutoresetModeR\rautoresetMode\x127\n" +
+	"\vinfo_layout\x18\x04 \x01(\x0e2\x16.openenv.v1.InfoLayoutR\n" +
+	"infoLayout\"\xa6\x01\n" +
 	"\vSubEnvReset\x12\x17\n" +
 	"\x04seed\x18\x01 \x01(\x04H\x00R\x04seed\x88\x01\x01\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\tR\x06taskId\x12.\n" +
-	"\aoptions\x18\x03 \x01(\v2\x14.openenv.v1.MapValueR\aoptionsB\a\n" +
+	"\aoptions\x18\x03 \x01(\v2\x14.openenv.v1.MapValueR\aoptions\x12,\n" +
+	"\x04task\x18\x04 \x01(\v2\x18.openenv.v1.TaskSelectorR\x04taskB\a\n" +
 	"\x05_seed\"\x96\x02\n" +
 	"\x11ResetBatchRequest\x12\x1f\n" +
 	"\n" +
@@ -2487,7 +2762,7 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\aenv_ids\x18\x04 \x03(\x05R\x06envIds\x12)\n" +
 	"\x03all\x18\x05 \x01(\v2\x17.openenv.v1.SubEnvResetR\x03all\x122\n" +
 	"\bsub_envs\x18\x06 \x03(\v2\x17.openenv.v1.SubEnvResetR\asubEnvsB\t\n" +
-	"\asession\"\xce\x01\n" +
+	"\asession\"\x85\x02\n" +
 	"\x12ResetBatchResponse\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -2495,14 +2770,16 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"episode_id\x18\x02 \x01(\tR\tepisodeId\x12\x17\n" +
 	"\aenv_ids\x18\x03 \x03(\x05R\x06envIds\x125\n" +
 	"\fobservations\x18\x04 \x01(\v2\x11.openenv.v1.ValueR\fobservations\x12*\n" +
-	"\x05infos\x18\x05 \x03(\v2\x14.openenv.v1.MapValueR\x05infos\"\x96\x01\n" +
+	"\x05infos\x18\x05 \x03(\v2\x14.openenv.v1.MapValueR\x05infos\x125\n" +
+	"\vvector_info\x18\x06 \x01(\v2\x14.openenv.v1.MapValueR\n" +
+	"vectorInfo\"\x96\x01\n" +
 	"\x10StepBatchRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
 	"\aenv_ids\x18\x02 \x03(\x05R\x06envIds\x12+\n" +
 	"\aactions\x18\x03 \x01(\v2\x11.openenv.v1.ValueR\aactions\x12\x1d\n" +
 	"\n" +
-	"step_index\x18\x04 \x01(\x03R\tstepIndex\"\xc4\x04\n" +
+	"step_index\x18\x04 \x01(\x03R\tstepIndex\"\xfb\x04\n" +
 	"\x11StepBatchResponse\x12\x17\n" +
 	"\aenv_ids\x18\x01 \x03(\x05R\x06envIds\x125\n" +
 	"\fobservations\x18\x02 \x01(\v2\x11.openenv.v1.ValueR\fobservations\x12,\n" +
@@ -2513,7 +2790,10 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x05infos\x18\a \x03(\v2\x14.openenv.v1.MapValueR\x05infos\x12\x1d\n" +
 	"\n" +
 	"step_index\x18\b \x01(\x03R\tstepIndex\x12=\n" +
-	"\x0esub_env_errors\x18\t \x03(\v2\x17.openenv.v1.SubEnvErrorR\fsubEnvErrors\x1aW\n" +
+	"\x0esub_env_errors\x18\t \x03(\v2\x17.openenv.v1.SubEnvErrorR\fsubEnvErrors\x125\n" +
+	"\vvector_info\x18\n" +
+	" \x01(\v2\x14.openenv.v1.MapValueR\n" +
+	"vectorInfo\x1aW\n" +
 	"\x15RewardComponentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
 	"\x05value\x18\x02 \x01(\v2\x12.openenv.v1.TensorR\x05value:\x028\x01\"P\n" +
@@ -2549,7 +2829,7 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"A\n" +
 	"\x0eAttachResponse\x12/\n" +
-	"\x05state\x18\x01 \x01(\v2\x19.openenv.v1.StateResponseR\x05state\"\xe6\x05\n" +
+	"\x05state\x18\x01 \x01(\v2\x19.openenv.v1.StateResponseR\x05state\"\xc3\a\n" +
 	"\x11StepStreamRequest\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12?\n" +
 	"\rreset_request\x18\x02 \x01(\v2\x18.openenv.v1.ResetRequestH\x00R\fresetRequest\x12<\n" +
@@ -2559,12 +2839,16 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\rstate_request\x18\x06 \x01(\v2\x18.openenv.v1.StateRequestH\x00R\fstateRequest\x12B\n" +
 	"\x0eattach_request\x18\a \x01(\v2\x19.openenv.v1.AttachRequestH\x00R\rattachRequest\x12<\n" +
 	"\fsend_request\x18\b \x01(\v2\x17.openenv.v1.SendRequestH\x00R\vsendRequest\x12<\n" +
-	"\frecv_request\x18\t \x01(\v2\x17.openenv.v1.RecvRequestH\x00R\vrecvRequest\x12T\n" +
+	"\frecv_request\x18\t \x01(\v2\x17.openenv.v1.RecvRequestH\x00R\vrecvRequest\x12L\n" +
+	"\x12list_tools_request\x18\n" +
+	" \x01(\v2\x1c.openenv.v1.ListToolsRequestH\x00R\x10listToolsRequest\x12I\n" +
+	"\x11call_tool_request\x18\v \x01(\v2\x1b.openenv.v1.CallToolRequestH\x00R\x0fcallToolRequest\x12B\n" +
+	"\x0erender_request\x18\f \x01(\v2\x19.openenv.v1.RenderRequestH\x00R\rrenderRequest\x12T\n" +
 	"\rtrace_context\x18\x0f \x03(\v2/.openenv.v1.StepStreamRequest.TraceContextEntryR\ftraceContext\x1a?\n" +
 	"\x11TraceContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\t\n" +
-	"\arequest\"\x9a\x05\n" +
+	"\arequest\"\x80\a\n" +
 	"\x12StepStreamResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12B\n" +
 	"\x0ereset_response\x18\x02 \x01(\v2\x19.openenv.v1.ResetResponseH\x00R\rresetResponse\x12?\n" +
@@ -2574,15 +2858,24 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x0estate_response\x18\x06 \x01(\v2\x19.openenv.v1.StateResponseH\x00R\rstateResponse\x12E\n" +
 	"\x0fattach_response\x18\a \x01(\v2\x1a.openenv.v1.AttachResponseH\x00R\x0eattachResponse\x12?\n" +
 	"\rsend_response\x18\b \x01(\v2\x18.openenv.v1.SendResponseH\x00R\fsendResponse\x12D\n" +
-	"\rrecv_response\x18\t \x01(\v2\x1d.openenv.v1.StepBatchResponseH\x00R\frecvResponse\x12*\n" +
+	"\rrecv_response\x18\t \x01(\v2\x1d.openenv.v1.StepBatchResponseH\x00R\frecvResponse\x12O\n" +
+	"\x13list_tools_response\x18\n" +
+	" \x01(\v2\x1d.openenv.v1.ListToolsResponseH\x00R\x11listToolsResponse\x12L\n" +
+	"\x12call_tool_response\x18\v \x01(\v2\x1c.openenv.v1.CallToolResponseH\x00R\x10callToolResponse\x12E\n" +
+	"\x0frender_response\x18\f \x01(\v2\x1a.openenv.v1.RenderResponseH\x00R\x0erenderResponse\x12*\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.google.rpc.StatusH\x00R\x05errorB\n" +
 	"\n" +
-	"\bresponse*\x88\x01\n" +
+	"\bresponse*^\n" +
+	"\n" +
+	"InfoLayout\x12\x1b\n" +
+	"\x17INFO_LAYOUT_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17INFO_LAYOUT_PER_SUB_ENV\x10\x01\x12\x16\n" +
+	"\x12INFO_LAYOUT_VECTOR\x10\x02*\x88\x01\n" +
 	"\rAutoresetMode\x12\x1e\n" +
 	"\x1aAUTORESET_MODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18AUTORESET_MODE_NEXT_STEP\x10\x01\x12\x1c\n" +
 	"\x18AUTORESET_MODE_SAME_STEP\x10\x02\x12\x1b\n" +
-	"\x17AUTORESET_MODE_DISABLED\x10\x032\xc5\x04\n" +
+	"\x17AUTORESET_MODE_DISABLED\x10\x032\xb6\a\n" +
 	"\n" +
 	"EnvService\x12E\n" +
 	"\bDescribe\x12\x1b.openenv.v1.DescribeRequest\x1a\x1c.openenv.v1.DescribeResponse\x12<\n" +
@@ -2594,7 +2887,12 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x05State\x12\x18.openenv.v1.StateRequest\x1a\x19.openenv.v1.StateResponse\x12Q\n" +
 	"\fCloseSession\x12\x1f.openenv.v1.CloseSessionRequest\x1a .openenv.v1.CloseSessionResponse\x12O\n" +
 	"\n" +
-	"StepStream\x12\x1d.openenv.v1.StepStreamRequest\x1a\x1e.openenv.v1.StepStreamResponse(\x010\x01B\xac\x01\n" +
+	"StepStream\x12\x1d.openenv.v1.StepStreamRequest\x1a\x1e.openenv.v1.StepStreamResponse(\x010\x01\x12H\n" +
+	"\tListTools\x12\x1c.openenv.v1.ListToolsRequest\x1a\x1d.openenv.v1.ListToolsResponse\x12E\n" +
+	"\bCallTool\x12\x1b.openenv.v1.CallToolRequest\x1a\x1c.openenv.v1.CallToolResponse\x12H\n" +
+	"\tListTasks\x12\x1c.openenv.v1.ListTasksRequest\x1a\x1d.openenv.v1.ListTasksResponse\x12?\n" +
+	"\x06Render\x12\x19.openenv.v1.RenderRequest\x1a\x1a.openenv.v1.RenderResponse\x12S\n" +
+	"\fWatchSession\x12\x1f.openenv.v1.WatchSessionRequest\x1a .openenv.v1.WatchSessionResponse0\x01B\xac\x01\n" +
 	"\x0ecom.openenv.v1B\x0fEnvServiceProtoP\x01Z@github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1;openenvv1\xa2\x02\x03OXX\xaa\x02\n" +
 	"Openenv.V1\xca\x02\n" +
 	"Openenv\\V1\xe2\x02\x16Openenv\\V1\\GPBMetadata\xea\x02\vOpenenv::V1b\x06proto3"
@@ -2611,125 +2909,162 @@ func file_openenv_v1_env_service_proto_rawDescGZIP() []byte {
 	return file_openenv_v1_env_service_proto_rawDescData
 }
 
-var file_openenv_v1_env_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_openenv_v1_env_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_openenv_v1_env_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_openenv_v1_env_service_proto_goTypes = []any{
-	(AutoresetMode)(0),           // 0: openenv.v1.AutoresetMode
-	(*DescribeRequest)(nil),      // 1: openenv.v1.DescribeRequest
-	(*DescribeResponse)(nil),     // 2: openenv.v1.DescribeResponse
-	(*RewardRange)(nil),          // 3: openenv.v1.RewardRange
-	(*Capabilities)(nil),         // 4: openenv.v1.Capabilities
-	(*NewSession)(nil),           // 5: openenv.v1.NewSession
-	(*ResetRequest)(nil),         // 6: openenv.v1.ResetRequest
-	(*ResetResponse)(nil),        // 7: openenv.v1.ResetResponse
-	(*StepRequest)(nil),          // 8: openenv.v1.StepRequest
-	(*StepResponse)(nil),         // 9: openenv.v1.StepResponse
-	(*NewBatchSession)(nil),      // 10: openenv.v1.NewBatchSession
-	(*SubEnvReset)(nil),          // 11: openenv.v1.SubEnvReset
-	(*ResetBatchRequest)(nil),    // 12: openenv.v1.ResetBatchRequest
-	(*ResetBatchResponse)(nil),   // 13: openenv.v1.ResetBatchResponse
-	(*StepBatchRequest)(nil),     // 14: openenv.v1.StepBatchRequest
-	(*StepBatchResponse)(nil),    // 15: openenv.v1.StepBatchResponse
-	(*SubEnvError)(nil),          // 16: openenv.v1.SubEnvError
-	(*SendRequest)(nil),          // 17: openenv.v1.SendRequest
-	(*SendResponse)(nil),         // 18: openenv.v1.SendResponse
-	(*RecvRequest)(nil),          // 19: openenv.v1.RecvRequest
-	(*StateRequest)(nil),         // 20: openenv.v1.StateRequest
-	(*StateResponse)(nil),        // 21: openenv.v1.StateResponse
-	(*CloseSessionRequest)(nil),  // 22: openenv.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil), // 23: openenv.v1.CloseSessionResponse
-	(*AttachRequest)(nil),        // 24: openenv.v1.AttachRequest
-	(*AttachResponse)(nil),       // 25: openenv.v1.AttachResponse
-	(*StepStreamRequest)(nil),    // 26: openenv.v1.StepStreamRequest
-	(*StepStreamResponse)(nil),   // 27: openenv.v1.StepStreamResponse
-	nil,                          // 28: openenv.v1.StepResponse.RewardComponentsEntry
-	nil,                          // 29: openenv.v1.StepBatchResponse.RewardComponentsEntry
-	nil,                          // 30: openenv.v1.StepStreamRequest.TraceContextEntry
-	(*Space)(nil),                // 31: openenv.v1.Space
-	(*MapValue)(nil),             // 32: openenv.v1.MapValue
-	(*durationpb.Duration)(nil),  // 33: google.protobuf.Duration
-	(*Value)(nil),                // 34: openenv.v1.Value
-	(*Tensor)(nil),               // 35: openenv.v1.Tensor
-	(*status.Status)(nil),        // 36: google.rpc.Status
+	(InfoLayout)(0),              // 0: openenv.v1.InfoLayout
+	(AutoresetMode)(0),           // 1: openenv.v1.AutoresetMode
+	(*DescribeRequest)(nil),      // 2: openenv.v1.DescribeRequest
+	(*DescribeResponse)(nil),     // 3: openenv.v1.DescribeResponse
+	(*RewardRange)(nil),          // 4: openenv.v1.RewardRange
+	(*Capabilities)(nil),         // 5: openenv.v1.Capabilities
+	(*NewSession)(nil),           // 6: openenv.v1.NewSession
+	(*ResetRequest)(nil),         // 7: openenv.v1.ResetRequest
+	(*ResetResponse)(nil),        // 8: openenv.v1.ResetResponse
+	(*StepRequest)(nil),          // 9: openenv.v1.StepRequest
+	(*StepResponse)(nil),         // 10: openenv.v1.StepResponse
+	(*NewBatchSession)(nil),      // 11: openenv.v1.NewBatchSession
+	(*SubEnvReset)(nil),          // 12: openenv.v1.SubEnvReset
+	(*ResetBatchRequest)(nil),    // 13: openenv.v1.ResetBatchRequest
+	(*ResetBatchResponse)(nil),   // 14: openenv.v1.ResetBatchResponse
+	(*StepBatchRequest)(nil),     // 15: openenv.v1.StepBatchRequest
+	(*StepBatchResponse)(nil),    // 16: openenv.v1.StepBatchResponse
+	(*SubEnvError)(nil),          // 17: openenv.v1.SubEnvError
+	(*SendRequest)(nil),          // 18: openenv.v1.SendRequest
+	(*SendResponse)(nil),         // 19: openenv.v1.SendResponse
+	(*RecvRequest)(nil),          // 20: openenv.v1.RecvRequest
+	(*StateRequest)(nil),         // 21: openenv.v1.StateRequest
+	(*StateResponse)(nil),        // 22: openenv.v1.StateResponse
+	(*CloseSessionRequest)(nil),  // 23: openenv.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil), // 24: openenv.v1.CloseSessionResponse
+	(*AttachRequest)(nil),        // 25: openenv.v1.AttachRequest
+	(*AttachResponse)(nil),       // 26: openenv.v1.AttachResponse
+	(*StepStreamRequest)(nil),    // 27: openenv.v1.StepStreamRequest
+	(*StepStreamResponse)(nil),   // 28: openenv.v1.StepStreamResponse
+	nil,                          // 29: openenv.v1.StepResponse.RewardComponentsEntry
+	nil,                          // 30: openenv.v1.StepBatchResponse.RewardComponentsEntry
+	nil,                          // 31: openenv.v1.StepStreamRequest.TraceContextEntry
+	(*Space)(nil),                // 32: openenv.v1.Space
+	(*MapValue)(nil),             // 33: openenv.v1.MapValue
+	(*Tool)(nil),                 // 34: openenv.v1.Tool
+	(*TaskSet)(nil),              // 35: openenv.v1.TaskSet
+	(*durationpb.Duration)(nil),  // 36: google.protobuf.Duration
+	(*TaskSelector)(nil),         // 37: openenv.v1.TaskSelector
+	(*Value)(nil),                // 38: openenv.v1.Value
+	(*Tensor)(nil),               // 39: openenv.v1.Tensor
+	(*status.Status)(nil),        // 40: google.rpc.Status
+	(*ListToolsRequest)(nil),     // 41: openenv.v1.ListToolsRequest
+	(*CallToolRequest)(nil),      // 42: openenv.v1.CallToolRequest
+	(*RenderRequest)(nil),        // 43: openenv.v1.RenderRequest
+	(*ListToolsResponse)(nil),    // 44: openenv.v1.ListToolsResponse
+	(*CallToolResponse)(nil),     // 45: openenv.v1.CallToolResponse
+	(*RenderResponse)(nil),       // 46: openenv.v1.RenderResponse
+	(*ListTasksRequest)(nil),     // 47: openenv.v1.ListTasksRequest
+	(*WatchSessionRequest)(nil),  // 48: openenv.v1.WatchSessionRequest
+	(*ListTasksResponse)(nil),    // 49: openenv.v1.ListTasksResponse
+	(*WatchSessionResponse)(nil), // 50: openenv.v1.WatchSessionResponse
 }
 var file_openenv_v1_env_service_proto_depIdxs = []int32{
-	31, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
-	31, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
-	3,  // 2: openenv.v1.DescribeResponse.reward_range:type_name -> openenv.v1.RewardRange
-	4,  // 3: openenv.v1.DescribeResponse.capabilities:type_name -> openenv.v1.Capabilities
-	32, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
-	33, // 5: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
-	0,  // 6: openenv.v1.Capabilities.autoreset_modes:type_name -> openenv.v1.AutoresetMode
-	33, // 7: openenv.v1.Capabilities.step_timeout:type_name -> google.protobuf.Duration
-	33, // 8: openenv.v1.Capabilities.reset_timeout:type_name -> google.protobuf.Duration
-	5,  // 9: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
-	32, // 10: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
-	34, // 11: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
-	32, // 12: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
-	34, // 13: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
-	34, // 14: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
-	28, // 15: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
-	32, // 16: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
-	0,  // 17: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	32, // 18: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
-	10, // 19: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
-	11, // 20: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
-	11, // 21: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
-	34, // 22: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
-	32, // 23: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
-	34, // 24: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
-	34, // 25: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
-	35, // 26: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
-	35, // 27: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
-	35, // 28: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
-	29, // 29: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
-	32, // 30: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
-	16, // 31: openenv.v1.StepBatchResponse.sub_env_errors:type_name -> openenv.v1.SubEnvError
-	36, // 32: openenv.v1.SubEnvError.status:type_name -> google.rpc.Status
-	34, // 33: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
-	0,  // 34: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	34, // 35: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
-	21, // 36: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
-	6,  // 37: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
-	8,  // 38: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
-	12, // 39: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
-	14, // 40: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
-	20, // 41: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
-	24, // 42: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
-	17, // 43: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
-	19, // 44: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
-	30, // 45: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
-	7,  // 46: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
-	9,  // 47: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
-	13, // 48: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
-	15, // 49: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
-	21, // 50: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
-	25, // 51: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
-	18, // 52: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
-	15, // 53: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
-	36, // 54: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
-	35, // 55: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
-	1,  // 56: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
-	6,  // 57: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
-	8,  // 58: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
-	12, // 59: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
-	14, // 60: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
-	20, // 61: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
-	22, // 62: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
-	26, // 63: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
-	2,  // 64: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
-	7,  // 65: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
-	9,  // 66: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
-	13, // 67: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
-	15, // 68: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
-	21, // 69: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
-	23, // 70: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
-	27, // 71: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
-	64, // [64:72] is the sub-list for method output_type
-	56, // [56:64] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	32, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
+	32, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
+	4,  // 2: openenv.v1.DescribeResponse.reward_range:type_name -> openenv.v1.RewardRange
+	5,  // 3: openenv.v1.DescribeResponse.capabilities:type_name -> openenv.v1.Capabilities
+	33, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
+	34, // 5: openenv.v1.DescribeResponse.tools:type_name -> openenv.v1.Tool
+	35, // 6: openenv.v1.DescribeResponse.tasksets:type_name -> openenv.v1.TaskSet
+	36, // 7: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
+	1,  // 8: openenv.v1.Capabilities.autoreset_modes:type_name -> openenv.v1.AutoresetMode
+	36, // 9: openenv.v1.Capabilities.step_timeout:type_name -> google.protobuf.Duration
+	36, // 10: openenv.v1.Capabilities.reset_timeout:type_name -> google.protobuf.Duration
+	6,  // 11: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
+	33, // 12: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
+	37, // 13: openenv.v1.ResetRequest.task:type_name -> openenv.v1.TaskSelector
+	38, // 14: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
+	33, // 15: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
+	38, // 16: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
+	38, // 17: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
+	29, // 18: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
+	33, // 19: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
+	1,  // 20: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	0,  // 21: openenv.v1.NewBatchSession.info_layout:type_name -> openenv.v1.InfoLayout
+	33, // 22: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
+	37, // 23: openenv.v1.SubEnvReset.task:type_name -> openenv.v1.TaskSelector
+	11, // 24: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
+	12, // 25: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
+	12, // 26: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
+	38, // 27: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
+	33, // 28: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
+	33, // 29: openenv.v1.ResetBatchResponse.vector_info:type_name -> openenv.v1.MapValue
+	38, // 30: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
+	38, // 31: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
+	39, // 32: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
+	39, // 33: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
+	39, // 34: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
+	30, // 35: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
+	33, // 36: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
+	17, // 37: openenv.v1.StepBatchResponse.sub_env_errors:type_name -> openenv.v1.SubEnvError
+	33, // 38: openenv.v1.StepBatchResponse.vector_info:type_name -> openenv.v1.MapValue
+	40, // 39: openenv.v1.SubEnvError.status:type_name -> google.rpc.Status
+	38, // 40: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
+	1,  // 41: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	38, // 42: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
+	22, // 43: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
+	7,  // 44: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
+	9,  // 45: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
+	13, // 46: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
+	15, // 47: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
+	21, // 48: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
+	25, // 49: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
+	18, // 50: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
+	20, // 51: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
+	41, // 52: openenv.v1.StepStreamRequest.list_tools_request:type_name -> openenv.v1.ListToolsRequest
+	42, // 53: openenv.v1.StepStreamRequest.call_tool_request:type_name -> openenv.v1.CallToolRequest
+	43, // 54: openenv.v1.StepStreamRequest.render_request:type_name -> openenv.v1.RenderRequest
+	31, // 55: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
+	8,  // 56: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
+	10, // 57: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
+	14, // 58: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
+	16, // 59: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
+	22, // 60: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
+	26, // 61: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
+	19, // 62: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
+	16, // 63: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
+	44, // 64: openenv.v1.StepStreamResponse.list_tools_response:type_name -> openenv.v1.ListToolsResponse
+	45, // 65: openenv.v1.StepStreamResponse.call_tool_response:type_name -> openenv.v1.CallToolResponse
+	46, // 66: openenv.v1.StepStreamResponse.render_response:type_name -> openenv.v1.RenderResponse
+	40, // 67: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
+	39, // 68: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
+	2,  // 69: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
+	7,  // 70: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
+	9,  // 71: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
+	13, // 72: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
+	15, // 73: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
+	21, // 74: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
+	23, // 75: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
+	27, // 76: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
+	41, // 77: openenv.v1.EnvService.ListTools:input_type -> openenv.v1.ListToolsRequest
+	42, // 78: openenv.v1.EnvService.CallTool:input_type -> openenv.v1.CallToolRequest
+	47, // 79: openenv.v1.EnvService.ListTasks:input_type -> openenv.v1.ListTasksRequest
+	43, // 80: openenv.v1.EnvService.Render:input_type -> openenv.v1.RenderRequest
+	48, // 81: openenv.v1.EnvService.WatchSession:input_type -> openenv.v1.WatchSessionRequest
+	3,  // 82: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
+	8,  // 83: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
+	10, // 84: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
+	14, // 85: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
+	16, // 86: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
+	22, // 87: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
+	24, // 88: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
+	28, // 89: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
+	44, // 90: openenv.v1.EnvService.ListTools:output_type -> openenv.v1.ListToolsResponse
+	45, // 91: openenv.v1.EnvService.CallTool:output_type -> openenv.v1.CallToolResponse
+	49, // 92: openenv.v1.EnvService.ListTasks:output_type -> openenv.v1.ListTasksResponse
+	46, // 93: openenv.v1.EnvService.Render:output_type -> openenv.v1.RenderResponse
+	50, // 94: openenv.v1.EnvService.WatchSession:output_type -> openenv.v1.WatchSessionResponse
+	82, // [82:95] is the sub-list for method output_type
+	69, // [69:82] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_openenv_v1_env_service_proto_init() }
@@ -2737,7 +3072,10 @@ func file_openenv_v1_env_service_proto_init() {
 	if File_openenv_v1_env_service_proto != nil {
 		return
 	}
+	file_openenv_v1_frames_proto_init()
 	file_openenv_v1_spaces_proto_init()
+	file_openenv_v1_tasks_proto_init()
+	file_openenv_v1_tools_proto_init()
 	file_openenv_v1_values_proto_init()
 	file_openenv_v1_env_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*ResetRequest_SessionId)(nil),
@@ -2757,6 +3095,9 @@ func file_openenv_v1_env_service_proto_init() {
 		(*StepStreamRequest_AttachRequest)(nil),
 		(*StepStreamRequest_SendRequest)(nil),
 		(*StepStreamRequest_RecvRequest)(nil),
+		(*StepStreamRequest_ListToolsRequest)(nil),
+		(*StepStreamRequest_CallToolRequest)(nil),
+		(*StepStreamRequest_RenderRequest)(nil),
 	}
 	file_openenv_v1_env_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*StepStreamResponse_ResetResponse)(nil),
@@ -2767,6 +3108,9 @@ func file_openenv_v1_env_service_proto_init() {
 		(*StepStreamResponse_AttachResponse)(nil),
 		(*StepStreamResponse_SendResponse)(nil),
 		(*StepStreamResponse_RecvResponse)(nil),
+		(*StepStreamResponse_ListToolsResponse)(nil),
+		(*StepStreamResponse_CallToolResponse)(nil),
+		(*StepStreamResponse_RenderResponse)(nil),
 		(*StepStreamResponse_Error)(nil),
 	}
 	type x struct{}
@@ -2774,7 +3118,7 @@ func file_openenv_v1_env_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openenv_v1_env_service_proto_rawDesc), len(file_openenv_v1_env_service_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -53,6 +53,11 @@ const (
 	EnvService_State_FullMethodName        = "/openenv.v1.EnvService/State"
 	EnvService_CloseSession_FullMethodName = "/openenv.v1.EnvService/CloseSession"
 	EnvService_StepStream_FullMethodName   = "/openenv.v1.EnvService/StepStream"
+	EnvService_ListTools_FullMethodName    = "/openenv.v1.EnvService/ListTools"
+	EnvService_CallTool_FullMethodName     = "/openenv.v1.EnvService/CallTool"
+	EnvService_ListTasks_FullMethodName    = "/openenv.v1.EnvService/ListTasks"
+	EnvService_Render_FullMethodName       = "/openenv.v1.EnvService/Render"
+	EnvService_WatchSession_FullMethodName = "/openenv.v1.EnvService/WatchSession"
 )
 
 // EnvServiceClient is the client API for EnvService service.
@@ -93,6 +98,26 @@ type EnvServiceClient interface {
 	// session the stream created is closed when the stream ends; an attached
 	// session is left open.
 	StepStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StepStreamRequest, StepStreamResponse], error)
+	// ListTools lists the MCP tools of a session's environment (see
+	// tools.proto). It does not change the session and is safe to retry.
+	// (Since 1.4.)
+	ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error)
+	// CallTool runs one tool of a single-env session's environment, one call
+	// at a time with its steps, within the step timeout. Safe to retry with
+	// the same `request_id`. (Since 1.4.)
+	CallTool(ctx context.Context, in *CallToolRequest, opts ...grpc.CallOption) (*CallToolResponse, error)
+	// ListTasks returns a range of one split's tasks, public parts only (see
+	// tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
+	// Render returns the current frame of a single-env session in its render
+	// mode (see frames.proto). It runs env code like a step, within the step
+	// timeout, and does not change the episode. (Since 1.4.)
+	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
+	// WatchSession streams the step summaries and frames of a live
+	// single-env session at the watcher's rate, dropping what a slow
+	// watcher cannot take (see frames.proto); the session's owner or an
+	// admin principal only. (Since 1.4.)
+	WatchSession(ctx context.Context, in *WatchSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionResponse], error)
 }
 
 type envServiceClient struct {
@@ -186,6 +211,65 @@ func (c *envServiceClient) StepStream(ctx context.Context, opts ...grpc.CallOpti
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EnvService_StepStreamClient = grpc.BidiStreamingClient[StepStreamRequest, StepStreamResponse]
 
+func (c *envServiceClient) ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListToolsResponse)
+	err := c.cc.Invoke(ctx, EnvService_ListTools_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *envServiceClient) CallTool(ctx context.Context, in *CallToolRequest, opts ...grpc.CallOption) (*CallToolResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallToolResponse)
+	err := c.cc.Invoke(ctx, EnvService_CallTool_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *envServiceClient) ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTasksResponse)
+	err := c.cc.Invoke(ctx, EnvService_ListTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *envServiceClient) Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenderResponse)
+	err := c.cc.Invoke(ctx, EnvService_Render_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *envServiceClient) WatchSession(ctx context.Context, in *WatchSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EnvService_ServiceDesc.Streams[1], EnvService_WatchSession_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSessionRequest, WatchSessionResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EnvService_WatchSessionClient = grpc.ServerStreamingClient[WatchSessionResponse]
+
 // EnvServiceServer is the server API for EnvService service.
 // All implementations must embed UnimplementedEnvServiceServer
 // for forward compatibility.
@@ -224,6 +308,26 @@ type EnvServiceServer interface {
 	// session the stream created is closed when the stream ends; an attached
 	// session is left open.
 	StepStream(grpc.BidiStreamingServer[StepStreamRequest, StepStreamResponse]) error
+	// ListTools lists the MCP tools of a session's environment (see
+	// tools.proto). It does not change the session and is safe to retry.
+	// (Since 1.4.)
+	ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error)
+	// CallTool runs one tool of a single-env session's environment, one call
+	// at a time with its steps, within the step timeout. Safe to retry with
+	// the same `request_id`. (Since 1.4.)
+	CallTool(context.Context, *CallToolRequest) (*CallToolResponse, error)
+	// ListTasks returns a range of one split's tasks, public parts only (see
+	// tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
+	// Render returns the current frame of a single-env session in its render
+	// mode (see frames.proto). It runs env code like a step, within the step
+	// timeout, and does not change the episode. (Since 1.4.)
+	Render(context.Context, *RenderRequest) (*RenderResponse, error)
+	// WatchSession streams the step summaries and frames of a live
+	// single-env session at the watcher's rate, dropping what a slow
+	// watcher cannot take (see frames.proto); the session's owner or an
+	// admin principal only. (Since 1.4.)
+	WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error
 	mustEmbedUnimplementedEnvServiceServer()
 }
 
@@ -257,6 +361,21 @@ func (UnimplementedEnvServiceServer) CloseSession(context.Context, *CloseSession
 }
 func (UnimplementedEnvServiceServer) StepStream(grpc.BidiStreamingServer[StepStreamRequest, StepStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method StepStream not implemented")
+}
+func (UnimplementedEnvServiceServer) ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTools not implemented")
+}
+func (UnimplementedEnvServiceServer) CallTool(context.Context, *CallToolRequest) (*CallToolResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CallTool not implemented")
+}
+func (UnimplementedEnvServiceServer) ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTasks not implemented")
+}
+func (UnimplementedEnvServiceServer) Render(context.Context, *RenderRequest) (*RenderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Render not implemented")
+}
+func (UnimplementedEnvServiceServer) WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSession not implemented")
 }
 func (UnimplementedEnvServiceServer) mustEmbedUnimplementedEnvServiceServer() {}
 func (UnimplementedEnvServiceServer) testEmbeddedByValue()                    {}
@@ -412,6 +531,89 @@ func _EnvService_StepStream_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EnvService_StepStreamServer = grpc.BidiStreamingServer[StepStreamRequest, StepStreamResponse]
 
+func _EnvService_ListTools_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListToolsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServiceServer).ListTools(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnvService_ListTools_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServiceServer).ListTools(ctx, req.(*ListToolsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnvService_CallTool_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CallToolRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServiceServer).CallTool(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnvService_CallTool_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServiceServer).CallTool(ctx, req.(*CallToolRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnvService_ListTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServiceServer).ListTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnvService_ListTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServiceServer).ListTasks(ctx, req.(*ListTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnvService_Render_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServiceServer).Render(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnvService_Render_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServiceServer).Render(ctx, req.(*RenderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnvService_WatchSession_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSessionRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EnvServiceServer).WatchSession(m, &grpc.GenericServerStream[WatchSessionRequest, WatchSessionResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EnvService_WatchSessionServer = grpc.ServerStreamingServer[WatchSessionResponse]
+
 // EnvService_ServiceDesc is the grpc.ServiceDesc for EnvService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -447,6 +649,22 @@ var EnvService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "CloseSession",
 			Handler:    _EnvService_CloseSession_Handler,
 		},
+		{
+			MethodName: "ListTools",
+			Handler:    _EnvService_ListTools_Handler,
+		},
+		{
+			MethodName: "CallTool",
+			Handler:    _EnvService_CallTool_Handler,
+		},
+		{
+			MethodName: "ListTasks",
+			Handler:    _EnvService_ListTasks_Handler,
+		},
+		{
+			MethodName: "Render",
+			Handler:    _EnvService_Render_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -454,6 +672,11 @@ var EnvService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _EnvService_StepStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchSession",
+			Handler:       _EnvService_WatchSession_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "openenv/v1/env_service.proto",

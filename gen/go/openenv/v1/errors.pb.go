@@ -91,8 +91,9 @@ const (
 	ErrorReason_ERROR_REASON_DRAINING ErrorReason = 11
 	// INTERNAL. The environment's own code raised, or returned a result the
 	// protocol cannot carry or that is malformed. Metadata: `where` (factory,
-	// reset, step, state, close), `exception` (the exception's type). The
-	// session stays open; Reset it.
+	// reset, step, state, close, tool), `exception` (the exception's type).
+	// The session stays open; Reset it (a tool's crash leaves the episode
+	// running).
 	ErrorReason_ERROR_REASON_ENV_ERROR ErrorReason = 12
 	// The environment refused the request itself, with the code it chose
 	// (INVALID_ARGUMENT for an unknown task, for example); the message says
@@ -134,6 +135,25 @@ const (
 	// TOKEN`) or a client certificate, and the call brought none it knows.
 	// Send a valid token. (Since 1.3.)
 	ErrorReason_ERROR_REASON_UNAUTHENTICATED ErrorReason = 22
+	// INVALID_ARGUMENT. CallTool names a tool the session's env does not
+	// have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+	ErrorReason_ERROR_REASON_TOOL_NOT_FOUND ErrorReason = 23
+	// INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+	// not match the tool's input schema. Metadata: `tool`, `fields` (the
+	// argument fields at fault, comma-separated). Send arguments as the
+	// tool's input schema describes them. (Since 1.4.)
+	ErrorReason_ERROR_REASON_INVALID_TOOL_ARGUMENTS ErrorReason = 24
+	// NOT_FOUND. A task selector names a taskset, split, task id or index
+	// the env does not have (or the env has no tasksets). Metadata:
+	// `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+	// `num_tasks` for an index past the split. List the tasksets with
+	// Describe and the tasks with ListTasks. (Since 1.4.)
+	ErrorReason_ERROR_REASON_TASK_NOT_FOUND ErrorReason = 25
+	// INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+	// raised, failed, ran past its timeout, or returned something that is
+	// not a reward. The env applied the step: repeat the same step_index to
+	// have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
+	ErrorReason_ERROR_REASON_REWARD_ERROR ErrorReason = 26
 )
 
 // Enum value maps for ErrorReason.
@@ -162,31 +182,39 @@ var (
 		20: "ERROR_REASON_CAPACITY_EXHAUSTED",
 		21: "ERROR_REASON_REQUEST_TOO_LARGE",
 		22: "ERROR_REASON_UNAUTHENTICATED",
+		23: "ERROR_REASON_TOOL_NOT_FOUND",
+		24: "ERROR_REASON_INVALID_TOOL_ARGUMENTS",
+		25: "ERROR_REASON_TASK_NOT_FOUND",
+		26: "ERROR_REASON_REWARD_ERROR",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":          0,
-		"ERROR_REASON_SESSION_NOT_FOUND":    1,
-		"ERROR_REASON_SESSION_EXPIRED":      2,
-		"ERROR_REASON_SESSION_BUSY":         3,
-		"ERROR_REASON_EPISODE_ENDED":        4,
-		"ERROR_REASON_STEP_OUT_OF_ORDER":    5,
-		"ERROR_REASON_ACTION_OUT_OF_SPACE":  6,
-		"ERROR_REASON_INVALID_VALUE":        7,
-		"ERROR_REASON_INVALID_REQUEST":      8,
-		"ERROR_REASON_SESSION_LIMIT":        9,
-		"ERROR_REASON_ENV_LIMIT":            10,
-		"ERROR_REASON_DRAINING":             11,
-		"ERROR_REASON_ENV_ERROR":            12,
-		"ERROR_REASON_ENV_REJECTED":         13,
-		"ERROR_REASON_WRONG_SESSION_KIND":   14,
-		"ERROR_REASON_SUB_ENVS_IN_FLIGHT":   15,
-		"ERROR_REASON_STREAM_NOT_BOUND":     16,
-		"ERROR_REASON_STREAM_ALREADY_BOUND": 17,
-		"ERROR_REASON_PROTOCOL_MISMATCH":    18,
-		"ERROR_REASON_ENV_TIMEOUT":          19,
-		"ERROR_REASON_CAPACITY_EXHAUSTED":   20,
-		"ERROR_REASON_REQUEST_TOO_LARGE":    21,
-		"ERROR_REASON_UNAUTHENTICATED":      22,
+		"ERROR_REASON_UNSPECIFIED":            0,
+		"ERROR_REASON_SESSION_NOT_FOUND":      1,
+		"ERROR_REASON_SESSION_EXPIRED":        2,
+		"ERROR_REASON_SESSION_BUSY":           3,
+		"ERROR_REASON_EPISODE_ENDED":          4,
+		"ERROR_REASON_STEP_OUT_OF_ORDER":      5,
+		"ERROR_REASON_ACTION_OUT_OF_SPACE":    6,
+		"ERROR_REASON_INVALID_VALUE":          7,
+		"ERROR_REASON_INVALID_REQUEST":        8,
+		"ERROR_REASON_SESSION_LIMIT":          9,
+		"ERROR_REASON_ENV_LIMIT":              10,
+		"ERROR_REASON_DRAINING":               11,
+		"ERROR_REASON_ENV_ERROR":              12,
+		"ERROR_REASON_ENV_REJECTED":           13,
+		"ERROR_REASON_WRONG_SESSION_KIND":     14,
+		"ERROR_REASON_SUB_ENVS_IN_FLIGHT":     15,
+		"ERROR_REASON_STREAM_NOT_BOUND":       16,
+		"ERROR_REASON_STREAM_ALREADY_BOUND":   17,
+		"ERROR_REASON_PROTOCOL_MISMATCH":      18,
+		"ERROR_REASON_ENV_TIMEOUT":            19,
+		"ERROR_REASON_CAPACITY_EXHAUSTED":     20,
+		"ERROR_REASON_REQUEST_TOO_LARGE":      21,
+		"ERROR_REASON_UNAUTHENTICATED":        22,
+		"ERROR_REASON_TOOL_NOT_FOUND":         23,
+		"ERROR_REASON_INVALID_TOOL_ARGUMENTS": 24,
+		"ERROR_REASON_TASK_NOT_FOUND":         25,
+		"ERROR_REASON_REWARD_ERROR":           26,
 	}
 )
 
@@ -222,7 +250,7 @@ var File_openenv_v1_errors_proto protoreflect.FileDescriptor
 const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\n" +
 	"\x17openenv/v1/errors.proto\x12\n" +
-	"openenv.v1*\x8f\x06\n" +
+	"openenv.v1*\x99\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_REASON_SESSION_NOT_FOUND\x10\x01\x12 \n" +
@@ -247,7 +275,11 @@ const file_openenv_v1_errors_proto_rawDesc = "" +
 	"\x18ERROR_REASON_ENV_TIMEOUT\x10\x13\x12#\n" +
 	"\x1fERROR_REASON_CAPACITY_EXHAUSTED\x10\x14\x12\"\n" +
 	"\x1eERROR_REASON_REQUEST_TOO_LARGE\x10\x15\x12 \n" +
-	"\x1cERROR_REASON_UNAUTHENTICATED\x10\x16B\xa8\x01\n" +
+	"\x1cERROR_REASON_UNAUTHENTICATED\x10\x16\x12\x1f\n" +
+	"\x1bERROR_REASON_TOOL_NOT_FOUND\x10\x17\x12'\n" +
+	"#ERROR_REASON_INVALID_TOOL_ARGUMENTS\x10\x18\x12\x1f\n" +
+	"\x1bERROR_REASON_TASK_NOT_FOUND\x10\x19\x12\x1d\n" +
+	"\x19ERROR_REASON_REWARD_ERROR\x10\x1aB\xa8\x01\n" +
 	"\x0ecom.openenv.v1B\vErrorsProtoP\x01Z@github.com/openenv-grpc/openenv-grpc/gen/go/openenv/v1;openenvv1\xa2\x02\x03OXX\xaa\x02\n" +
 	"Openenv.V1\xca\x02\n" +
 	"Openenv\\V1\xe2\x02\x16Openenv\\V1\\GPBMetadata\xea\x02\vOpenenv::V1b\x06proto3"

@@ -35,7 +35,10 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.rpc import status_pb2 as _status_pb2
+from openenv_proto.v1 import frames_pb2 as _frames_pb2
 from openenv_proto.v1 import spaces_pb2 as _spaces_pb2
+from openenv_proto.v1 import tasks_pb2 as _tasks_pb2
+from openenv_proto.v1 import tools_pb2 as _tools_pb2
 from openenv_proto.v1 import values_pb2 as _values_pb2
 import builtins as _builtins
 import sys
@@ -47,6 +50,48 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _InfoLayout:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InfoLayoutEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InfoLayout.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INFO_LAYOUT_UNSPECIFIED: _InfoLayout.ValueType  # 0
+    """Unset: INFO_LAYOUT_PER_SUB_ENV."""
+    INFO_LAYOUT_PER_SUB_ENV: _InfoLayout.ValueType  # 1
+    """One MapValue per sub-env (`infos`), or none when every info is empty."""
+    INFO_LAYOUT_VECTOR: _InfoLayout.ValueType  # 2
+    """One MapValue in Gymnasium's vector layout (`vector_info`), exactly as
+    gymnasium.vector.SyncVectorEnv returns infos: every key of any
+    sub-env's info maps to an array with one entry per entry of env_ids,
+    and `_key` to a bool Tensor marking the sub-envs that have the key.
+    Arrays of numbers and bools are Tensors (a Python int is int64, a
+    float float64, an info array gets a leading axis); other values are a
+    ListValue with null where a sub-env lacks the key (Gymnasium's object
+    array); a dict value is a nested MapValue of the same layout.
+    `final_obs` (SAME_STEP) is a ListValue of observations.
+    """
+
+class InfoLayout(_InfoLayout, metaclass=_InfoLayoutEnumTypeWrapper):
+    """InfoLayout is how the infos of a batched session travel."""
+
+INFO_LAYOUT_UNSPECIFIED: InfoLayout.ValueType  # 0
+"""Unset: INFO_LAYOUT_PER_SUB_ENV."""
+INFO_LAYOUT_PER_SUB_ENV: InfoLayout.ValueType  # 1
+"""One MapValue per sub-env (`infos`), or none when every info is empty."""
+INFO_LAYOUT_VECTOR: InfoLayout.ValueType  # 2
+"""One MapValue in Gymnasium's vector layout (`vector_info`), exactly as
+gymnasium.vector.SyncVectorEnv returns infos: every key of any
+sub-env's info maps to an array with one entry per entry of env_ids,
+and `_key` to a bool Tensor marking the sub-envs that have the key.
+Arrays of numbers and bools are Tensors (a Python int is int64, a
+float float64, an info array gets a leading axis); other values are a
+ListValue with null where a sub-env lacks the key (Gymnasium's object
+array); a dict value is a nested MapValue of the same layout.
+`final_obs` (SAME_STEP) is a ListValue of observations.
+"""
+Global___InfoLayout: _TypeAlias = InfoLayout  # noqa: Y015
 
 class _AutoresetMode:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -124,6 +169,8 @@ class DescribeResponse(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     SERVER_VERSION_FIELD_NUMBER: _builtins.int
+    TOOLS_FIELD_NUMBER: _builtins.int
+    TASKSETS_FIELD_NUMBER: _builtins.int
     env_name: _builtins.str
     """The environment's name, e.g. "CartPole-v1"."""
     env_version: _builtins.str
@@ -154,6 +201,19 @@ class DescribeResponse(_message.Message):
     def metadata(self) -> _values_pb2.MapValue:
         """The env's metadata (Gymnasium's `env.metadata`: render modes, fps, ...)."""
 
+    @_builtins.property
+    def tools(self) -> _containers.RepeatedCompositeFieldContainer[_tools_pb2.Tool]:
+        """The env's MCP tools, as ListTools gives them for a new session (empty
+        when it has none; Capabilities.tools says whether it has any).
+        (Since 1.4.)
+        """
+
+    @_builtins.property
+    def tasksets(self) -> _containers.RepeatedCompositeFieldContainer[_tasks_pb2.TaskSet]:
+        """The env's tasksets with their splits and sizes (empty when it has
+        none); ListTasks pages through their tasks. (Since 1.4.)
+        """
+
     def __init__(
         self,
         *,
@@ -166,10 +226,12 @@ class DescribeResponse(_message.Message):
         capabilities: Global___Capabilities | None = ...,
         metadata: _values_pb2.MapValue | None = ...,
         server_version: _builtins.str = ...,
+        tools: _abc.Iterable[_tools_pb2.Tool] | None = ...,
+        tasksets: _abc.Iterable[_tasks_pb2.TaskSet] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "metadata", b"metadata", "observation_space", b"observation_space", "reward_range", b"reward_range"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "env_name", b"env_name", "env_version", b"env_version", "metadata", b"metadata", "observation_space", b"observation_space", "protocol_version", b"protocol_version", "reward_range", b"reward_range", "server_version", b"server_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "env_name", b"env_name", "env_version", b"env_version", "metadata", b"metadata", "observation_space", b"observation_space", "protocol_version", b"protocol_version", "reward_range", b"reward_range", "server_version", b"server_version", "tasksets", b"tasksets", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -219,12 +281,15 @@ class Capabilities(_message.Message):
     STEP_TIMEOUT_FIELD_NUMBER: _builtins.int
     RESET_TIMEOUT_FIELD_NUMBER: _builtins.int
     MAX_ENVS_FIELD_NUMBER: _builtins.int
+    VECTOR_PROCESSES_FIELD_NUMBER: _builtins.int
     batched: _builtins.bool
     """Whether the server accepts batched sessions (ResetBatch); false when
     its sub-environment limit is 0.
     """
     tools: _builtins.bool
-    """Whether the env exposes MCP-style tools."""
+    """Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+    server sets it when DescribeResponse.tools is not empty.
+    """
     max_sessions: _builtins.int
     """The most sessions the server holds at once; beyond it session creation
     fails with SESSION_LIMIT. 0 means unlimited.
@@ -238,6 +303,11 @@ class Capabilities(_message.Message):
     max_envs: _builtins.int
     """The most sub-environments all batched sessions hold together; beyond
     it ENV_LIMIT. 0 means unlimited. (Since 1.2.)
+    """
+    vector_processes: _builtins.int
+    """How many worker processes step the sub-environments of each batched
+    session, each holding a slice of them (`serve --vector-processes`); 0
+    means the server's own threads step them. (Since 1.4.)
     """
     @_builtins.property
     def session_ttl(self) -> _duration_pb2.Duration:
@@ -275,10 +345,11 @@ class Capabilities(_message.Message):
         step_timeout: _duration_pb2.Duration | None = ...,
         reset_timeout: _duration_pb2.Duration | None = ...,
         max_envs: _builtins.int = ...,
+        vector_processes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reset_timeout", b"reset_timeout", "session_ttl", b"session_ttl", "step_timeout", b"step_timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_envs", b"max_envs", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "reset_timeout", b"reset_timeout", "session_ttl", b"session_ttl", "step_timeout", b"step_timeout", "tools", b"tools"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_modes", b"autoreset_modes", "batched", b"batched", "max_envs", b"max_envs", "max_message_bytes", b"max_message_bytes", "max_num_envs", b"max_num_envs", "max_sessions", b"max_sessions", "reset_timeout", b"reset_timeout", "session_ttl", b"session_ttl", "step_timeout", b"step_timeout", "tools", b"tools", "vector_processes", b"vector_processes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -291,6 +362,7 @@ class NewSession(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RENDER_MODE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """A client-chosen id of this creation (a UUID is best), unique per
     session the client means to create. The same id again, while the
@@ -298,14 +370,21 @@ class NewSession(_message.Message):
     instead of creating another, so a creation retried after a timeout
     never leaks a session. Empty turns the protection off.
     """
+    render_mode: _builtins.str
+    """The render mode to make the env in (Gymnasium's `render_mode`, one of
+    the `render_modes` in Describe's metadata, "human" excepted); empty
+    leaves it to the server (none unless its operator set a default).
+    Render and WatchSession frames need one. (Since 1.4.)
+    """
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
+        render_mode: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["render_mode", b"render_mode", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -323,6 +402,7 @@ class ResetRequest(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
+    TASK_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Reset this existing session. On a stream: the stream's own session
     (or leave the oneof unset).
@@ -338,7 +418,9 @@ class ResetRequest(_message.Message):
     (Gymnasium semantics: seed once, then let episodes differ).
     """
     task_id: _builtins.str
-    """Which task of a multi-task env to start ("" for the env's default)."""
+    """Which task of a multi-task env to start ("" for the env's default).
+    The same as `task` with only task_id set; set one of the two.
+    """
     @_builtins.property
     def new_session(self) -> Global___NewSession:
         """Create a session, then reset it. On a stream: only as the first
@@ -349,6 +431,13 @@ class ResetRequest(_message.Message):
     def options(self) -> _values_pb2.MapValue:
         """Env-specific reset options (Gymnasium's `options`)."""
 
+    @_builtins.property
+    def task(self) -> _tasks_pb2.TaskSelector:
+        """Which task of the env's tasksets to start: by id, by split and index,
+        or by split and seed (see tasks.proto). Unset: task_id decides.
+        (Since 1.4.)
+        """
+
     def __init__(
         self,
         *,
@@ -358,10 +447,11 @@ class ResetRequest(_message.Message):
         seed: _builtins.int | None = ...,
         options: _values_pb2.MapValue | None = ...,
         task_id: _builtins.str = ...,
+        task: _tasks_pb2.TaskSelector | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "seed", b"seed", "session", b"session", "session_id", b"session_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "seed", b"seed", "session", b"session", "session_id", b"session_id", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "request_id", b"request_id", "seed", b"seed", "session", b"session", "session_id", b"session_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "new_session", b"new_session", "options", b"options", "request_id", b"request_id", "seed", b"seed", "session", b"session", "session_id", b"session_id", "task", b"task", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
@@ -535,6 +625,7 @@ class NewBatchSession(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NUM_ENVS_FIELD_NUMBER: _builtins.int
     AUTORESET_MODE_FIELD_NUMBER: _builtins.int
+    INFO_LAYOUT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """A client-chosen id of this creation; as NewSession.request_id."""
     num_envs: _builtins.int
@@ -543,16 +634,23 @@ class NewBatchSession(_message.Message):
     """
     autoreset_mode: Global___AutoresetMode.ValueType
     """How finished sub-environments are reset (unset: NEXT_STEP)."""
+    info_layout: Global___InfoLayout.ValueType
+    """How batched responses carry infos (unset: one MapValue per sub-env in
+    `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+    `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+    of the two it gets. (Since 1.4.)
+    """
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         num_envs: _builtins.int = ...,
         autoreset_mode: Global___AutoresetMode.ValueType = ...,
+        info_layout: Global___InfoLayout.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_mode", b"autoreset_mode", "num_envs", b"num_envs", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoreset_mode", b"autoreset_mode", "info_layout", b"info_layout", "num_envs", b"num_envs", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -567,6 +665,7 @@ class SubEnvReset(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
+    TASK_FIELD_NUMBER: _builtins.int
     seed: _builtins.int
     """Seed of this sub-env's random number generator; unset leaves it
     unseeded.
@@ -577,16 +676,23 @@ class SubEnvReset(_message.Message):
     def options(self) -> _values_pb2.MapValue:
         """Env-specific reset options of this sub-env."""
 
+    @_builtins.property
+    def task(self) -> _tasks_pb2.TaskSelector:
+        """Which task this sub-env starts, as ResetRequest.task; set it or
+        task_id, not both. (Since 1.4.)
+        """
+
     def __init__(
         self,
         *,
         seed: _builtins.int | None = ...,
         task_id: _builtins.str = ...,
         options: _values_pb2.MapValue | None = ...,
+        task: _tasks_pb2.TaskSelector | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "options", b"options", "seed", b"seed", "task", b"task", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
@@ -669,6 +775,7 @@ class ResetBatchResponse(_message.Message):
     ENV_IDS_FIELD_NUMBER: _builtins.int
     OBSERVATIONS_FIELD_NUMBER: _builtins.int
     INFOS_FIELD_NUMBER: _builtins.int
+    VECTOR_INFO_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The batched session; name it in StepBatch, State, CloseSession."""
     episode_id: _builtins.str
@@ -690,6 +797,13 @@ class ResetBatchResponse(_message.Message):
         empty.
         """
 
+    @_builtins.property
+    def vector_info(self) -> _values_pb2.MapValue:
+        """The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+        instead of `infos` when the session was created with that layout and
+        some info is not empty. (Since 1.4.)
+        """
+
     def __init__(
         self,
         *,
@@ -698,10 +812,11 @@ class ResetBatchResponse(_message.Message):
         env_ids: _abc.Iterable[_builtins.int] | None = ...,
         observations: _values_pb2.Value | None = ...,
         infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
+        vector_info: _values_pb2.MapValue | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations", "vector_info", b"vector_info"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "episode_id", b"episode_id", "infos", b"infos", "observations", b"observations", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "episode_id", b"episode_id", "infos", b"infos", "observations", b"observations", "session_id", b"session_id", "vector_info", b"vector_info"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -786,6 +901,7 @@ class StepBatchResponse(_message.Message):
     INFOS_FIELD_NUMBER: _builtins.int
     STEP_INDEX_FIELD_NUMBER: _builtins.int
     SUB_ENV_ERRORS_FIELD_NUMBER: _builtins.int
+    VECTOR_INFO_FIELD_NUMBER: _builtins.int
     step_index: _builtins.int
     """The index of this batched step (the session's count of batched steps
     since its last full reset, this one included).
@@ -831,6 +947,13 @@ class StepBatchResponse(_message.Message):
         The other sub-envs' results are never lost to one failure. (Since 1.2.)
         """
 
+    @_builtins.property
+    def vector_info(self) -> _values_pb2.MapValue:
+        """The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+        entry per entry of env_ids; set instead of `infos` when the session
+        was created with that layout and some info is not empty. (Since 1.4.)
+        """
+
     def __init__(
         self,
         *,
@@ -843,10 +966,11 @@ class StepBatchResponse(_message.Message):
         infos: _abc.Iterable[_values_pb2.MapValue] | None = ...,
         step_index: _builtins.int = ...,
         sub_env_errors: _abc.Iterable[Global___SubEnvError] | None = ...,
+        vector_info: _values_pb2.MapValue | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observations", b"observations", "rewards", b"rewards", "terminations", b"terminations", "truncations", b"truncations", "vector_info", b"vector_info"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "infos", b"infos", "observations", b"observations", "reward_components", b"reward_components", "rewards", b"rewards", "step_index", b"step_index", "sub_env_errors", b"sub_env_errors", "terminations", b"terminations", "truncations", b"truncations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_ids", b"env_ids", "infos", b"infos", "observations", b"observations", "reward_components", b"reward_components", "rewards", b"rewards", "step_index", b"step_index", "sub_env_errors", b"sub_env_errors", "terminations", b"terminations", "truncations", b"truncations", "vector_info", b"vector_info"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1165,6 +1289,9 @@ class StepStreamRequest(_message.Message):
     ATTACH_REQUEST_FIELD_NUMBER: _builtins.int
     SEND_REQUEST_FIELD_NUMBER: _builtins.int
     RECV_REQUEST_FIELD_NUMBER: _builtins.int
+    LIST_TOOLS_REQUEST_FIELD_NUMBER: _builtins.int
+    CALL_TOOL_REQUEST_FIELD_NUMBER: _builtins.int
+    RENDER_REQUEST_FIELD_NUMBER: _builtins.int
     TRACE_CONTEXT_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Chosen by the client, echoed by the response; increasing values let a
@@ -1209,6 +1336,20 @@ class StepStreamRequest(_message.Message):
         """Collect the first sub-envs to finish their sent steps."""
 
     @_builtins.property
+    def list_tools_request(self) -> _tools_pb2.ListToolsRequest:
+        """List the tools of the stream's session's env. (Since 1.4.)"""
+
+    @_builtins.property
+    def call_tool_request(self) -> _tools_pb2.CallToolRequest:
+        """Call a tool of the stream's single-env session, in order with its
+        steps. (Since 1.4.)
+        """
+
+    @_builtins.property
+    def render_request(self) -> _frames_pb2.RenderRequest:
+        """Render the stream's single-env session. (Since 1.4.)"""
+
+    @_builtins.property
     def trace_context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """W3C trace context of this request (`traceparent`, `tracestate`), so
         the server's span for this message joins the caller's trace; a
@@ -1228,13 +1369,16 @@ class StepStreamRequest(_message.Message):
         attach_request: Global___AttachRequest | None = ...,
         send_request: Global___SendRequest | None = ...,
         recv_request: Global___RecvRequest | None = ...,
+        list_tools_request: _tools_pb2.ListToolsRequest | None = ...,
+        call_tool_request: _tools_pb2.CallToolRequest | None = ...,
+        render_request: _frames_pb2.RenderRequest | None = ...,
         trace_context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "recv_request", b"recv_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "call_tool_request", b"call_tool_request", "list_tools_request", b"list_tools_request", "recv_request", b"recv_request", "render_request", b"render_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "recv_request", b"recv_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "seq", b"seq", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request", "trace_context", b"trace_context"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_request", b"attach_request", "call_tool_request", b"call_tool_request", "list_tools_request", b"list_tools_request", "recv_request", b"recv_request", "render_request", b"render_request", "request", b"request", "reset_batch_request", b"reset_batch_request", "reset_request", b"reset_request", "send_request", b"send_request", "seq", b"seq", "state_request", b"state_request", "step_batch_request", b"step_batch_request", "step_request", b"step_request", "trace_context", b"trace_context"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset_request", "step_request", "reset_batch_request", "step_batch_request", "state_request", "attach_request", "send_request", "recv_request"]  # noqa: Y015
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["reset_request", "step_request", "reset_batch_request", "step_batch_request", "state_request", "attach_request", "send_request", "recv_request", "list_tools_request", "call_tool_request", "render_request"]  # noqa: Y015
     _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
@@ -1255,6 +1399,9 @@ class StepStreamResponse(_message.Message):
     ATTACH_RESPONSE_FIELD_NUMBER: _builtins.int
     SEND_RESPONSE_FIELD_NUMBER: _builtins.int
     RECV_RESPONSE_FIELD_NUMBER: _builtins.int
+    LIST_TOOLS_RESPONSE_FIELD_NUMBER: _builtins.int
+    CALL_TOOL_RESPONSE_FIELD_NUMBER: _builtins.int
+    RENDER_RESPONSE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """The `seq` of the request this answers."""
@@ -1291,6 +1438,18 @@ class StepStreamResponse(_message.Message):
         """Answer to `recv_request`: the sub-envs that finished first."""
 
     @_builtins.property
+    def list_tools_response(self) -> _tools_pb2.ListToolsResponse:
+        """Answer to `list_tools_request`. (Since 1.4.)"""
+
+    @_builtins.property
+    def call_tool_response(self) -> _tools_pb2.CallToolResponse:
+        """Answer to `call_tool_request`. (Since 1.4.)"""
+
+    @_builtins.property
+    def render_response(self) -> _frames_pb2.RenderResponse:
+        """Answer to `render_request`. (Since 1.4.)"""
+
+    @_builtins.property
     def error(self) -> _status_pb2.Status:
         """The request failed, with the same code, message and ErrorInfo
         reason a unary call would have ended with; the stream goes on.
@@ -1308,13 +1467,16 @@ class StepStreamResponse(_message.Message):
         attach_response: Global___AttachResponse | None = ...,
         send_response: Global___SendResponse | None = ...,
         recv_response: Global___StepBatchResponse | None = ...,
+        list_tools_response: _tools_pb2.ListToolsResponse | None = ...,
+        call_tool_response: _tools_pb2.CallToolResponse | None = ...,
+        render_response: _frames_pb2.RenderResponse | None = ...,
         error: _status_pb2.Status | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "error", b"error", "recv_response", b"recv_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "call_tool_response", b"call_tool_response", "error", b"error", "list_tools_response", b"list_tools_response", "recv_response", b"recv_response", "render_response", b"render_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "error", b"error", "recv_response", b"recv_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "seq", b"seq", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_response", b"attach_response", "call_tool_response", b"call_tool_response", "error", b"error", "list_tools_response", b"list_tools_response", "recv_response", b"recv_response", "render_response", b"render_response", "reset_batch_response", b"reset_batch_response", "reset_response", b"reset_response", "response", b"response", "send_response", b"send_response", "seq", b"seq", "state_response", b"state_response", "step_batch_response", b"step_batch_response", "step_response", b"step_response"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset_response", "step_response", "reset_batch_response", "step_batch_response", "state_response", "attach_response", "send_response", "recv_response", "error"]  # noqa: Y015
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["reset_response", "step_response", "reset_batch_response", "step_batch_response", "state_response", "attach_response", "send_response", "recv_response", "list_tools_response", "call_tool_response", "render_response", "error"]  # noqa: Y015
     _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 

@@ -4,6 +4,9 @@ import grpc
 import warnings
 
 from openenv_proto.v1 import env_service_pb2 as openenv_dot_v1_dot_env__service__pb2
+from openenv_proto.v1 import frames_pb2 as openenv_dot_v1_dot_frames__pb2
+from openenv_proto.v1 import tasks_pb2 as openenv_dot_v1_dot_tasks__pb2
+from openenv_proto.v1 import tools_pb2 as openenv_dot_v1_dot_tools__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -74,6 +77,31 @@ class EnvServiceStub:
                 '/openenv.v1.EnvService/StepStream',
                 request_serializer=openenv_dot_v1_dot_env__service__pb2.StepStreamRequest.SerializeToString,
                 response_deserializer=openenv_dot_v1_dot_env__service__pb2.StepStreamResponse.FromString,
+                _registered_method=True)
+        self.ListTools = channel.unary_unary(
+                '/openenv.v1.EnvService/ListTools',
+                request_serializer=openenv_dot_v1_dot_tools__pb2.ListToolsRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
+                _registered_method=True)
+        self.CallTool = channel.unary_unary(
+                '/openenv.v1.EnvService/CallTool',
+                request_serializer=openenv_dot_v1_dot_tools__pb2.CallToolRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_tools__pb2.CallToolResponse.FromString,
+                _registered_method=True)
+        self.ListTasks = channel.unary_unary(
+                '/openenv.v1.EnvService/ListTasks',
+                request_serializer=openenv_dot_v1_dot_tasks__pb2.ListTasksRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_tasks__pb2.ListTasksResponse.FromString,
+                _registered_method=True)
+        self.Render = channel.unary_unary(
+                '/openenv.v1.EnvService/Render',
+                request_serializer=openenv_dot_v1_dot_frames__pb2.RenderRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_frames__pb2.RenderResponse.FromString,
+                _registered_method=True)
+        self.WatchSession = channel.unary_stream(
+                '/openenv.v1.EnvService/WatchSession',
+                request_serializer=openenv_dot_v1_dot_frames__pb2.WatchSessionRequest.SerializeToString,
+                response_deserializer=openenv_dot_v1_dot_frames__pb2.WatchSessionResponse.FromString,
                 _registered_method=True)
 
 
@@ -153,6 +181,51 @@ class EnvServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTools(self, request, context):
+        """ListTools lists the MCP tools of a session's environment (see
+        tools.proto). It does not change the session and is safe to retry.
+        (Since 1.4.)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CallTool(self, request, context):
+        """CallTool runs one tool of a single-env session's environment, one call
+        at a time with its steps, within the step timeout. Safe to retry with
+        the same `request_id`. (Since 1.4.)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTasks(self, request, context):
+        """ListTasks returns a range of one split's tasks, public parts only (see
+        tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Render(self, request, context):
+        """Render returns the current frame of a single-env session in its render
+        mode (see frames.proto). It runs env code like a step, within the step
+        timeout, and does not change the episode. (Since 1.4.)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchSession(self, request, context):
+        """WatchSession streams the step summaries and frames of a live
+        single-env session at the watcher's rate, dropping what a slow
+        watcher cannot take (see frames.proto); the session's owner or an
+        admin principal only. (Since 1.4.)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EnvServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +268,31 @@ def add_EnvServiceServicer_to_server(servicer, server):
                     servicer.StepStream,
                     request_deserializer=openenv_dot_v1_dot_env__service__pb2.StepStreamRequest.FromString,
                     response_serializer=openenv_dot_v1_dot_env__service__pb2.StepStreamResponse.SerializeToString,
+            ),
+            'ListTools': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTools,
+                    request_deserializer=openenv_dot_v1_dot_tools__pb2.ListToolsRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_tools__pb2.ListToolsResponse.SerializeToString,
+            ),
+            'CallTool': grpc.unary_unary_rpc_method_handler(
+                    servicer.CallTool,
+                    request_deserializer=openenv_dot_v1_dot_tools__pb2.CallToolRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_tools__pb2.CallToolResponse.SerializeToString,
+            ),
+            'ListTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTasks,
+                    request_deserializer=openenv_dot_v1_dot_tasks__pb2.ListTasksRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_tasks__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'Render': grpc.unary_unary_rpc_method_handler(
+                    servicer.Render,
+                    request_deserializer=openenv_dot_v1_dot_frames__pb2.RenderRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_frames__pb2.RenderResponse.SerializeToString,
+            ),
+            'WatchSession': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSession,
+                    request_deserializer=openenv_dot_v1_dot_frames__pb2.WatchSessionRequest.FromString,
+                    response_serializer=openenv_dot_v1_dot_frames__pb2.WatchSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -414,6 +512,141 @@ class EnvService:
             '/openenv.v1.EnvService/StepStream',
             openenv_dot_v1_dot_env__service__pb2.StepStreamRequest.SerializeToString,
             openenv_dot_v1_dot_env__service__pb2.StepStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/ListTools',
+            openenv_dot_v1_dot_tools__pb2.ListToolsRequest.SerializeToString,
+            openenv_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CallTool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/CallTool',
+            openenv_dot_v1_dot_tools__pb2.CallToolRequest.SerializeToString,
+            openenv_dot_v1_dot_tools__pb2.CallToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/ListTasks',
+            openenv_dot_v1_dot_tasks__pb2.ListTasksRequest.SerializeToString,
+            openenv_dot_v1_dot_tasks__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Render(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openenv.v1.EnvService/Render',
+            openenv_dot_v1_dot_frames__pb2.RenderRequest.SerializeToString,
+            openenv_dot_v1_dot_frames__pb2.RenderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/openenv.v1.EnvService/WatchSession',
+            openenv_dot_v1_dot_frames__pb2.WatchSessionRequest.SerializeToString,
+            openenv_dot_v1_dot_frames__pb2.WatchSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

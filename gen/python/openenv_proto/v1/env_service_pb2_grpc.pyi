@@ -31,6 +31,9 @@ Errors carry a stable reason (see errors.proto): in the
 from collections import abc as _abc
 from grpc import aio as _aio
 from openenv_proto.v1 import env_service_pb2 as _env_service_pb2
+from openenv_proto.v1 import frames_pb2 as _frames_pb2
+from openenv_proto.v1 import tasks_pb2 as _tasks_pb2
+from openenv_proto.v1 import tools_pb2 as _tools_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -97,6 +100,31 @@ class EnvServiceStub:
     session the stream created is closed when the stream ends; an attached
     session is left open.
     """
+    ListTools: _grpc.UnaryUnaryMultiCallable[_tools_pb2.ListToolsRequest, _tools_pb2.ListToolsResponse]
+    """ListTools lists the MCP tools of a session's environment (see
+    tools.proto). It does not change the session and is safe to retry.
+    (Since 1.4.)
+    """
+    CallTool: _grpc.UnaryUnaryMultiCallable[_tools_pb2.CallToolRequest, _tools_pb2.CallToolResponse]
+    """CallTool runs one tool of a single-env session's environment, one call
+    at a time with its steps, within the step timeout. Safe to retry with
+    the same `request_id`. (Since 1.4.)
+    """
+    ListTasks: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.ListTasksRequest, _tasks_pb2.ListTasksResponse]
+    """ListTasks returns a range of one split's tasks, public parts only (see
+    tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+    """
+    Render: _grpc.UnaryUnaryMultiCallable[_frames_pb2.RenderRequest, _frames_pb2.RenderResponse]
+    """Render returns the current frame of a single-env session in its render
+    mode (see frames.proto). It runs env code like a step, within the step
+    timeout, and does not change the episode. (Since 1.4.)
+    """
+    WatchSession: _grpc.UnaryStreamMultiCallable[_frames_pb2.WatchSessionRequest, _frames_pb2.WatchSessionResponse]
+    """WatchSession streams the step summaries and frames of a live
+    single-env session at the watcher's rate, dropping what a slow
+    watcher cannot take (see frames.proto); the session's owner or an
+    admin principal only. (Since 1.4.)
+    """
 
 @_typing.type_check_only
 class EnvServiceAsyncStub(EnvServiceStub):
@@ -141,6 +169,31 @@ class EnvServiceAsyncStub(EnvServiceStub):
     was closed or reaped elsewhere, or the server is shutting down). A
     session the stream created is closed when the stream ends; an attached
     session is left open.
+    """
+    ListTools: _aio.UnaryUnaryMultiCallable[_tools_pb2.ListToolsRequest, _tools_pb2.ListToolsResponse]  # type: ignore[assignment]
+    """ListTools lists the MCP tools of a session's environment (see
+    tools.proto). It does not change the session and is safe to retry.
+    (Since 1.4.)
+    """
+    CallTool: _aio.UnaryUnaryMultiCallable[_tools_pb2.CallToolRequest, _tools_pb2.CallToolResponse]  # type: ignore[assignment]
+    """CallTool runs one tool of a single-env session's environment, one call
+    at a time with its steps, within the step timeout. Safe to retry with
+    the same `request_id`. (Since 1.4.)
+    """
+    ListTasks: _aio.UnaryUnaryMultiCallable[_tasks_pb2.ListTasksRequest, _tasks_pb2.ListTasksResponse]  # type: ignore[assignment]
+    """ListTasks returns a range of one split's tasks, public parts only (see
+    tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+    """
+    Render: _aio.UnaryUnaryMultiCallable[_frames_pb2.RenderRequest, _frames_pb2.RenderResponse]  # type: ignore[assignment]
+    """Render returns the current frame of a single-env session in its render
+    mode (see frames.proto). It runs env code like a step, within the step
+    timeout, and does not change the episode. (Since 1.4.)
+    """
+    WatchSession: _aio.UnaryStreamMultiCallable[_frames_pb2.WatchSessionRequest, _frames_pb2.WatchSessionResponse]  # type: ignore[assignment]
+    """WatchSession streams the step summaries and frames of a live
+    single-env session at the watcher's rate, dropping what a slow
+    watcher cannot take (see frames.proto); the session's owner or an
+    admin principal only. (Since 1.4.)
     """
 
 class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -231,6 +284,61 @@ class EnvServiceServicer(metaclass=_abc_1.ABCMeta):
         was closed or reaped elsewhere, or the server is shutting down). A
         session the stream created is closed when the stream ends; an attached
         session is left open.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTools(
+        self,
+        request: _tools_pb2.ListToolsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tools_pb2.ListToolsResponse, _abc.Awaitable[_tools_pb2.ListToolsResponse]]:
+        """ListTools lists the MCP tools of a session's environment (see
+        tools.proto). It does not change the session and is safe to retry.
+        (Since 1.4.)
+        """
+
+    @_abc_1.abstractmethod
+    def CallTool(
+        self,
+        request: _tools_pb2.CallToolRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tools_pb2.CallToolResponse, _abc.Awaitable[_tools_pb2.CallToolResponse]]:
+        """CallTool runs one tool of a single-env session's environment, one call
+        at a time with its steps, within the step timeout. Safe to retry with
+        the same `request_id`. (Since 1.4.)
+        """
+
+    @_abc_1.abstractmethod
+    def ListTasks(
+        self,
+        request: _tasks_pb2.ListTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tasks_pb2.ListTasksResponse, _abc.Awaitable[_tasks_pb2.ListTasksResponse]]:
+        """ListTasks returns a range of one split's tasks, public parts only (see
+        tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+        """
+
+    @_abc_1.abstractmethod
+    def Render(
+        self,
+        request: _frames_pb2.RenderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_frames_pb2.RenderResponse, _abc.Awaitable[_frames_pb2.RenderResponse]]:
+        """Render returns the current frame of a single-env session in its render
+        mode (see frames.proto). It runs env code like a step, within the step
+        timeout, and does not change the episode. (Since 1.4.)
+        """
+
+    @_abc_1.abstractmethod
+    def WatchSession(
+        self,
+        request: _frames_pb2.WatchSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_frames_pb2.WatchSessionResponse], _abc.AsyncIterator[_frames_pb2.WatchSessionResponse]]:
+        """WatchSession streams the step summaries and frames of a live
+        single-env session at the watcher's rate, dropping what a slow
+        watcher cannot take (see frames.proto); the session's owner or an
+        admin principal only. (Since 1.4.)
         """
 
 def add_EnvServiceServicer_to_server(servicer: EnvServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -97,8 +97,9 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_ENV_ERROR: _ErrorReason.ValueType  # 12
     """INTERNAL. The environment's own code raised, or returned a result the
     protocol cannot carry or that is malformed. Metadata: `where` (factory,
-    reset, step, state, close), `exception` (the exception's type). The
-    session stays open; Reset it.
+    reset, step, state, close, tool), `exception` (the exception's type).
+    The session stays open; Reset it (a tool's crash leaves the episode
+    running).
     """
     ERROR_REASON_ENV_REJECTED: _ErrorReason.ValueType  # 13
     """The environment refused the request itself, with the code it chose
@@ -149,6 +150,29 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """UNAUTHENTICATED. The server needs a token (`authorization: Bearer
     TOKEN`) or a client certificate, and the call brought none it knows.
     Send a valid token. (Since 1.3.)
+    """
+    ERROR_REASON_TOOL_NOT_FOUND: _ErrorReason.ValueType  # 23
+    """INVALID_ARGUMENT. CallTool names a tool the session's env does not
+    have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+    """
+    ERROR_REASON_INVALID_TOOL_ARGUMENTS: _ErrorReason.ValueType  # 24
+    """INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+    not match the tool's input schema. Metadata: `tool`, `fields` (the
+    argument fields at fault, comma-separated). Send arguments as the
+    tool's input schema describes them. (Since 1.4.)
+    """
+    ERROR_REASON_TASK_NOT_FOUND: _ErrorReason.ValueType  # 25
+    """NOT_FOUND. A task selector names a taskset, split, task id or index
+    the env does not have (or the env has no tasksets). Metadata:
+    `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+    `num_tasks` for an index past the split. List the tasksets with
+    Describe and the tasks with ListTasks. (Since 1.4.)
+    """
+    ERROR_REASON_REWARD_ERROR: _ErrorReason.ValueType  # 26
+    """INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+    raised, failed, ran past its timeout, or returned something that is
+    not a reward. The env applied the step: repeat the same step_index to
+    have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
     """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
@@ -216,8 +240,9 @@ Connect to another server.
 ERROR_REASON_ENV_ERROR: ErrorReason.ValueType  # 12
 """INTERNAL. The environment's own code raised, or returned a result the
 protocol cannot carry or that is malformed. Metadata: `where` (factory,
-reset, step, state, close), `exception` (the exception's type). The
-session stays open; Reset it.
+reset, step, state, close, tool), `exception` (the exception's type).
+The session stays open; Reset it (a tool's crash leaves the episode
+running).
 """
 ERROR_REASON_ENV_REJECTED: ErrorReason.ValueType  # 13
 """The environment refused the request itself, with the code it chose
@@ -268,5 +293,28 @@ ERROR_REASON_UNAUTHENTICATED: ErrorReason.ValueType  # 22
 """UNAUTHENTICATED. The server needs a token (`authorization: Bearer
 TOKEN`) or a client certificate, and the call brought none it knows.
 Send a valid token. (Since 1.3.)
+"""
+ERROR_REASON_TOOL_NOT_FOUND: ErrorReason.ValueType  # 23
+"""INVALID_ARGUMENT. CallTool names a tool the session's env does not
+have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+"""
+ERROR_REASON_INVALID_TOOL_ARGUMENTS: ErrorReason.ValueType  # 24
+"""INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+not match the tool's input schema. Metadata: `tool`, `fields` (the
+argument fields at fault, comma-separated). Send arguments as the
+tool's input schema describes them. (Since 1.4.)
+"""
+ERROR_REASON_TASK_NOT_FOUND: ErrorReason.ValueType  # 25
+"""NOT_FOUND. A task selector names a taskset, split, task id or index
+the env does not have (or the env has no tasksets). Metadata:
+`taskset`, `split`, and `task_id` or `index` as the selector gave them;
+`num_tasks` for an index past the split. List the tasksets with
+Describe and the tasks with ListTasks. (Since 1.4.)
+"""
+ERROR_REASON_REWARD_ERROR: ErrorReason.ValueType  # 26
+"""INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+raised, failed, ran past its timeout, or returned something that is
+not a reward. The env applied the step: repeat the same step_index to
+have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -252,6 +252,7 @@ impl Checks {
             ResetRequest {
                 session: Some(reset_request::Session::NewSession(NewSession {
                     request_id: id.clone(),
+                    ..NewSession::default()
                 })),
                 ..ResetRequest::default()
             }

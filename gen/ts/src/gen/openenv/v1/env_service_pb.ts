@@ -34,8 +34,14 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 import type { Status } from "../../google/rpc/status_pb.js";
 import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
+import type { RenderRequest, RenderRequestSchema, RenderResponse, RenderResponseSchema, WatchSessionRequestSchema, WatchSessionResponseSchema } from "./frames_pb.js";
+import { file_openenv_v1_frames } from "./frames_pb.js";
 import type { Space } from "./spaces_pb.js";
 import { file_openenv_v1_spaces } from "./spaces_pb.js";
+import type { ListTasksRequestSchema, ListTasksResponseSchema, TaskSelector, TaskSet } from "./tasks_pb.js";
+import { file_openenv_v1_tasks } from "./tasks_pb.js";
+import type { CallToolRequest, CallToolRequestSchema, CallToolResponse, CallToolResponseSchema, ListToolsRequest, ListToolsRequestSchema, ListToolsResponse, ListToolsResponseSchema, Tool } from "./tools_pb.js";
+import { file_openenv_v1_tools } from "./tools_pb.js";
 import type { MapValue, Tensor, Value } from "./values_pb.js";
 import { file_openenv_v1_values } from "./values_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -44,7 +50,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file openenv/v1/env_service.proto.
  */
 export const file_openenv_v1_env_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCLJAgoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJIigKC1Jld2FyZFJhbmdlEgsKA2xvdxgBIAEoARIMCgRoaWdoGAIgASgBIs4CCgxDYXBhYmlsaXRpZXMSDwoHYmF0Y2hlZBgBIAEoCBINCgV0b29scxgCIAEoCBIUCgxtYXhfc2Vzc2lvbnMYAyABKAUSLgoLc2Vzc2lvbl90dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKAUSFAoMbWF4X251bV9lbnZzGAYgASgFEjIKD2F1dG9yZXNldF9tb2RlcxgHIAMoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIvCgxzdGVwX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNcmVzZXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghtYXhfZW52cxgKIAEoBSIgCgpOZXdTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkixgEKDFJlc2V0UmVxdWVzdBIUCgpzZXNzaW9uX2lkGAEgASgJSAASLQoLbmV3X3Nlc3Npb24YAiABKAsyFi5vcGVuZW52LnYxLk5ld1Nlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEhEKBHNlZWQYBCABKARIAYgBARIlCgdvcHRpb25zGAUgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZRIPCgd0YXNrX2lkGAYgASgJQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJqCg9OZXdCYXRjaFNlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghudW1fZW52cxgCIAEoBRIxCg5hdXRvcmVzZXRfbW9kZRgDIAEoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZSJhCgtTdWJFbnZSZXNldBIRCgRzZWVkGAEgASgESACIAQESDwoHdGFza19pZBgCIAEoCRIlCgdvcHRpb25zGAMgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZUIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiKbAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlIm8KEFN0ZXBCYXRjaFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgdlbnZfaWRzGAIgAygFEiIKB2FjdGlvbnMYAyABKAsyES5vcGVuZW52LnYxLlZhbHVlEhIKCnN0ZXBfaW5kZXgYBCABKAMizAMKEVN0ZXBCYXRjaFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUSJwoMb2JzZXJ2YXRpb25zGAIgASgLMhEub3BlbmVudi52MS5WYWx1ZRIjCgdyZXdhcmRzGAMgASgLMhIub3BlbmVudi52MS5UZW5zb3ISKAoMdGVybWluYXRpb25zGAQgASgLMhIub3BlbmVudi52MS5UZW5zb3ISJwoLdHJ1bmNhdGlvbnMYBSABKAsyEi5vcGVuZW52LnYxLlRlbnNvchJOChFyZXdhcmRfY29tcG9uZW50cxgGIAMoCzIzLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2UuUmV3YXJkQ29tcG9uZW50c0VudHJ5EiMKBWluZm9zGAcgAygLMhQub3BlbmVudi52MS5NYXBWYWx1ZRISCgpzdGVwX2luZGV4GAggASgDEi8KDnN1Yl9lbnZfZXJyb3JzGAkgAygLMhcub3BlbmVudi52MS5TdWJFbnZFcnJvchpLChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEiEKBXZhbHVlGAIgASgLMhIub3BlbmVudi52MS5UZW5zb3I6AjgBIkEKC1N1YkVudkVycm9yEg4KBmVudl9pZBgBIAEoBRIiCgZzdGF0dXMYAiABKAsyEi5nb29nbGUucnBjLlN0YXR1cyJCCgtTZW5kUmVxdWVzdBIPCgdlbnZfaWRzGAEgAygFEiIKB2FjdGlvbnMYAiABKAsyES5vcGVuZW52LnYxLlZhbHVlIh8KDFNlbmRSZXNwb25zZRIPCgdlbnZfaWRzGAEgAygFIh8KC1JlY3ZSZXF1ZXN0EhAKCG51bV9lbnZzGAEgASgFIiIKDFN0YXRlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIsgBCg1TdGF0ZVJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRISCgpzdGVwX2NvdW50GAMgASgDEhQKDGVwaXNvZGVfZG9uZRgEIAEoCBIQCghudW1fZW52cxgFIAEoBRIxCg5hdXRvcmVzZXRfbW9kZRgGIAEoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIgCgVzdGF0ZRgHIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUiKQoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhYKFENsb3NlU2Vzc2lvblJlc3BvbnNlIiMKDUF0dGFjaFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI6Cg5BdHRhY2hSZXNwb25zZRIoCgVzdGF0ZRgBIAEoCzIZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZSLQBAoRU3RlcFN0cmVhbVJlcXVlc3QSCwoDc2VxGAEgASgEEjEKDXJlc2V0X3JlcXVlc3QYAiABKAsyGC5vcGVuZW52LnYxLlJlc2V0UmVxdWVzdEgAEi8KDHN0ZXBfcmVxdWVzdBgDIAEoCzIXLm9wZW5lbnYudjEuU3RlcFJlcXVlc3RIABI8ChNyZXNldF9iYXRjaF9yZXF1ZXN0GAQgASgLMh0ub3BlbmVudi52MS5SZXNldEJhdGNoUmVxdWVzdEgAEjoKEnN0ZXBfYmF0Y2hfcmVxdWVzdBgFIAEoCzIcLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVxdWVzdEgAEjEKDXN0YXRlX3JlcXVlc3QYBiABKAsyGC5vcGVuZW52LnYxLlN0YXRlUmVxdWVzdEgAEjMKDmF0dGFjaF9yZXF1ZXN0GAcgASgLMhkub3BlbmVudi52MS5BdHRhY2hSZXF1ZXN0SAASLwoMc2VuZF9yZXF1ZXN0GAggASgLMhcub3BlbmVudi52MS5TZW5kUmVxdWVzdEgAEi8KDHJlY3ZfcmVxdWVzdBgJIAEoCzIXLm9wZW5lbnYudjEuUmVjdlJlcXVlc3RIABJGCg10cmFjZV9jb250ZXh0GA8gAygLMi8ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVxdWVzdC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgkKB3JlcXVlc3QijwQKElN0ZXBTdHJlYW1SZXNwb25zZRILCgNzZXEYASABKAQSMwoOcmVzZXRfcmVzcG9uc2UYAiABKAsyGS5vcGVuZW52LnYxLlJlc2V0UmVzcG9uc2VIABIxCg1zdGVwX3Jlc3BvbnNlGAMgASgLMhgub3BlbmVudi52MS5TdGVwUmVzcG9uc2VIABI+ChRyZXNldF9iYXRjaF9yZXNwb25zZRgEIAEoCzIeLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlc3BvbnNlSAASPAoTc3RlcF9iYXRjaF9yZXNwb25zZRgFIAEoCzIdLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2VIABIzCg5zdGF0ZV9yZXNwb25zZRgGIAEoCzIZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZUgAEjUKD2F0dGFjaF9yZXNwb25zZRgHIAEoCzIaLm9wZW5lbnYudjEuQXR0YWNoUmVzcG9uc2VIABIxCg1zZW5kX3Jlc3BvbnNlGAggASgLMhgub3BlbmVudi52MS5TZW5kUmVzcG9uc2VIABI2Cg1yZWN2X3Jlc3BvbnNlGAkgASgLMh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZUgAEiMKBWVycm9yGA8gASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIAEIKCghyZXNwb25zZSqIAQoNQXV0b3Jlc2V0TW9kZRIeChpBVVRPUkVTRVRfTU9ERV9VTlNQRUNJRklFRBAAEhwKGEFVVE9SRVNFVF9NT0RFX05FWFRfU1RFUBABEhwKGEFVVE9SRVNFVF9NT0RFX1NBTUVfU1RFUBACEhsKF0FVVE9SRVNFVF9NT0RFX0RJU0FCTEVEEAMyxQQKCkVudlNlcnZpY2USRQoIRGVzY3JpYmUSGy5vcGVuZW52LnYxLkRlc2NyaWJlUmVxdWVzdBocLm9wZW5lbnYudjEuRGVzY3JpYmVSZXNwb25zZRI8CgVSZXNldBIYLm9wZW5lbnYudjEuUmVzZXRSZXF1ZXN0Ghkub3BlbmVudi52MS5SZXNldFJlc3BvbnNlEjkKBFN0ZXASFy5vcGVuZW52LnYxLlN0ZXBSZXF1ZXN0Ghgub3BlbmVudi52MS5TdGVwUmVzcG9uc2USSwoKUmVzZXRCYXRjaBIdLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlcXVlc3QaHi5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXNwb25zZRJICglTdGVwQmF0Y2gSHC5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlcXVlc3QaHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlEjwKBVN0YXRlEhgub3BlbmVudi52MS5TdGF0ZVJlcXVlc3QaGS5vcGVuZW52LnYxLlN0YXRlUmVzcG9uc2USUQoMQ2xvc2VTZXNzaW9uEh8ub3BlbmVudi52MS5DbG9zZVNlc3Npb25SZXF1ZXN0GiAub3BlbmVudi52MS5DbG9zZVNlc3Npb25SZXNwb25zZRJPCgpTdGVwU3RyZWFtEh0ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVxdWVzdBoeLm9wZW5lbnYudjEuU3RlcFN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_spaces, file_openenv_v1_values]);
+  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCKRAwoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJEh8KBXRvb2xzGAogAygLMhAub3BlbmVudi52MS5Ub29sEiUKCHRhc2tzZXRzGAsgAygLMhMub3BlbmVudi52MS5UYXNrU2V0IigKC1Jld2FyZFJhbmdlEgsKA2xvdxgBIAEoARIMCgRoaWdoGAIgASgBIugCCgxDYXBhYmlsaXRpZXMSDwoHYmF0Y2hlZBgBIAEoCBINCgV0b29scxgCIAEoCBIUCgxtYXhfc2Vzc2lvbnMYAyABKAUSLgoLc2Vzc2lvbl90dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKAUSFAoMbWF4X251bV9lbnZzGAYgASgFEjIKD2F1dG9yZXNldF9tb2RlcxgHIAMoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIvCgxzdGVwX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNcmVzZXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghtYXhfZW52cxgKIAEoBRIYChB2ZWN0b3JfcHJvY2Vzc2VzGAsgASgFIjUKCk5ld1Nlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtyZW5kZXJfbW9kZRgCIAEoCSLuAQoMUmVzZXRSZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABItCgtuZXdfc2Vzc2lvbhgCIAEoCzIWLm9wZW5lbnYudjEuTmV3U2Vzc2lvbkgAEhIKCnJlcXVlc3RfaWQYAyABKAkSEQoEc2VlZBgEIAEoBEgBiAEBEiUKB29wdGlvbnMYBSABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEg8KB3Rhc2tfaWQYBiABKAkSJgoEdGFzaxgHIAEoCzIYLm9wZW5lbnYudjEuVGFza1NlbGVjdG9yQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKXAQoPTmV3QmF0Y2hTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkSEAoIbnVtX2VudnMYAiABKAUSMQoOYXV0b3Jlc2V0X21vZGUYAyABKA4yGS5vcGVuZW52LnYxLkF1dG9yZXNldE1vZGUSKwoLaW5mb19sYXlvdXQYBCABKA4yFi5vcGVuZW52LnYxLkluZm9MYXlvdXQiiQEKC1N1YkVudlJlc2V0EhEKBHNlZWQYASABKARIAIgBARIPCgd0YXNrX2lkGAIgASgJEiUKB29wdGlvbnMYAyABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEiYKBHRhc2sYBCABKAsyGC5vcGVuZW52LnYxLlRhc2tTZWxlY3RvckIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiLGAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEikKC3ZlY3Rvcl9pbmZvGAYgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJvChBTdGVwQmF0Y2hSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDwoHZW52X2lkcxgCIAMoBRIiCgdhY3Rpb25zGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRISCgpzdGVwX2luZGV4GAQgASgDIvcDChFTdGVwQmF0Y2hSZXNwb25zZRIPCgdlbnZfaWRzGAEgAygFEicKDG9ic2VydmF0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoHcmV3YXJkcxgDIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEigKDHRlcm1pbmF0aW9ucxgEIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEicKC3RydW5jYXRpb25zGAUgASgLMhIub3BlbmVudi52MS5UZW5zb3ISTgoRcmV3YXJkX2NvbXBvbmVudHMYBiADKAsyMy5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlLlJld2FyZENvbXBvbmVudHNFbnRyeRIjCgVpbmZvcxgHIAMoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgIIAEoAxIvCg5zdWJfZW52X2Vycm9ycxgJIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52RXJyb3ISKQoLdmVjdG9yX2luZm8YCiABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlGksKFVJld2FyZENvbXBvbmVudHNFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5vcGVuZW52LnYxLlRlbnNvcjoCOAEiQQoLU3ViRW52RXJyb3ISDgoGZW52X2lkGAEgASgFEiIKBnN0YXR1cxgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzIkIKC1NlbmRSZXF1ZXN0Eg8KB2Vudl9pZHMYASADKAUSIgoHYWN0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUiHwoMU2VuZFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUiHwoLUmVjdlJlcXVlc3QSEAoIbnVtX2VudnMYASABKAUiIgoMU3RhdGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiyAEKDVN0YXRlUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEhIKCnN0ZXBfY291bnQYAyABKAMSFAoMZXBpc29kZV9kb25lGAQgASgIEhAKCG51bV9lbnZzGAUgASgFEjEKDmF1dG9yZXNldF9tb2RlGAYgASgOMhkub3BlbmVudi52MS5BdXRvcmVzZXRNb2RlEiAKBXN0YXRlGAcgASgLMhEub3BlbmVudi52MS5WYWx1ZSIpChNDbG9zZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2UiIwoNQXR0YWNoUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjoKDkF0dGFjaFJlc3BvbnNlEigKBXN0YXRlGAEgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlIvsFChFTdGVwU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSMQoNcmVzZXRfcmVxdWVzdBgCIAEoCzIYLm9wZW5lbnYudjEuUmVzZXRSZXF1ZXN0SAASLwoMc3RlcF9yZXF1ZXN0GAMgASgLMhcub3BlbmVudi52MS5TdGVwUmVxdWVzdEgAEjwKE3Jlc2V0X2JhdGNoX3JlcXVlc3QYBCABKAsyHS5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXF1ZXN0SAASOgoSc3RlcF9iYXRjaF9yZXF1ZXN0GAUgASgLMhwub3BlbmVudi52MS5TdGVwQmF0Y2hSZXF1ZXN0SAASMQoNc3RhdGVfcmVxdWVzdBgGIAEoCzIYLm9wZW5lbnYudjEuU3RhdGVSZXF1ZXN0SAASMwoOYXR0YWNoX3JlcXVlc3QYByABKAsyGS5vcGVuZW52LnYxLkF0dGFjaFJlcXVlc3RIABIvCgxzZW5kX3JlcXVlc3QYCCABKAsyFy5vcGVuZW52LnYxLlNlbmRSZXF1ZXN0SAASLwoMcmVjdl9yZXF1ZXN0GAkgASgLMhcub3BlbmVudi52MS5SZWN2UmVxdWVzdEgAEjoKEmxpc3RfdG9vbHNfcmVxdWVzdBgKIAEoCzIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdEgAEjgKEWNhbGxfdG9vbF9yZXF1ZXN0GAsgASgLMhsub3BlbmVudi52MS5DYWxsVG9vbFJlcXVlc3RIABIzCg5yZW5kZXJfcmVxdWVzdBgMIAEoCzIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdEgAEkYKDXRyYWNlX2NvbnRleHQYDyADKAsyLy5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0LlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHcmVxdWVzdCLABQoSU3RlcFN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBIzCg5yZXNldF9yZXNwb25zZRgCIAEoCzIZLm9wZW5lbnYudjEuUmVzZXRSZXNwb25zZUgAEjEKDXN0ZXBfcmVzcG9uc2UYAyABKAsyGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZUgAEj4KFHJlc2V0X2JhdGNoX3Jlc3BvbnNlGAQgASgLMh4ub3BlbmVudi52MS5SZXNldEJhdGNoUmVzcG9uc2VIABI8ChNzdGVwX2JhdGNoX3Jlc3BvbnNlGAUgASgLMh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZUgAEjMKDnN0YXRlX3Jlc3BvbnNlGAYgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlSAASNQoPYXR0YWNoX3Jlc3BvbnNlGAcgASgLMhoub3BlbmVudi52MS5BdHRhY2hSZXNwb25zZUgAEjEKDXNlbmRfcmVzcG9uc2UYCCABKAsyGC5vcGVuZW52LnYxLlNlbmRSZXNwb25zZUgAEjYKDXJlY3ZfcmVzcG9uc2UYCSABKAsyHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlSAASPAoTbGlzdF90b29sc19yZXNwb25zZRgKIAEoCzIdLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2VIABI6ChJjYWxsX3Rvb2xfcmVzcG9uc2UYCyABKAsyHC5vcGVuZW52LnYxLkNhbGxUb29sUmVzcG9uc2VIABI1Cg9yZW5kZXJfcmVzcG9uc2UYDCABKAsyGi5vcGVuZW52LnYxLlJlbmRlclJlc3BvbnNlSAASIwoFZXJyb3IYDyABKAsyEi5nb29nbGUucnBjLlN0YXR1c0gAQgoKCHJlc3BvbnNlKl4KCkluZm9MYXlvdXQSGwoXSU5GT19MQVlPVVRfVU5TUEVDSUZJRUQQABIbChdJTkZPX0xBWU9VVF9QRVJfU1VCX0VOVhABEhYKEklORk9fTEFZT1VUX1ZFQ1RPUhACKogBCg1BdXRvcmVzZXRNb2RlEh4KGkFVVE9SRVNFVF9NT0RFX1VOU1BFQ0lGSUVEEAASHAoYQVVUT1JFU0VUX01PREVfTkVYVF9TVEVQEAESHAoYQVVUT1JFU0VUX01PREVfU0FNRV9TVEVQEAISGwoXQVVUT1JFU0VUX01PREVfRElTQUJMRUQQAzK2BwoKRW52U2VydmljZRJFCghEZXNjcmliZRIbLm9wZW5lbnYudjEuRGVzY3JpYmVSZXF1ZXN0Ghwub3BlbmVudi52MS5EZXNjcmliZVJlc3BvbnNlEjwKBVJlc2V0Ehgub3BlbmVudi52MS5SZXNldFJlcXVlc3QaGS5vcGVuZW52LnYxLlJlc2V0UmVzcG9uc2USOQoEU3RlcBIXLm9wZW5lbnYudjEuU3RlcFJlcXVlc3QaGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZRJLCgpSZXNldEJhdGNoEh0ub3BlbmVudi52MS5SZXNldEJhdGNoUmVxdWVzdBoeLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlc3BvbnNlEkgKCVN0ZXBCYXRjaBIcLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVxdWVzdBodLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2USPAoFU3RhdGUSGC5vcGVuZW52LnYxLlN0YXRlUmVxdWVzdBoZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZRJRCgxDbG9zZVNlc3Npb24SHy5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIC5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEk8KClN0ZXBTdHJlYW0SHS5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0Gh4ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVzcG9uc2UoATABEkgKCUxpc3RUb29scxIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdBodLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2USRQoIQ2FsbFRvb2wSGy5vcGVuZW52LnYxLkNhbGxUb29sUmVxdWVzdBocLm9wZW5lbnYudjEuQ2FsbFRvb2xSZXNwb25zZRJICglMaXN0VGFza3MSHC5vcGVuZW52LnYxLkxpc3RUYXNrc1JlcXVlc3QaHS5vcGVuZW52LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEj8KBlJlbmRlchIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdBoaLm9wZW5lbnYudjEuUmVuZGVyUmVzcG9uc2USUwoMV2F0Y2hTZXNzaW9uEh8ub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiAub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_frames, file_openenv_v1_spaces, file_openenv_v1_tasks, file_openenv_v1_tools, file_openenv_v1_values]);
 
 /**
  * DescribeRequest asks for the environment spec.
@@ -130,6 +136,23 @@ export type DescribeResponse = Message<"openenv.v1.DescribeResponse"> & {
    * @generated from field: string server_version = 9;
    */
   serverVersion: string;
+
+  /**
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   *
+   * @generated from field: repeated openenv.v1.Tool tools = 10;
+   */
+  tools: Tool[];
+
+  /**
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   *
+   * @generated from field: repeated openenv.v1.TaskSet tasksets = 11;
+   */
+  tasksets: TaskSet[];
 };
 
 /**
@@ -183,7 +206,8 @@ export type Capabilities = Message<"openenv.v1.Capabilities"> & {
   batched: boolean;
 
   /**
-   * Whether the env exposes MCP-style tools.
+   * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+   * server sets it when DescribeResponse.tools is not empty.
    *
    * @generated from field: bool tools = 2;
    */
@@ -251,6 +275,15 @@ export type Capabilities = Message<"openenv.v1.Capabilities"> & {
    * @generated from field: int32 max_envs = 10;
    */
   maxEnvs: number;
+
+  /**
+   * How many worker processes step the sub-environments of each batched
+   * session, each holding a slice of them (`serve --vector-processes`); 0
+   * means the server's own threads step them. (Since 1.4.)
+   *
+   * @generated from field: int32 vector_processes = 11;
+   */
+  vectorProcesses: number;
 };
 
 /**
@@ -276,6 +309,16 @@ export type NewSession = Message<"openenv.v1.NewSession"> & {
    * @generated from field: string request_id = 1;
    */
   requestId: string;
+
+  /**
+   * The render mode to make the env in (Gymnasium's `render_mode`, one of
+   * the `render_modes` in Describe's metadata, "human" excepted); empty
+   * leaves it to the server (none unless its operator set a default).
+   * Render and WatchSession frames need one. (Since 1.4.)
+   *
+   * @generated from field: string render_mode = 2;
+   */
+  renderMode: string;
 };
 
 /**
@@ -343,10 +386,20 @@ export type ResetRequest = Message<"openenv.v1.ResetRequest"> & {
 
   /**
    * Which task of a multi-task env to start ("" for the env's default).
+   * The same as `task` with only task_id set; set one of the two.
    *
    * @generated from field: string task_id = 6;
    */
   taskId: string;
+
+  /**
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   *
+   * @generated from field: openenv.v1.TaskSelector task = 7;
+   */
+  task?: TaskSelector | undefined;
 };
 
 /**
@@ -530,6 +583,16 @@ export type NewBatchSession = Message<"openenv.v1.NewBatchSession"> & {
    * @generated from field: openenv.v1.AutoresetMode autoreset_mode = 3;
    */
   autoresetMode: AutoresetMode;
+
+  /**
+   * How batched responses carry infos (unset: one MapValue per sub-env in
+   * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+   * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+   * of the two it gets. (Since 1.4.)
+   *
+   * @generated from field: openenv.v1.InfoLayout info_layout = 4;
+   */
+  infoLayout: InfoLayout;
 };
 
 /**
@@ -566,6 +629,14 @@ export type SubEnvReset = Message<"openenv.v1.SubEnvReset"> & {
    * @generated from field: openenv.v1.MapValue options = 3;
    */
   options?: MapValue | undefined;
+
+  /**
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   *
+   * @generated from field: openenv.v1.TaskSelector task = 4;
+   */
+  task?: TaskSelector | undefined;
 };
 
 /**
@@ -690,6 +761,15 @@ export type ResetBatchResponse = Message<"openenv.v1.ResetBatchResponse"> & {
    * @generated from field: repeated openenv.v1.MapValue infos = 5;
    */
   infos: MapValue[];
+
+  /**
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   *
+   * @generated from field: openenv.v1.MapValue vector_info = 6;
+   */
+  vectorInfo?: MapValue | undefined;
 };
 
 /**
@@ -818,6 +898,15 @@ export type StepBatchResponse = Message<"openenv.v1.StepBatchResponse"> & {
    * @generated from field: repeated openenv.v1.SubEnvError sub_env_errors = 9;
    */
   subEnvErrors: SubEnvError[];
+
+  /**
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   *
+   * @generated from field: openenv.v1.MapValue vector_info = 10;
+   */
+  vectorInfo?: MapValue | undefined;
 };
 
 /**
@@ -1183,6 +1272,31 @@ export type StepStreamRequest = Message<"openenv.v1.StepStreamRequest"> & {
      */
     value: RecvRequest;
     case: "recvRequest";
+  } | {
+    /**
+     * List the tools of the stream's session's env. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.ListToolsRequest list_tools_request = 10;
+     */
+    value: ListToolsRequest;
+    case: "listToolsRequest";
+  } | {
+    /**
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.CallToolRequest call_tool_request = 11;
+     */
+    value: CallToolRequest;
+    case: "callToolRequest";
+  } | {
+    /**
+     * Render the stream's single-env session. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.RenderRequest render_request = 12;
+     */
+    value: RenderRequest;
+    case: "renderRequest";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -1287,6 +1401,30 @@ export type StepStreamResponse = Message<"openenv.v1.StepStreamResponse"> & {
     case: "recvResponse";
   } | {
     /**
+     * Answer to `list_tools_request`. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.ListToolsResponse list_tools_response = 10;
+     */
+    value: ListToolsResponse;
+    case: "listToolsResponse";
+  } | {
+    /**
+     * Answer to `call_tool_request`. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.CallToolResponse call_tool_response = 11;
+     */
+    value: CallToolResponse;
+    case: "callToolResponse";
+  } | {
+    /**
+     * Answer to `render_request`. (Since 1.4.)
+     *
+     * @generated from field: openenv.v1.RenderResponse render_response = 12;
+     */
+    value: RenderResponse;
+    case: "renderResponse";
+  } | {
+    /**
      * The request failed, with the same code, message and ErrorInfo
      * reason a unary call would have ended with; the stream goes on.
      *
@@ -1303,6 +1441,48 @@ export type StepStreamResponse = Message<"openenv.v1.StepStreamResponse"> & {
  */
 export const StepStreamResponseSchema: GenMessage<StepStreamResponse> = /*@__PURE__*/
   messageDesc(file_openenv_v1_env_service, 26);
+
+/**
+ * InfoLayout is how the infos of a batched session travel.
+ *
+ * @generated from enum openenv.v1.InfoLayout
+ */
+export enum InfoLayout {
+  /**
+   * Unset: INFO_LAYOUT_PER_SUB_ENV.
+   *
+   * @generated from enum value: INFO_LAYOUT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One MapValue per sub-env (`infos`), or none when every info is empty.
+   *
+   * @generated from enum value: INFO_LAYOUT_PER_SUB_ENV = 1;
+   */
+  PER_SUB_ENV = 1,
+
+  /**
+   * One MapValue in Gymnasium's vector layout (`vector_info`), exactly as
+   * gymnasium.vector.SyncVectorEnv returns infos: every key of any
+   * sub-env's info maps to an array with one entry per entry of env_ids,
+   * and `_key` to a bool Tensor marking the sub-envs that have the key.
+   * Arrays of numbers and bools are Tensors (a Python int is int64, a
+   * float float64, an info array gets a leading axis); other values are a
+   * ListValue with null where a sub-env lacks the key (Gymnasium's object
+   * array); a dict value is a nested MapValue of the same layout.
+   * `final_obs` (SAME_STEP) is a ListValue of observations.
+   *
+   * @generated from enum value: INFO_LAYOUT_VECTOR = 2;
+   */
+  VECTOR = 2,
+}
+
+/**
+ * Describes the enum openenv.v1.InfoLayout.
+ */
+export const InfoLayoutSchema: GenEnum<InfoLayout> = /*@__PURE__*/
+  enumDesc(file_openenv_v1_env_service, 0);
 
 /**
  * AutoresetMode is how a batched session resets a sub-environment whose
@@ -1348,7 +1528,7 @@ export enum AutoresetMode {
  * Describes the enum openenv.v1.AutoresetMode.
  */
 export const AutoresetModeSchema: GenEnum<AutoresetMode> = /*@__PURE__*/
-  enumDesc(file_openenv_v1_env_service, 0);
+  enumDesc(file_openenv_v1_env_service, 1);
 
 /**
  * EnvService serves one kind of environment, many sessions at once.
@@ -1451,6 +1631,66 @@ export const EnvService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof StepStreamRequestSchema;
     output: typeof StepStreamResponseSchema;
+  },
+  /**
+   * ListTools lists the MCP tools of a session's environment (see
+   * tools.proto). It does not change the session and is safe to retry.
+   * (Since 1.4.)
+   *
+   * @generated from rpc openenv.v1.EnvService.ListTools
+   */
+  listTools: {
+    methodKind: "unary";
+    input: typeof ListToolsRequestSchema;
+    output: typeof ListToolsResponseSchema;
+  },
+  /**
+   * CallTool runs one tool of a single-env session's environment, one call
+   * at a time with its steps, within the step timeout. Safe to retry with
+   * the same `request_id`. (Since 1.4.)
+   *
+   * @generated from rpc openenv.v1.EnvService.CallTool
+   */
+  callTool: {
+    methodKind: "unary";
+    input: typeof CallToolRequestSchema;
+    output: typeof CallToolResponseSchema;
+  },
+  /**
+   * ListTasks returns a range of one split's tasks, public parts only (see
+   * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+   *
+   * @generated from rpc openenv.v1.EnvService.ListTasks
+   */
+  listTasks: {
+    methodKind: "unary";
+    input: typeof ListTasksRequestSchema;
+    output: typeof ListTasksResponseSchema;
+  },
+  /**
+   * Render returns the current frame of a single-env session in its render
+   * mode (see frames.proto). It runs env code like a step, within the step
+   * timeout, and does not change the episode. (Since 1.4.)
+   *
+   * @generated from rpc openenv.v1.EnvService.Render
+   */
+  render: {
+    methodKind: "unary";
+    input: typeof RenderRequestSchema;
+    output: typeof RenderResponseSchema;
+  },
+  /**
+   * WatchSession streams the step summaries and frames of a live
+   * single-env session at the watcher's rate, dropping what a slow
+   * watcher cannot take (see frames.proto); the session's owner or an
+   * admin principal only. (Since 1.4.)
+   *
+   * @generated from rpc openenv.v1.EnvService.WatchSession
+   */
+  watchSession: {
+    methodKind: "server_streaming";
+    input: typeof WatchSessionRequestSchema;
+    output: typeof WatchSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_openenv_v1_env_service, 0);

@@ -26,7 +26,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file openenv/v1/errors.proto.
  */
 export const file_openenv_v1_errors: GenFile = /*@__PURE__*/
-  fileDesc("ChdvcGVuZW52L3YxL2Vycm9ycy5wcm90bxIKb3BlbmVudi52MSqPBgoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRVJST1JfUkVBU09OX1NFU1NJT05fTk9UX0ZPVU5EEAESIAocRVJST1JfUkVBU09OX1NFU1NJT05fRVhQSVJFRBACEh0KGUVSUk9SX1JFQVNPTl9TRVNTSU9OX0JVU1kQAxIeChpFUlJPUl9SRUFTT05fRVBJU09ERV9FTkRFRBAEEiIKHkVSUk9SX1JFQVNPTl9TVEVQX09VVF9PRl9PUkRFUhAFEiQKIEVSUk9SX1JFQVNPTl9BQ1RJT05fT1VUX09GX1NQQUNFEAYSHgoaRVJST1JfUkVBU09OX0lOVkFMSURfVkFMVUUQBxIgChxFUlJPUl9SRUFTT05fSU5WQUxJRF9SRVFVRVNUEAgSHgoaRVJST1JfUkVBU09OX1NFU1NJT05fTElNSVQQCRIaChZFUlJPUl9SRUFTT05fRU5WX0xJTUlUEAoSGQoVRVJST1JfUkVBU09OX0RSQUlOSU5HEAsSGgoWRVJST1JfUkVBU09OX0VOVl9FUlJPUhAMEh0KGUVSUk9SX1JFQVNPTl9FTlZfUkVKRUNURUQQDRIjCh9FUlJPUl9SRUFTT05fV1JPTkdfU0VTU0lPTl9LSU5EEA4SIwofRVJST1JfUkVBU09OX1NVQl9FTlZTX0lOX0ZMSUdIVBAPEiEKHUVSUk9SX1JFQVNPTl9TVFJFQU1fTk9UX0JPVU5EEBASJQohRVJST1JfUkVBU09OX1NUUkVBTV9BTFJFQURZX0JPVU5EEBESIgoeRVJST1JfUkVBU09OX1BST1RPQ09MX01JU01BVENIEBISHAoYRVJST1JfUkVBU09OX0VOVl9USU1FT1VUEBMSIwofRVJST1JfUkVBU09OX0NBUEFDSVRZX0VYSEFVU1RFRBAUEiIKHkVSUk9SX1JFQVNPTl9SRVFVRVNUX1RPT19MQVJHRRAVEiAKHEVSUk9SX1JFQVNPTl9VTkFVVEhFTlRJQ0FURUQQFmIGcHJvdG8z");
+  fileDesc("ChdvcGVuZW52L3YxL2Vycm9ycy5wcm90bxIKb3BlbmVudi52MSqZBwoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRVJST1JfUkVBU09OX1NFU1NJT05fTk9UX0ZPVU5EEAESIAocRVJST1JfUkVBU09OX1NFU1NJT05fRVhQSVJFRBACEh0KGUVSUk9SX1JFQVNPTl9TRVNTSU9OX0JVU1kQAxIeChpFUlJPUl9SRUFTT05fRVBJU09ERV9FTkRFRBAEEiIKHkVSUk9SX1JFQVNPTl9TVEVQX09VVF9PRl9PUkRFUhAFEiQKIEVSUk9SX1JFQVNPTl9BQ1RJT05fT1VUX09GX1NQQUNFEAYSHgoaRVJST1JfUkVBU09OX0lOVkFMSURfVkFMVUUQBxIgChxFUlJPUl9SRUFTT05fSU5WQUxJRF9SRVFVRVNUEAgSHgoaRVJST1JfUkVBU09OX1NFU1NJT05fTElNSVQQCRIaChZFUlJPUl9SRUFTT05fRU5WX0xJTUlUEAoSGQoVRVJST1JfUkVBU09OX0RSQUlOSU5HEAsSGgoWRVJST1JfUkVBU09OX0VOVl9FUlJPUhAMEh0KGUVSUk9SX1JFQVNPTl9FTlZfUkVKRUNURUQQDRIjCh9FUlJPUl9SRUFTT05fV1JPTkdfU0VTU0lPTl9LSU5EEA4SIwofRVJST1JfUkVBU09OX1NVQl9FTlZTX0lOX0ZMSUdIVBAPEiEKHUVSUk9SX1JFQVNPTl9TVFJFQU1fTk9UX0JPVU5EEBASJQohRVJST1JfUkVBU09OX1NUUkVBTV9BTFJFQURZX0JPVU5EEBESIgoeRVJST1JfUkVBU09OX1BST1RPQ09MX01JU01BVENIEBISHAoYRVJST1JfUkVBU09OX0VOVl9USU1FT1VUEBMSIwofRVJST1JfUkVBU09OX0NBUEFDSVRZX0VYSEFVU1RFRBAUEiIKHkVSUk9SX1JFQVNPTl9SRVFVRVNUX1RPT19MQVJHRRAVEiAKHEVSUk9SX1JFQVNPTl9VTkFVVEhFTlRJQ0FURUQQFhIfChtFUlJPUl9SRUFTT05fVE9PTF9OT1RfRk9VTkQQFxInCiNFUlJPUl9SRUFTT05fSU5WQUxJRF9UT09MX0FSR1VNRU5UUxAYEh8KG0VSUk9SX1JFQVNPTl9UQVNLX05PVF9GT1VORBAZEh0KGUVSUk9SX1JFQVNPTl9SRVdBUkRfRVJST1IQGmIGcHJvdG8z");
 
 /**
  * ErrorReason lists every reason a server of this contract reports, with its
@@ -144,8 +144,9 @@ export enum ErrorReason {
   /**
    * INTERNAL. The environment's own code raised, or returned a result the
    * protocol cannot carry or that is malformed. Metadata: `where` (factory,
-   * reset, step, state, close), `exception` (the exception's type). The
-   * session stays open; Reset it.
+   * reset, step, state, close, tool), `exception` (the exception's type).
+   * The session stays open; Reset it (a tool's crash leaves the episode
+   * running).
    *
    * @generated from enum value: ERROR_REASON_ENV_ERROR = 12;
    */
@@ -240,6 +241,45 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_UNAUTHENTICATED = 22;
    */
   UNAUTHENTICATED = 22,
+
+  /**
+   * INVALID_ARGUMENT. CallTool names a tool the session's env does not
+   * have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+   *
+   * @generated from enum value: ERROR_REASON_TOOL_NOT_FOUND = 23;
+   */
+  TOOL_NOT_FOUND = 23,
+
+  /**
+   * INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+   * not match the tool's input schema. Metadata: `tool`, `fields` (the
+   * argument fields at fault, comma-separated). Send arguments as the
+   * tool's input schema describes them. (Since 1.4.)
+   *
+   * @generated from enum value: ERROR_REASON_INVALID_TOOL_ARGUMENTS = 24;
+   */
+  INVALID_TOOL_ARGUMENTS = 24,
+
+  /**
+   * NOT_FOUND. A task selector names a taskset, split, task id or index
+   * the env does not have (or the env has no tasksets). Metadata:
+   * `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+   * `num_tasks` for an index past the split. List the tasksets with
+   * Describe and the tasks with ListTasks. (Since 1.4.)
+   *
+   * @generated from enum value: ERROR_REASON_TASK_NOT_FOUND = 25;
+   */
+  TASK_NOT_FOUND = 25,
+
+  /**
+   * INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+   * raised, failed, ran past its timeout, or returned something that is
+   * not a reward. The env applied the step: repeat the same step_index to
+   * have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
+   *
+   * @generated from enum value: ERROR_REASON_REWARD_ERROR = 26;
+   */
+  REWARD_ERROR = 26,
 }
 
 /**

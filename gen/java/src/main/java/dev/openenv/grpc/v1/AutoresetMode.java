@@ -160,7 +160,7 @@ public enum AutoresetMode
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.openenv.grpc.v1.EnvServiceProto.getDescriptor().getEnumType(0);
+    return dev.openenv.grpc.v1.EnvServiceProto.getDescriptor().getEnumType(1);
   }
 
   private static final AutoresetMode[] VALUES = values();

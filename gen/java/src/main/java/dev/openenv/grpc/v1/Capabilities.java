@@ -75,7 +75,8 @@ private static final long serialVersionUID = 0L;
   private boolean tools_ = false;
   /**
    * <pre>
-   * Whether the env exposes MCP-style tools.
+   * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+   * server sets it when DescribeResponse.tools is not empty.
    * </pre>
    *
    * <code>bool tools = 2 [json_name = "tools"];</code>
@@ -354,6 +355,23 @@ private static final long serialVersionUID = 0L;
     return maxEnvs_;
   }
 
+  public static final int VECTOR_PROCESSES_FIELD_NUMBER = 11;
+  private int vectorProcesses_ = 0;
+  /**
+   * <pre>
+   * How many worker processes step the sub-environments of each batched
+   * session, each holding a slice of them (`serve --vector-processes`); 0
+   * means the server's own threads step them. (Since 1.4.)
+   * </pre>
+   *
+   * <code>int32 vector_processes = 11 [json_name = "vectorProcesses"];</code>
+   * @return The vectorProcesses.
+   */
+  @java.lang.Override
+  public int getVectorProcesses() {
+    return vectorProcesses_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -402,6 +420,9 @@ private static final long serialVersionUID = 0L;
     }
     if (maxEnvs_ != 0) {
       output.writeInt32(10, maxEnvs_);
+    }
+    if (vectorProcesses_ != 0) {
+      output.writeInt32(11, vectorProcesses_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -455,6 +476,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(10, maxEnvs_);
     }
+    if (vectorProcesses_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(11, vectorProcesses_);
+    }
     return size;
   }
   @java.lang.Override
@@ -507,6 +532,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getMaxEnvs()
         != other.getMaxEnvs()) return false;
+    if (getVectorProcesses()
+        != other.getVectorProcesses()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -548,6 +575,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + MAX_ENVS_FIELD_NUMBER;
     hash = (53 * hash) + getMaxEnvs();
+    hash = (37 * hash) + VECTOR_PROCESSES_FIELD_NUMBER;
+    hash = (53 * hash) + getVectorProcesses();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -714,6 +743,7 @@ private static final long serialVersionUID = 0L;
         resetTimeoutBuilder_ = null;
       }
       maxEnvs_ = 0;
+      vectorProcesses_ = 0;
       return this;
     }
 
@@ -788,6 +818,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000200) != 0)) {
         result.maxEnvs_ = maxEnvs_;
       }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.vectorProcesses_ = vectorProcesses_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -840,6 +873,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getMaxEnvs() != 0) {
         setMaxEnvs(other.getMaxEnvs());
+      }
+      if (other.getVectorProcesses() != 0) {
+        setVectorProcesses(other.getVectorProcesses());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -932,6 +968,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000200;
               break;
             } // case 80
+            case 88: {
+              vectorProcesses_ = input.readInt32();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -999,7 +1040,8 @@ private static final long serialVersionUID = 0L;
     private boolean tools_ ;
     /**
      * <pre>
-     * Whether the env exposes MCP-style tools.
+     * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+     * server sets it when DescribeResponse.tools is not empty.
      * </pre>
      *
      * <code>bool tools = 2 [json_name = "tools"];</code>
@@ -1011,7 +1053,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Whether the env exposes MCP-style tools.
+     * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+     * server sets it when DescribeResponse.tools is not empty.
      * </pre>
      *
      * <code>bool tools = 2 [json_name = "tools"];</code>
@@ -1027,7 +1070,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Whether the env exposes MCP-style tools.
+     * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+     * server sets it when DescribeResponse.tools is not empty.
      * </pre>
      *
      * <code>bool tools = 2 [json_name = "tools"];</code>
@@ -1908,6 +1952,56 @@ private static final long serialVersionUID = 0L;
     public Builder clearMaxEnvs() {
       bitField0_ = (bitField0_ & ~0x00000200);
       maxEnvs_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int vectorProcesses_ ;
+    /**
+     * <pre>
+     * How many worker processes step the sub-environments of each batched
+     * session, each holding a slice of them (`serve --vector-processes`); 0
+     * means the server's own threads step them. (Since 1.4.)
+     * </pre>
+     *
+     * <code>int32 vector_processes = 11 [json_name = "vectorProcesses"];</code>
+     * @return The vectorProcesses.
+     */
+    @java.lang.Override
+    public int getVectorProcesses() {
+      return vectorProcesses_;
+    }
+    /**
+     * <pre>
+     * How many worker processes step the sub-environments of each batched
+     * session, each holding a slice of them (`serve --vector-processes`); 0
+     * means the server's own threads step them. (Since 1.4.)
+     * </pre>
+     *
+     * <code>int32 vector_processes = 11 [json_name = "vectorProcesses"];</code>
+     * @param value The vectorProcesses to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVectorProcesses(int value) {
+
+      vectorProcesses_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How many worker processes step the sub-environments of each batched
+     * session, each holding a slice of them (`serve --vector-processes`); 0
+     * means the server's own threads step them. (Since 1.4.)
+     * </pre>
+     *
+     * <code>int32 vector_processes = 11 [json_name = "vectorProcesses"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVectorProcesses() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      vectorProcesses_ = 0;
       onChanged();
       return this;
     }

@@ -23,7 +23,8 @@ public interface CapabilitiesOrBuilder extends
 
   /**
    * <pre>
-   * Whether the env exposes MCP-style tools.
+   * Whether the env offers MCP tools (ListTools, CallTool); since 1.4 a
+   * server sets it when DescribeResponse.tools is not empty.
    * </pre>
    *
    * <code>bool tools = 2 [json_name = "tools"];</code>
@@ -215,4 +216,16 @@ public interface CapabilitiesOrBuilder extends
    * @return The maxEnvs.
    */
   int getMaxEnvs();
+
+  /**
+   * <pre>
+   * How many worker processes step the sub-environments of each batched
+   * session, each holding a slice of them (`serve --vector-processes`); 0
+   * means the server's own threads step them. (Since 1.4.)
+   * </pre>
+   *
+   * <code>int32 vector_processes = 11 [json_name = "vectorProcesses"];</code>
+   * @return The vectorProcesses.
+   */
+  int getVectorProcesses();
 }

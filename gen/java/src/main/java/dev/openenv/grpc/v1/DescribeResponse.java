@@ -36,6 +36,8 @@ private static final long serialVersionUID = 0L;
     envVersion_ = "";
     protocolVersion_ = "";
     serverVersion_ = "";
+    tools_ = java.util.Collections.emptyList();
+    tasksets_ = java.util.Collections.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -437,6 +439,143 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int TOOLS_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.openenv.grpc.v1.Tool> tools_;
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.openenv.grpc.v1.Tool> getToolsList() {
+    return tools_;
+  }
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.openenv.grpc.v1.ToolOrBuilder> 
+      getToolsOrBuilderList() {
+    return tools_;
+  }
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  @java.lang.Override
+  public int getToolsCount() {
+    return tools_.size();
+  }
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.Tool getTools(int index) {
+    return tools_.get(index);
+  }
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ToolOrBuilder getToolsOrBuilder(
+      int index) {
+    return tools_.get(index);
+  }
+
+  public static final int TASKSETS_FIELD_NUMBER = 11;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.openenv.grpc.v1.TaskSet> tasksets_;
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.openenv.grpc.v1.TaskSet> getTasksetsList() {
+    return tasksets_;
+  }
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.openenv.grpc.v1.TaskSetOrBuilder> 
+      getTasksetsOrBuilderList() {
+    return tasksets_;
+  }
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  @java.lang.Override
+  public int getTasksetsCount() {
+    return tasksets_.size();
+  }
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSet getTasksets(int index) {
+    return tasksets_.get(index);
+  }
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSetOrBuilder getTasksetsOrBuilder(
+      int index) {
+    return tasksets_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -478,6 +617,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(serverVersion_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 9, serverVersion_);
     }
+    for (int i = 0; i < tools_.size(); i++) {
+      output.writeMessage(10, tools_.get(i));
+    }
+    for (int i = 0; i < tasksets_.size(); i++) {
+      output.writeMessage(11, tasksets_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -514,6 +659,24 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(serverVersion_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(9, serverVersion_);
     }
+
+        {
+          final int count = tools_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(tools_.get(i));
+          }
+          size += 1 * count;
+        }
+
+        {
+          final int count = tasksets_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(tasksets_.get(i));
+          }
+          size += 1 * count;
+        }
     return size;
   }
   @java.lang.Override
@@ -571,6 +734,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!getServerVersion()
         .equals(other.getServerVersion())) return false;
+    if (!getToolsList()
+        .equals(other.getToolsList())) return false;
+    if (!getTasksetsList()
+        .equals(other.getTasksetsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -610,6 +777,14 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + SERVER_VERSION_FIELD_NUMBER;
     hash = (53 * hash) + getServerVersion().hashCode();
+    if (getToolsCount() > 0) {
+      hash = (37 * hash) + TOOLS_FIELD_NUMBER;
+      hash = (53 * hash) + getToolsList().hashCode();
+    }
+    if (getTasksetsCount() > 0) {
+      hash = (37 * hash) + TASKSETS_FIELD_NUMBER;
+      hash = (53 * hash) + getTasksetsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -749,6 +924,8 @@ private static final long serialVersionUID = 0L;
         internalGetRewardRangeFieldBuilder();
         internalGetCapabilitiesFieldBuilder();
         internalGetMetadataFieldBuilder();
+        internalGetToolsFieldBuilder();
+        internalGetTasksetsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -784,6 +961,20 @@ private static final long serialVersionUID = 0L;
         metadataBuilder_ = null;
       }
       serverVersion_ = "";
+      if (toolsBuilder_ == null) {
+        tools_ = java.util.Collections.emptyList();
+      } else {
+        tools_ = null;
+        toolsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000200);
+      if (tasksetsBuilder_ == null) {
+        tasksets_ = java.util.Collections.emptyList();
+      } else {
+        tasksets_ = null;
+        tasksetsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000400);
       return this;
     }
 
@@ -810,9 +1001,31 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.openenv.grpc.v1.DescribeResponse buildPartial() {
       dev.openenv.grpc.v1.DescribeResponse result = new dev.openenv.grpc.v1.DescribeResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.openenv.grpc.v1.DescribeResponse result) {
+      if (toolsBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0)) {
+          tools_ = java.util.Collections.unmodifiableList(tools_);
+          bitField0_ = (bitField0_ & ~0x00000200);
+        }
+        result.tools_ = tools_;
+      } else {
+        result.tools_ = toolsBuilder_.build();
+      }
+      if (tasksetsBuilder_ == null) {
+        if (((bitField0_ & 0x00000400) != 0)) {
+          tasksets_ = java.util.Collections.unmodifiableList(tasksets_);
+          bitField0_ = (bitField0_ & ~0x00000400);
+        }
+        result.tasksets_ = tasksets_;
+      } else {
+        result.tasksets_ = tasksetsBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.openenv.grpc.v1.DescribeResponse result) {
@@ -910,6 +1123,58 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000100;
         onChanged();
       }
+      if (toolsBuilder_ == null) {
+        if (!other.tools_.isEmpty()) {
+          if (tools_.isEmpty()) {
+            tools_ = other.tools_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+          } else {
+            ensureToolsIsMutable();
+            tools_.addAll(other.tools_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.tools_.isEmpty()) {
+          if (toolsBuilder_.isEmpty()) {
+            toolsBuilder_.dispose();
+            toolsBuilder_ = null;
+            tools_ = other.tools_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+            toolsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetToolsFieldBuilder() : null;
+          } else {
+            toolsBuilder_.addAllMessages(other.tools_);
+          }
+        }
+      }
+      if (tasksetsBuilder_ == null) {
+        if (!other.tasksets_.isEmpty()) {
+          if (tasksets_.isEmpty()) {
+            tasksets_ = other.tasksets_;
+            bitField0_ = (bitField0_ & ~0x00000400);
+          } else {
+            ensureTasksetsIsMutable();
+            tasksets_.addAll(other.tasksets_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.tasksets_.isEmpty()) {
+          if (tasksetsBuilder_.isEmpty()) {
+            tasksetsBuilder_.dispose();
+            tasksetsBuilder_ = null;
+            tasksets_ = other.tasksets_;
+            bitField0_ = (bitField0_ & ~0x00000400);
+            tasksetsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetTasksetsFieldBuilder() : null;
+          } else {
+            tasksetsBuilder_.addAllMessages(other.tasksets_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -989,6 +1254,32 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 82: {
+              dev.openenv.grpc.v1.Tool m =
+                  input.readMessage(
+                      dev.openenv.grpc.v1.Tool.parser(),
+                      extensionRegistry);
+              if (toolsBuilder_ == null) {
+                ensureToolsIsMutable();
+                tools_.add(m);
+              } else {
+                toolsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 82
+            case 90: {
+              dev.openenv.grpc.v1.TaskSet m =
+                  input.readMessage(
+                      dev.openenv.grpc.v1.TaskSet.parser(),
+                      extensionRegistry);
+              if (tasksetsBuilder_ == null) {
+                ensureTasksetsIsMutable();
+                tasksets_.add(m);
+              } else {
+                tasksetsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 90
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2152,6 +2443,672 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000100;
       onChanged();
       return this;
+    }
+
+    private java.util.List<dev.openenv.grpc.v1.Tool> tools_ =
+      java.util.Collections.emptyList();
+    private void ensureToolsIsMutable() {
+      if (!((bitField0_ & 0x00000200) != 0)) {
+        tools_ = new java.util.ArrayList<dev.openenv.grpc.v1.Tool>(tools_);
+        bitField0_ |= 0x00000200;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.Tool, dev.openenv.grpc.v1.Tool.Builder, dev.openenv.grpc.v1.ToolOrBuilder> toolsBuilder_;
+
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.Tool> getToolsList() {
+      if (toolsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(tools_);
+      } else {
+        return toolsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public int getToolsCount() {
+      if (toolsBuilder_ == null) {
+        return tools_.size();
+      } else {
+        return toolsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public dev.openenv.grpc.v1.Tool getTools(int index) {
+      if (toolsBuilder_ == null) {
+        return tools_.get(index);
+      } else {
+        return toolsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder setTools(
+        int index, dev.openenv.grpc.v1.Tool value) {
+      if (toolsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureToolsIsMutable();
+        tools_.set(index, value);
+        onChanged();
+      } else {
+        toolsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder setTools(
+        int index, dev.openenv.grpc.v1.Tool.Builder builderForValue) {
+      if (toolsBuilder_ == null) {
+        ensureToolsIsMutable();
+        tools_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        toolsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder addTools(dev.openenv.grpc.v1.Tool value) {
+      if (toolsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureToolsIsMutable();
+        tools_.add(value);
+        onChanged();
+      } else {
+        toolsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder addTools(
+        int index, dev.openenv.grpc.v1.Tool value) {
+      if (toolsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureToolsIsMutable();
+        tools_.add(index, value);
+        onChanged();
+      } else {
+        toolsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder addTools(
+        dev.openenv.grpc.v1.Tool.Builder builderForValue) {
+      if (toolsBuilder_ == null) {
+        ensureToolsIsMutable();
+        tools_.add(builderForValue.build());
+        onChanged();
+      } else {
+        toolsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder addTools(
+        int index, dev.openenv.grpc.v1.Tool.Builder builderForValue) {
+      if (toolsBuilder_ == null) {
+        ensureToolsIsMutable();
+        tools_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        toolsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder addAllTools(
+        java.lang.Iterable<? extends dev.openenv.grpc.v1.Tool> values) {
+      if (toolsBuilder_ == null) {
+        ensureToolsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, tools_);
+        onChanged();
+      } else {
+        toolsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder clearTools() {
+      if (toolsBuilder_ == null) {
+        tools_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000200);
+        onChanged();
+      } else {
+        toolsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public Builder removeTools(int index) {
+      if (toolsBuilder_ == null) {
+        ensureToolsIsMutable();
+        tools_.remove(index);
+        onChanged();
+      } else {
+        toolsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public dev.openenv.grpc.v1.Tool.Builder getToolsBuilder(
+        int index) {
+      return internalGetToolsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public dev.openenv.grpc.v1.ToolOrBuilder getToolsOrBuilder(
+        int index) {
+      if (toolsBuilder_ == null) {
+        return tools_.get(index);  } else {
+        return toolsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public java.util.List<? extends dev.openenv.grpc.v1.ToolOrBuilder> 
+         getToolsOrBuilderList() {
+      if (toolsBuilder_ != null) {
+        return toolsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(tools_);
+      }
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public dev.openenv.grpc.v1.Tool.Builder addToolsBuilder() {
+      return internalGetToolsFieldBuilder().addBuilder(
+          dev.openenv.grpc.v1.Tool.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public dev.openenv.grpc.v1.Tool.Builder addToolsBuilder(
+        int index) {
+      return internalGetToolsFieldBuilder().addBuilder(
+          index, dev.openenv.grpc.v1.Tool.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The env's MCP tools, as ListTools gives them for a new session (empty
+     * when it has none; Capabilities.tools says whether it has any).
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.Tool.Builder> 
+         getToolsBuilderList() {
+      return internalGetToolsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.Tool, dev.openenv.grpc.v1.Tool.Builder, dev.openenv.grpc.v1.ToolOrBuilder> 
+        internalGetToolsFieldBuilder() {
+      if (toolsBuilder_ == null) {
+        toolsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            dev.openenv.grpc.v1.Tool, dev.openenv.grpc.v1.Tool.Builder, dev.openenv.grpc.v1.ToolOrBuilder>(
+                tools_,
+                ((bitField0_ & 0x00000200) != 0),
+                getParentForChildren(),
+                isClean());
+        tools_ = null;
+      }
+      return toolsBuilder_;
+    }
+
+    private java.util.List<dev.openenv.grpc.v1.TaskSet> tasksets_ =
+      java.util.Collections.emptyList();
+    private void ensureTasksetsIsMutable() {
+      if (!((bitField0_ & 0x00000400) != 0)) {
+        tasksets_ = new java.util.ArrayList<dev.openenv.grpc.v1.TaskSet>(tasksets_);
+        bitField0_ |= 0x00000400;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.TaskSet, dev.openenv.grpc.v1.TaskSet.Builder, dev.openenv.grpc.v1.TaskSetOrBuilder> tasksetsBuilder_;
+
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.TaskSet> getTasksetsList() {
+      if (tasksetsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(tasksets_);
+      } else {
+        return tasksetsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public int getTasksetsCount() {
+      if (tasksetsBuilder_ == null) {
+        return tasksets_.size();
+      } else {
+        return tasksetsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSet getTasksets(int index) {
+      if (tasksetsBuilder_ == null) {
+        return tasksets_.get(index);
+      } else {
+        return tasksetsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder setTasksets(
+        int index, dev.openenv.grpc.v1.TaskSet value) {
+      if (tasksetsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureTasksetsIsMutable();
+        tasksets_.set(index, value);
+        onChanged();
+      } else {
+        tasksetsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder setTasksets(
+        int index, dev.openenv.grpc.v1.TaskSet.Builder builderForValue) {
+      if (tasksetsBuilder_ == null) {
+        ensureTasksetsIsMutable();
+        tasksets_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        tasksetsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder addTasksets(dev.openenv.grpc.v1.TaskSet value) {
+      if (tasksetsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureTasksetsIsMutable();
+        tasksets_.add(value);
+        onChanged();
+      } else {
+        tasksetsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder addTasksets(
+        int index, dev.openenv.grpc.v1.TaskSet value) {
+      if (tasksetsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureTasksetsIsMutable();
+        tasksets_.add(index, value);
+        onChanged();
+      } else {
+        tasksetsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder addTasksets(
+        dev.openenv.grpc.v1.TaskSet.Builder builderForValue) {
+      if (tasksetsBuilder_ == null) {
+        ensureTasksetsIsMutable();
+        tasksets_.add(builderForValue.build());
+        onChanged();
+      } else {
+        tasksetsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder addTasksets(
+        int index, dev.openenv.grpc.v1.TaskSet.Builder builderForValue) {
+      if (tasksetsBuilder_ == null) {
+        ensureTasksetsIsMutable();
+        tasksets_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        tasksetsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder addAllTasksets(
+        java.lang.Iterable<? extends dev.openenv.grpc.v1.TaskSet> values) {
+      if (tasksetsBuilder_ == null) {
+        ensureTasksetsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, tasksets_);
+        onChanged();
+      } else {
+        tasksetsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder clearTasksets() {
+      if (tasksetsBuilder_ == null) {
+        tasksets_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000400);
+        onChanged();
+      } else {
+        tasksetsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public Builder removeTasksets(int index) {
+      if (tasksetsBuilder_ == null) {
+        ensureTasksetsIsMutable();
+        tasksets_.remove(index);
+        onChanged();
+      } else {
+        tasksetsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSet.Builder getTasksetsBuilder(
+        int index) {
+      return internalGetTasksetsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSetOrBuilder getTasksetsOrBuilder(
+        int index) {
+      if (tasksetsBuilder_ == null) {
+        return tasksets_.get(index);  } else {
+        return tasksetsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public java.util.List<? extends dev.openenv.grpc.v1.TaskSetOrBuilder> 
+         getTasksetsOrBuilderList() {
+      if (tasksetsBuilder_ != null) {
+        return tasksetsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(tasksets_);
+      }
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSet.Builder addTasksetsBuilder() {
+      return internalGetTasksetsFieldBuilder().addBuilder(
+          dev.openenv.grpc.v1.TaskSet.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSet.Builder addTasksetsBuilder(
+        int index) {
+      return internalGetTasksetsFieldBuilder().addBuilder(
+          index, dev.openenv.grpc.v1.TaskSet.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The env's tasksets with their splits and sizes (empty when it has
+     * none); ListTasks pages through their tasks. (Since 1.4.)
+     * </pre>
+     *
+     * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+     */
+    public java.util.List<dev.openenv.grpc.v1.TaskSet.Builder> 
+         getTasksetsBuilderList() {
+      return internalGetTasksetsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.openenv.grpc.v1.TaskSet, dev.openenv.grpc.v1.TaskSet.Builder, dev.openenv.grpc.v1.TaskSetOrBuilder> 
+        internalGetTasksetsFieldBuilder() {
+      if (tasksetsBuilder_ == null) {
+        tasksetsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            dev.openenv.grpc.v1.TaskSet, dev.openenv.grpc.v1.TaskSet.Builder, dev.openenv.grpc.v1.TaskSetOrBuilder>(
+                tasksets_,
+                ((bitField0_ & 0x00000400) != 0),
+                getParentForChildren(),
+                isClean());
+        tasksets_ = null;
+      }
+      return tasksetsBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.DescribeResponse)

@@ -226,4 +226,107 @@ public interface DescribeResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getServerVersionBytes();
+
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  java.util.List<dev.openenv.grpc.v1.Tool> 
+      getToolsList();
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  dev.openenv.grpc.v1.Tool getTools(int index);
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  int getToolsCount();
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  java.util.List<? extends dev.openenv.grpc.v1.ToolOrBuilder> 
+      getToolsOrBuilderList();
+  /**
+   * <pre>
+   * The env's MCP tools, as ListTools gives them for a new session (empty
+   * when it has none; Capabilities.tools says whether it has any).
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];</code>
+   */
+  dev.openenv.grpc.v1.ToolOrBuilder getToolsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  java.util.List<dev.openenv.grpc.v1.TaskSet> 
+      getTasksetsList();
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  dev.openenv.grpc.v1.TaskSet getTasksets(int index);
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  int getTasksetsCount();
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  java.util.List<? extends dev.openenv.grpc.v1.TaskSetOrBuilder> 
+      getTasksetsOrBuilderList();
+  /**
+   * <pre>
+   * The env's tasksets with their splits and sizes (empty when it has
+   * none); ListTasks pages through their tasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>repeated .openenv.v1.TaskSet tasksets = 11 [json_name = "tasksets"];</code>
+   */
+  dev.openenv.grpc.v1.TaskSetOrBuilder getTasksetsOrBuilder(
+      int index);
 }

@@ -263,6 +263,161 @@ public final class EnvServiceGrpc {
     return getStepStreamMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListToolsRequest,
+      dev.openenv.grpc.v1.ListToolsResponse> getListToolsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListTools",
+      requestType = dev.openenv.grpc.v1.ListToolsRequest.class,
+      responseType = dev.openenv.grpc.v1.ListToolsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListToolsRequest,
+      dev.openenv.grpc.v1.ListToolsResponse> getListToolsMethod() {
+    io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListToolsRequest, dev.openenv.grpc.v1.ListToolsResponse> getListToolsMethod;
+    if ((getListToolsMethod = EnvServiceGrpc.getListToolsMethod) == null) {
+      synchronized (EnvServiceGrpc.class) {
+        if ((getListToolsMethod = EnvServiceGrpc.getListToolsMethod) == null) {
+          EnvServiceGrpc.getListToolsMethod = getListToolsMethod =
+              io.grpc.MethodDescriptor.<dev.openenv.grpc.v1.ListToolsRequest, dev.openenv.grpc.v1.ListToolsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListTools"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EnvServiceMethodDescriptorSupplier("ListTools"))
+              .build();
+        }
+      }
+    }
+    return getListToolsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.openenv.grpc.v1.CallToolRequest,
+      dev.openenv.grpc.v1.CallToolResponse> getCallToolMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CallTool",
+      requestType = dev.openenv.grpc.v1.CallToolRequest.class,
+      responseType = dev.openenv.grpc.v1.CallToolResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.openenv.grpc.v1.CallToolRequest,
+      dev.openenv.grpc.v1.CallToolResponse> getCallToolMethod() {
+    io.grpc.MethodDescriptor<dev.openenv.grpc.v1.CallToolRequest, dev.openenv.grpc.v1.CallToolResponse> getCallToolMethod;
+    if ((getCallToolMethod = EnvServiceGrpc.getCallToolMethod) == null) {
+      synchronized (EnvServiceGrpc.class) {
+        if ((getCallToolMethod = EnvServiceGrpc.getCallToolMethod) == null) {
+          EnvServiceGrpc.getCallToolMethod = getCallToolMethod =
+              io.grpc.MethodDescriptor.<dev.openenv.grpc.v1.CallToolRequest, dev.openenv.grpc.v1.CallToolResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CallTool"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EnvServiceMethodDescriptorSupplier("CallTool"))
+              .build();
+        }
+      }
+    }
+    return getCallToolMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListTasksRequest,
+      dev.openenv.grpc.v1.ListTasksResponse> getListTasksMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListTasks",
+      requestType = dev.openenv.grpc.v1.ListTasksRequest.class,
+      responseType = dev.openenv.grpc.v1.ListTasksResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListTasksRequest,
+      dev.openenv.grpc.v1.ListTasksResponse> getListTasksMethod() {
+    io.grpc.MethodDescriptor<dev.openenv.grpc.v1.ListTasksRequest, dev.openenv.grpc.v1.ListTasksResponse> getListTasksMethod;
+    if ((getListTasksMethod = EnvServiceGrpc.getListTasksMethod) == null) {
+      synchronized (EnvServiceGrpc.class) {
+        if ((getListTasksMethod = EnvServiceGrpc.getListTasksMethod) == null) {
+          EnvServiceGrpc.getListTasksMethod = getListTasksMethod =
+              io.grpc.MethodDescriptor.<dev.openenv.grpc.v1.ListTasksRequest, dev.openenv.grpc.v1.ListTasksResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListTasks"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.ListTasksRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.ListTasksResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EnvServiceMethodDescriptorSupplier("ListTasks"))
+              .build();
+        }
+      }
+    }
+    return getListTasksMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.openenv.grpc.v1.RenderRequest,
+      dev.openenv.grpc.v1.RenderResponse> getRenderMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "Render",
+      requestType = dev.openenv.grpc.v1.RenderRequest.class,
+      responseType = dev.openenv.grpc.v1.RenderResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.openenv.grpc.v1.RenderRequest,
+      dev.openenv.grpc.v1.RenderResponse> getRenderMethod() {
+    io.grpc.MethodDescriptor<dev.openenv.grpc.v1.RenderRequest, dev.openenv.grpc.v1.RenderResponse> getRenderMethod;
+    if ((getRenderMethod = EnvServiceGrpc.getRenderMethod) == null) {
+      synchronized (EnvServiceGrpc.class) {
+        if ((getRenderMethod = EnvServiceGrpc.getRenderMethod) == null) {
+          EnvServiceGrpc.getRenderMethod = getRenderMethod =
+              io.grpc.MethodDescriptor.<dev.openenv.grpc.v1.RenderRequest, dev.openenv.grpc.v1.RenderResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "Render"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.RenderRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.RenderResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EnvServiceMethodDescriptorSupplier("Render"))
+              .build();
+        }
+      }
+    }
+    return getRenderMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.openenv.grpc.v1.WatchSessionRequest,
+      dev.openenv.grpc.v1.WatchSessionResponse> getWatchSessionMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchSession",
+      requestType = dev.openenv.grpc.v1.WatchSessionRequest.class,
+      responseType = dev.openenv.grpc.v1.WatchSessionResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<dev.openenv.grpc.v1.WatchSessionRequest,
+      dev.openenv.grpc.v1.WatchSessionResponse> getWatchSessionMethod() {
+    io.grpc.MethodDescriptor<dev.openenv.grpc.v1.WatchSessionRequest, dev.openenv.grpc.v1.WatchSessionResponse> getWatchSessionMethod;
+    if ((getWatchSessionMethod = EnvServiceGrpc.getWatchSessionMethod) == null) {
+      synchronized (EnvServiceGrpc.class) {
+        if ((getWatchSessionMethod = EnvServiceGrpc.getWatchSessionMethod) == null) {
+          EnvServiceGrpc.getWatchSessionMethod = getWatchSessionMethod =
+              io.grpc.MethodDescriptor.<dev.openenv.grpc.v1.WatchSessionRequest, dev.openenv.grpc.v1.WatchSessionResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchSession"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.WatchSessionRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.openenv.grpc.v1.WatchSessionResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EnvServiceMethodDescriptorSupplier("WatchSession"))
+              .build();
+        }
+      }
+    }
+    return getWatchSessionMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -424,6 +579,66 @@ public final class EnvServiceGrpc {
         io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.StepStreamResponse> responseObserver) {
       return io.grpc.stub.ServerCalls.asyncUnimplementedStreamingCall(getStepStreamMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListTools lists the MCP tools of a session's environment (see
+     * tools.proto). It does not change the session and is safe to retry.
+     * (Since 1.4.)
+     * </pre>
+     */
+    default void listTools(dev.openenv.grpc.v1.ListToolsRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListToolsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListToolsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * CallTool runs one tool of a single-env session's environment, one call
+     * at a time with its steps, within the step timeout. Safe to retry with
+     * the same `request_id`. (Since 1.4.)
+     * </pre>
+     */
+    default void callTool(dev.openenv.grpc.v1.CallToolRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.CallToolResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCallToolMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListTasks returns a range of one split's tasks, public parts only (see
+     * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+     * </pre>
+     */
+    default void listTasks(dev.openenv.grpc.v1.ListTasksRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListTasksResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListTasksMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Render returns the current frame of a single-env session in its render
+     * mode (see frames.proto). It runs env code like a step, within the step
+     * timeout, and does not change the episode. (Since 1.4.)
+     * </pre>
+     */
+    default void render(dev.openenv.grpc.v1.RenderRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.RenderResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRenderMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * WatchSession streams the step summaries and frames of a live
+     * single-env session at the watcher's rate, dropping what a slow
+     * watcher cannot take (see frames.proto); the session's owner or an
+     * admin principal only. (Since 1.4.)
+     * </pre>
+     */
+    default void watchSession(dev.openenv.grpc.v1.WatchSessionRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.WatchSessionResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchSessionMethod(), responseObserver);
+    }
   }
 
   /**
@@ -562,6 +777,71 @@ public final class EnvServiceGrpc {
       return io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
           getChannel().newCall(getStepStreamMethod(), getCallOptions()), responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListTools lists the MCP tools of a session's environment (see
+     * tools.proto). It does not change the session and is safe to retry.
+     * (Since 1.4.)
+     * </pre>
+     */
+    public void listTools(dev.openenv.grpc.v1.ListToolsRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListToolsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListToolsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * CallTool runs one tool of a single-env session's environment, one call
+     * at a time with its steps, within the step timeout. Safe to retry with
+     * the same `request_id`. (Since 1.4.)
+     * </pre>
+     */
+    public void callTool(dev.openenv.grpc.v1.CallToolRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.CallToolResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCallToolMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListTasks returns a range of one split's tasks, public parts only (see
+     * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+     * </pre>
+     */
+    public void listTasks(dev.openenv.grpc.v1.ListTasksRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListTasksResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListTasksMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Render returns the current frame of a single-env session in its render
+     * mode (see frames.proto). It runs env code like a step, within the step
+     * timeout, and does not change the episode. (Since 1.4.)
+     * </pre>
+     */
+    public void render(dev.openenv.grpc.v1.RenderRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.RenderResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRenderMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * WatchSession streams the step summaries and frames of a live
+     * single-env session at the watcher's rate, dropping what a slow
+     * watcher cannot take (see frames.proto); the session's owner or an
+     * admin principal only. (Since 1.4.)
+     * </pre>
+     */
+    public void watchSession(dev.openenv.grpc.v1.WatchSessionRequest request,
+        io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.WatchSessionResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchSessionMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -680,6 +960,68 @@ public final class EnvServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingBidiStreamingCall(
           getChannel(), getStepStreamMethod(), getCallOptions());
     }
+
+    /**
+     * <pre>
+     * ListTools lists the MCP tools of a session's environment (see
+     * tools.proto). It does not change the session and is safe to retry.
+     * (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.ListToolsResponse listTools(dev.openenv.grpc.v1.ListToolsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListToolsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * CallTool runs one tool of a single-env session's environment, one call
+     * at a time with its steps, within the step timeout. Safe to retry with
+     * the same `request_id`. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.CallToolResponse callTool(dev.openenv.grpc.v1.CallToolRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCallToolMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListTasks returns a range of one split's tasks, public parts only (see
+     * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.ListTasksResponse listTasks(dev.openenv.grpc.v1.ListTasksRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListTasksMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Render returns the current frame of a single-env session in its render
+     * mode (see frames.proto). It runs env code like a step, within the step
+     * timeout, and does not change the episode. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.RenderResponse render(dev.openenv.grpc.v1.RenderRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRenderMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * WatchSession streams the step summaries and frames of a live
+     * single-env session at the watcher's rate, dropping what a slow
+     * watcher cannot take (see frames.proto); the session's owner or an
+     * admin principal only. (Since 1.4.)
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, dev.openenv.grpc.v1.WatchSessionResponse>
+        watchSession(dev.openenv.grpc.v1.WatchSessionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchSessionMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -777,6 +1119,67 @@ public final class EnvServiceGrpc {
     public dev.openenv.grpc.v1.CloseSessionResponse closeSession(dev.openenv.grpc.v1.CloseSessionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getCloseSessionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListTools lists the MCP tools of a session's environment (see
+     * tools.proto). It does not change the session and is safe to retry.
+     * (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.ListToolsResponse listTools(dev.openenv.grpc.v1.ListToolsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListToolsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * CallTool runs one tool of a single-env session's environment, one call
+     * at a time with its steps, within the step timeout. Safe to retry with
+     * the same `request_id`. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.CallToolResponse callTool(dev.openenv.grpc.v1.CallToolRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCallToolMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListTasks returns a range of one split's tasks, public parts only (see
+     * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.ListTasksResponse listTasks(dev.openenv.grpc.v1.ListTasksRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListTasksMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Render returns the current frame of a single-env session in its render
+     * mode (see frames.proto). It runs env code like a step, within the step
+     * timeout, and does not change the episode. (Since 1.4.)
+     * </pre>
+     */
+    public dev.openenv.grpc.v1.RenderResponse render(dev.openenv.grpc.v1.RenderRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRenderMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * WatchSession streams the step summaries and frames of a live
+     * single-env session at the watcher's rate, dropping what a slow
+     * watcher cannot take (see frames.proto); the session's owner or an
+     * admin principal only. (Since 1.4.)
+     * </pre>
+     */
+    public java.util.Iterator<dev.openenv.grpc.v1.WatchSessionResponse> watchSession(
+        dev.openenv.grpc.v1.WatchSessionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchSessionMethod(), getCallOptions(), request);
     }
   }
 
@@ -883,6 +1286,57 @@ public final class EnvServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getCloseSessionMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * ListTools lists the MCP tools of a session's environment (see
+     * tools.proto). It does not change the session and is safe to retry.
+     * (Since 1.4.)
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.openenv.grpc.v1.ListToolsResponse> listTools(
+        dev.openenv.grpc.v1.ListToolsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListToolsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * CallTool runs one tool of a single-env session's environment, one call
+     * at a time with its steps, within the step timeout. Safe to retry with
+     * the same `request_id`. (Since 1.4.)
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.openenv.grpc.v1.CallToolResponse> callTool(
+        dev.openenv.grpc.v1.CallToolRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCallToolMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ListTasks returns a range of one split's tasks, public parts only (see
+     * tasks.proto). It needs no session and is safe to retry. (Since 1.4.)
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.openenv.grpc.v1.ListTasksResponse> listTasks(
+        dev.openenv.grpc.v1.ListTasksRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListTasksMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Render returns the current frame of a single-env session in its render
+     * mode (see frames.proto). It runs env code like a step, within the step
+     * timeout, and does not change the episode. (Since 1.4.)
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.openenv.grpc.v1.RenderResponse> render(
+        dev.openenv.grpc.v1.RenderRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRenderMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_DESCRIBE = 0;
@@ -892,7 +1346,12 @@ public final class EnvServiceGrpc {
   private static final int METHODID_STEP_BATCH = 4;
   private static final int METHODID_STATE = 5;
   private static final int METHODID_CLOSE_SESSION = 6;
-  private static final int METHODID_STEP_STREAM = 7;
+  private static final int METHODID_LIST_TOOLS = 7;
+  private static final int METHODID_CALL_TOOL = 8;
+  private static final int METHODID_LIST_TASKS = 9;
+  private static final int METHODID_RENDER = 10;
+  private static final int METHODID_WATCH_SESSION = 11;
+  private static final int METHODID_STEP_STREAM = 12;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -938,6 +1397,26 @@ public final class EnvServiceGrpc {
         case METHODID_CLOSE_SESSION:
           serviceImpl.closeSession((dev.openenv.grpc.v1.CloseSessionRequest) request,
               (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.CloseSessionResponse>) responseObserver);
+          break;
+        case METHODID_LIST_TOOLS:
+          serviceImpl.listTools((dev.openenv.grpc.v1.ListToolsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListToolsResponse>) responseObserver);
+          break;
+        case METHODID_CALL_TOOL:
+          serviceImpl.callTool((dev.openenv.grpc.v1.CallToolRequest) request,
+              (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.CallToolResponse>) responseObserver);
+          break;
+        case METHODID_LIST_TASKS:
+          serviceImpl.listTasks((dev.openenv.grpc.v1.ListTasksRequest) request,
+              (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.ListTasksResponse>) responseObserver);
+          break;
+        case METHODID_RENDER:
+          serviceImpl.render((dev.openenv.grpc.v1.RenderRequest) request,
+              (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.RenderResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_SESSION:
+          serviceImpl.watchSession((dev.openenv.grpc.v1.WatchSessionRequest) request,
+              (io.grpc.stub.StreamObserver<dev.openenv.grpc.v1.WatchSessionResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1016,6 +1495,41 @@ public final class EnvServiceGrpc {
               dev.openenv.grpc.v1.StepStreamRequest,
               dev.openenv.grpc.v1.StepStreamResponse>(
                 service, METHODID_STEP_STREAM)))
+        .addMethod(
+          getListToolsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.openenv.grpc.v1.ListToolsRequest,
+              dev.openenv.grpc.v1.ListToolsResponse>(
+                service, METHODID_LIST_TOOLS)))
+        .addMethod(
+          getCallToolMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.openenv.grpc.v1.CallToolRequest,
+              dev.openenv.grpc.v1.CallToolResponse>(
+                service, METHODID_CALL_TOOL)))
+        .addMethod(
+          getListTasksMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.openenv.grpc.v1.ListTasksRequest,
+              dev.openenv.grpc.v1.ListTasksResponse>(
+                service, METHODID_LIST_TASKS)))
+        .addMethod(
+          getRenderMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.openenv.grpc.v1.RenderRequest,
+              dev.openenv.grpc.v1.RenderResponse>(
+                service, METHODID_RENDER)))
+        .addMethod(
+          getWatchSessionMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              dev.openenv.grpc.v1.WatchSessionRequest,
+              dev.openenv.grpc.v1.WatchSessionResponse>(
+                service, METHODID_WATCH_SESSION)))
         .build();
   }
 
@@ -1072,6 +1586,11 @@ public final class EnvServiceGrpc {
               .addMethod(getStateMethod())
               .addMethod(getCloseSessionMethod())
               .addMethod(getStepStreamMethod())
+              .addMethod(getListToolsMethod())
+              .addMethod(getCallToolMethod())
+              .addMethod(getListTasksMethod())
+              .addMethod(getRenderMethod())
+              .addMethod(getWatchSessionMethod())
               .build();
         }
       }

@@ -187,178 +187,216 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     java.lang.String[] descriptorData = {
       "\n\034openenv/v1/env_service.proto\022\nopenenv." +
       "v1\032\036google/protobuf/duration.proto\032\027goog" +
-      "le/rpc/status.proto\032\027openenv/v1/spaces.p" +
-      "roto\032\027openenv/v1/values.proto\"\021\n\017Describ" +
-      "eRequest\"\302\003\n\020DescribeResponse\022\031\n\010env_nam" +
-      "e\030\001 \001(\tR\007envName\022\037\n\013env_version\030\002 \001(\tR\ne" +
-      "nvVersion\022)\n\020protocol_version\030\003 \001(\tR\017pro" +
-      "tocolVersion\022>\n\021observation_space\030\004 \001(\0132" +
-      "\021.openenv.v1.SpaceR\020observationSpace\0224\n\014" +
-      "action_space\030\005 \001(\0132\021.openenv.v1.SpaceR\013a" +
-      "ctionSpace\022:\n\014reward_range\030\006 \001(\0132\027.opene" +
-      "nv.v1.RewardRangeR\013rewardRange\022<\n\014capabi" +
-      "lities\030\007 \001(\0132\030.openenv.v1.CapabilitiesR\014" +
-      "capabilities\0220\n\010metadata\030\010 \001(\0132\024.openenv" +
-      ".v1.MapValueR\010metadata\022%\n\016server_version" +
-      "\030\t \001(\tR\rserverVersion\"3\n\013RewardRange\022\020\n\003" +
-      "low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\310\003\n\014C" +
-      "apabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022\024\n" +
-      "\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 \001(" +
-      "\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031.go" +
-      "ogle.protobuf.DurationR\nsessionTtl\022*\n\021ma" +
-      "x_message_bytes\030\005 \001(\005R\017maxMessageBytes\022 " +
-      "\n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017auto" +
-      "reset_modes\030\007 \003(\0162\031.openenv.v1.Autoreset" +
-      "ModeR\016autoresetModes\022<\n\014step_timeout\030\010 \001" +
-      "(\0132\031.google.protobuf.DurationR\013stepTimeo" +
-      "ut\022>\n\rreset_timeout\030\t \001(\0132\031.google.proto" +
-      "buf.DurationR\014resetTimeout\022\031\n\010max_envs\030\n" +
-      " \001(\005R\007maxEnvs\"+\n\nNewSession\022\035\n\nrequest_i" +
-      "d\030\001 \001(\tR\trequestId\"\377\001\n\014ResetRequest\022\037\n\ns" +
-      "ession_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sess" +
-      "ion\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnew" +
-      "Session\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027" +
-      "\n\004seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\013" +
-      "2\024.openenv.v1.MapValueR\007options\022\027\n\007task_" +
-      "id\030\006 \001(\tR\006taskIdB\t\n\007sessionB\007\n\005_seed\"\254\001\n" +
-      "\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\tsess" +
-      "ionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\0223\n\013" +
-      "observation\030\003 \001(\0132\021.openenv.v1.ValueR\013ob" +
-      "servation\022(\n\004info\030\004 \001(\0132\024.openenv.v1.Map" +
-      "ValueR\004info\"v\n\013StepRequest\022\035\n\nsession_id" +
-      "\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021.open" +
-      "env.v1.ValueR\006action\022\035\n\nstep_index\030\003 \001(\003" +
-      "R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013observat" +
-      "ion\030\001 \001(\0132\021.openenv.v1.ValueR\013observatio" +
-      "n\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_comp" +
-      "onents\030\003 \003(\0132..openenv.v1.StepResponse.R" +
-      "ewardComponentsEntryR\020rewardComponents\022\036" +
-      "\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttrunca" +
-      "ted\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024.ope" +
-      "nenv.v1.MapValueR\004info\022\035\n\nstep_index\030\007 \001" +
-      "(\003R\tstepIndex\032C\n\025RewardComponentsEntry\022\020" +
-      "\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005value:\002" +
-      "8\001\"\215\001\n\017NewBatchSession\022\035\n\nrequest_id\030\001 \001" +
-      "(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007numEnvs" +
-      "\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v1.Au" +
-      "toresetModeR\rautoresetMode\"x\n\013SubEnvRese" +
-      "t\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030\002 " +
-      "\001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv.v" +
-      "1.MapValueR\007optionsB\007\n\005_seed\"\226\002\n\021ResetBa" +
-      "tchRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tsessio" +
-      "nId\022>\n\013new_session\030\002 \001(\0132\033.openenv.v1.Ne" +
-      "wBatchSessionH\000R\nnewSession\022\035\n\nrequest_i" +
-      "d\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 \003(\005R\006env" +
-      "Ids\022)\n\003all\030\005 \001(\0132\027.openenv.v1.SubEnvRese" +
-      "tR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.openenv.v1.Su" +
-      "bEnvResetR\007subEnvsB\t\n\007session\"\316\001\n\022ResetB" +
-      "atchResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessio" +
-      "nId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\027\n\007en" +
-      "v_ids\030\003 \003(\005R\006envIds\0225\n\014observations\030\004 \001(" +
-      "\0132\021.openenv.v1.ValueR\014observations\022*\n\005in" +
-      "fos\030\005 \003(\0132\024.openenv.v1.MapValueR\005infos\"\226" +
-      "\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001(\tR" +
-      "\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+\n\007a" +
-      "ctions\030\003 \001(\0132\021.openenv.v1.ValueR\007actions" +
-      "\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\304\004\n\021Step" +
-      "BatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds\0225" +
-      "\n\014observations\030\002 \001(\0132\021.openenv.v1.ValueR" +
-      "\014observations\022,\n\007rewards\030\003 \001(\0132\022.openenv" +
-      ".v1.TensorR\007rewards\0226\n\014terminations\030\004 \001(" +
-      "\0132\022.openenv.v1.TensorR\014terminations\0224\n\013t" +
-      "runcations\030\005 \001(\0132\022.openenv.v1.TensorR\013tr" +
-      "uncations\022`\n\021reward_components\030\006 \003(\01323.o" +
-      "penenv.v1.StepBatchResponse.RewardCompon" +
-      "entsEntryR\020rewardComponents\022*\n\005infos\030\007 \003" +
-      "(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nstep_" +
-      "index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_errors" +
-      "\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subEnvE" +
-      "rrors\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 " +
-      "\001(\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Ten" +
-      "sorR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030" +
-      "\001 \001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rp" +
-      "c.StatusR\006status\"S\n\013SendRequest\022\027\n\007env_i" +
-      "ds\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.open" +
-      "env.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n" +
-      "\007env_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n" +
-      "\010num_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest" +
-      "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStat" +
-      "eResponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId" +
-      "\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_" +
-      "count\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004" +
-      " \001(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007num" +
-      "Envs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v" +
-      "1.AutoresetModeR\rautoresetMode\022\'\n\005state\030" +
-      "\007 \001(\0132\021.openenv.v1.ValueR\005state\"4\n\023Close" +
-      "SessionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsess" +
-      "ionId\"\026\n\024CloseSessionResponse\".\n\rAttachR" +
-      "equest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n" +
-      "\016AttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv" +
-      ".v1.StateResponseR\005state\"\346\005\n\021StepStreamR" +
-      "equest\022\020\n\003seq\030\001 \001(\004R\003seq\022?\n\rreset_reques" +
-      "t\030\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014res" +
-      "etRequest\022<\n\014step_request\030\003 \001(\0132\027.openen" +
-      "v.v1.StepRequestH\000R\013stepRequest\022O\n\023reset" +
-      "_batch_request\030\004 \001(\0132\035.openenv.v1.ResetB" +
-      "atchRequestH\000R\021resetBatchRequest\022L\n\022step" +
-      "_batch_request\030\005 \001(\0132\034.openenv.v1.StepBa" +
-      "tchRequestH\000R\020stepBatchRequest\022?\n\rstate_" +
-      "request\030\006 \001(\0132\030.openenv.v1.StateRequestH" +
-      "\000R\014stateRequest\022B\n\016attach_request\030\007 \001(\0132" +
-      "\031.openenv.v1.AttachRequestH\000R\rattachRequ" +
-      "est\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.S" +
-      "endRequestH\000R\013sendRequest\022<\n\014recv_reques" +
-      "t\030\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recv" +
-      "Request\022T\n\rtrace_context\030\017 \003(\0132/.openenv" +
-      ".v1.StepStreamRequest.TraceContextEntryR" +
-      "\014traceContext\032?\n\021TraceContextEntry\022\020\n\003ke" +
-      "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t" +
-      "\n\007request\"\232\005\n\022StepStreamResponse\022\020\n\003seq\030" +
-      "\001 \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.ope" +
-      "nenv.v1.ResetResponseH\000R\rresetResponse\022?" +
-      "\n\rstep_response\030\003 \001(\0132\030.openenv.v1.StepR" +
-      "esponseH\000R\014stepResponse\022R\n\024reset_batch_r" +
-      "esponse\030\004 \001(\0132\036.openenv.v1.ResetBatchRes" +
-      "ponseH\000R\022resetBatchResponse\022O\n\023step_batc" +
-      "h_response\030\005 \001(\0132\035.openenv.v1.StepBatchR" +
-      "esponseH\000R\021stepBatchResponse\022B\n\016state_re" +
-      "sponse\030\006 \001(\0132\031.openenv.v1.StateResponseH" +
-      "\000R\rstateResponse\022E\n\017attach_response\030\007 \001(" +
-      "\0132\032.openenv.v1.AttachResponseH\000R\016attachR" +
-      "esponse\022?\n\rsend_response\030\010 \001(\0132\030.openenv" +
-      ".v1.SendResponseH\000R\014sendResponse\022D\n\rrecv" +
-      "_response\030\t \001(\0132\035.openenv.v1.StepBatchRe" +
-      "sponseH\000R\014recvResponse\022*\n\005error\030\017 \001(\0132\022." +
-      "google.rpc.StatusH\000R\005errorB\n\n\010response*\210" +
-      "\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_UNSPE" +
-      "CIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STEP\020\001\022\034" +
-      "\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUTORESE" +
-      "T_MODE_DISABLED\020\0032\305\004\n\nEnvService\022E\n\010Desc" +
-      "ribe\022\033.openenv.v1.DescribeRequest\032\034.open" +
-      "env.v1.DescribeResponse\022<\n\005Reset\022\030.opene" +
-      "nv.v1.ResetRequest\032\031.openenv.v1.ResetRes" +
-      "ponse\0229\n\004Step\022\027.openenv.v1.StepRequest\032\030" +
-      ".openenv.v1.StepResponse\022K\n\nResetBatch\022\035" +
-      ".openenv.v1.ResetBatchRequest\032\036.openenv." +
-      "v1.ResetBatchResponse\022H\n\tStepBatch\022\034.ope" +
-      "nenv.v1.StepBatchRequest\032\035.openenv.v1.St" +
-      "epBatchResponse\022<\n\005State\022\030.openenv.v1.St" +
-      "ateRequest\032\031.openenv.v1.StateResponse\022Q\n" +
-      "\014CloseSession\022\037.openenv.v1.CloseSessionR" +
-      "equest\032 .openenv.v1.CloseSessionResponse" +
-      "\022O\n\nStepStream\022\035.openenv.v1.StepStreamRe" +
-      "quest\032\036.openenv.v1.StepStreamResponse(\0010" +
-      "\001Bo\n\023dev.openenv.grpc.v1B\017EnvServiceProt" +
-      "oP\001\242\002\003OXX\252\002\nOpenenv.V1\312\002\nOpenenv\\V1\342\002\026Op" +
-      "enenv\\V1\\GPBMetadata\352\002\013Openenv::V1b\006prot" +
-      "o3"
+      "le/rpc/status.proto\032\027openenv/v1/frames.p" +
+      "roto\032\027openenv/v1/spaces.proto\032\026openenv/v" +
+      "1/tasks.proto\032\026openenv/v1/tools.proto\032\027o" +
+      "penenv/v1/values.proto\"\021\n\017DescribeReques" +
+      "t\"\233\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t" +
+      "R\007envName\022\037\n\013env_version\030\002 \001(\tR\nenvVersi" +
+      "on\022)\n\020protocol_version\030\003 \001(\tR\017protocolVe" +
+      "rsion\022>\n\021observation_space\030\004 \001(\0132\021.opene" +
+      "nv.v1.SpaceR\020observationSpace\0224\n\014action_" +
+      "space\030\005 \001(\0132\021.openenv.v1.SpaceR\013actionSp" +
+      "ace\022:\n\014reward_range\030\006 \001(\0132\027.openenv.v1.R" +
+      "ewardRangeR\013rewardRange\022<\n\014capabilities\030" +
+      "\007 \001(\0132\030.openenv.v1.CapabilitiesR\014capabil" +
+      "ities\0220\n\010metadata\030\010 \001(\0132\024.openenv.v1.Map" +
+      "ValueR\010metadata\022%\n\016server_version\030\t \001(\tR" +
+      "\rserverVersion\022&\n\005tools\030\n \003(\0132\020.openenv." +
+      "v1.ToolR\005tools\022/\n\010tasksets\030\013 \003(\0132\023.opene" +
+      "nv.v1.TaskSetR\010tasksets\"3\n\013RewardRange\022\020" +
+      "\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\363\003\n" +
+      "\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022" +
+      "\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 " +
+      "\001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031." +
+      "google.protobuf.DurationR\nsessionTtl\022*\n\021" +
+      "max_message_bytes\030\005 \001(\005R\017maxMessageBytes" +
+      "\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017au" +
+      "toreset_modes\030\007 \003(\0162\031.openenv.v1.Autores" +
+      "etModeR\016autoresetModes\022<\n\014step_timeout\030\010" +
+      " \001(\0132\031.google.protobuf.DurationR\013stepTim" +
+      "eout\022>\n\rreset_timeout\030\t \001(\0132\031.google.pro" +
+      "tobuf.DurationR\014resetTimeout\022\031\n\010max_envs" +
+      "\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030\013 \001(" +
+      "\005R\017vectorProcesses\"L\n\nNewSession\022\035\n\nrequ" +
+      "est_id\030\001 \001(\tR\trequestId\022\037\n\013render_mode\030\002" +
+      " \001(\tR\nrenderMode\"\255\002\n\014ResetRequest\022\037\n\nses" +
+      "sion_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sessio" +
+      "n\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnewSe" +
+      "ssion\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027\n\004" +
+      "seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\0132\024" +
+      ".openenv.v1.MapValueR\007options\022\027\n\007task_id" +
+      "\030\006 \001(\tR\006taskId\022,\n\004task\030\007 \001(\0132\030.openenv.v" +
+      "1.TaskSelectorR\004taskB\t\n\007sessionB\007\n\005_seed" +
+      "\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\t" +
+      "sessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId" +
+      "\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Value" +
+      "R\013observation\022(\n\004info\030\004 \001(\0132\024.openenv.v1" +
+      ".MapValueR\004info\"v\n\013StepRequest\022\035\n\nsessio" +
+      "n_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021." +
+      "openenv.v1.ValueR\006action\022\035\n\nstep_index\030\003" +
+      " \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013obse" +
+      "rvation\030\001 \001(\0132\021.openenv.v1.ValueR\013observ" +
+      "ation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_" +
+      "components\030\003 \003(\0132..openenv.v1.StepRespon" +
+      "se.RewardComponentsEntryR\020rewardComponen" +
+      "ts\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttr" +
+      "uncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024" +
+      ".openenv.v1.MapValueR\004info\022\035\n\nstep_index" +
+      "\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponentsEnt" +
+      "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005val" +
+      "ue:\0028\001\"\306\001\n\017NewBatchSession\022\035\n\nrequest_id" +
+      "\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007num" +
+      "Envs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v" +
+      "1.AutoresetModeR\rautoresetMode\0227\n\013info_l" +
+      "ayout\030\004 \001(\0162\026.openenv.v1.InfoLayoutR\ninf" +
+      "oLayout\"\246\001\n\013SubEnvReset\022\027\n\004seed\030\001 \001(\004H\000R" +
+      "\004seed\210\001\001\022\027\n\007task_id\030\002 \001(\tR\006taskId\022.\n\007opt" +
+      "ions\030\003 \001(\0132\024.openenv.v1.MapValueR\007option" +
+      "s\022,\n\004task\030\004 \001(\0132\030.openenv.v1.TaskSelecto" +
+      "rR\004taskB\007\n\005_seed\"\226\002\n\021ResetBatchRequest\022\037" +
+      "\n\nsession_id\030\001 \001(\tH\000R\tsessionId\022>\n\013new_s" +
+      "ession\030\002 \001(\0132\033.openenv.v1.NewBatchSessio" +
+      "nH\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\treq" +
+      "uestId\022\027\n\007env_ids\030\004 \003(\005R\006envIds\022)\n\003all\030\005" +
+      " \001(\0132\027.openenv.v1.SubEnvResetR\003all\0222\n\010su" +
+      "b_envs\030\006 \003(\0132\027.openenv.v1.SubEnvResetR\007s" +
+      "ubEnvsB\t\n\007session\"\205\002\n\022ResetBatchResponse" +
+      "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepiso" +
+      "de_id\030\002 \001(\tR\tepisodeId\022\027\n\007env_ids\030\003 \003(\005R" +
+      "\006envIds\0225\n\014observations\030\004 \001(\0132\021.openenv." +
+      "v1.ValueR\014observations\022*\n\005infos\030\005 \003(\0132\024." +
+      "openenv.v1.MapValueR\005infos\0225\n\013vector_inf" +
+      "o\030\006 \001(\0132\024.openenv.v1.MapValueR\nvectorInf" +
+      "o\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001" +
+      "(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+" +
+      "\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007acti" +
+      "ons\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\373\004\n\021S" +
+      "tepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envId" +
+      "s\0225\n\014observations\030\002 \001(\0132\021.openenv.v1.Val" +
+      "ueR\014observations\022,\n\007rewards\030\003 \001(\0132\022.open" +
+      "env.v1.TensorR\007rewards\0226\n\014terminations\030\004" +
+      " \001(\0132\022.openenv.v1.TensorR\014terminations\0224" +
+      "\n\013truncations\030\005 \001(\0132\022.openenv.v1.TensorR" +
+      "\013truncations\022`\n\021reward_components\030\006 \003(\0132" +
+      "3.openenv.v1.StepBatchResponse.RewardCom" +
+      "ponentsEntryR\020rewardComponents\022*\n\005infos\030" +
+      "\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nst" +
+      "ep_index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_err" +
+      "ors\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subE" +
+      "nvErrors\0225\n\013vector_info\030\n \001(\0132\024.openenv." +
+      "v1.MapValueR\nvectorInfo\032W\n\025RewardCompone" +
+      "ntsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005value\030\002 \001(" +
+      "\0132\022.openenv.v1.TensorR\005value:\0028\001\"P\n\013SubE" +
+      "nvError\022\025\n\006env_id\030\001 \001(\005R\005envId\022*\n\006status" +
+      "\030\002 \001(\0132\022.google.rpc.StatusR\006status\"S\n\013Se" +
+      "ndRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+\n\007ac" +
+      "tions\030\002 \001(\0132\021.openenv.v1.ValueR\007actions\"" +
+      "\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds" +
+      "\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007numEn" +
+      "vs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001(\tR\t" +
+      "sessionId\"\225\002\n\rStateResponse\022\035\n\nsession_i" +
+      "d\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\t" +
+      "episodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepCount" +
+      "\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022\031\n\010n" +
+      "um_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_mode" +
+      "\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\rautor" +
+      "esetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1.Val" +
+      "ueR\005state\"4\n\023CloseSessionRequest\022\035\n\nsess" +
+      "ion_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSessionR" +
+      "esponse\".\n\rAttachRequest\022\035\n\nsession_id\030\001" +
+      " \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n\005sta" +
+      "te\030\001 \001(\0132\031.openenv.v1.StateResponseR\005sta" +
+      "te\"\303\007\n\021StepStreamRequest\022\020\n\003seq\030\001 \001(\004R\003s" +
+      "eq\022?\n\rreset_request\030\002 \001(\0132\030.openenv.v1.R" +
+      "esetRequestH\000R\014resetRequest\022<\n\014step_requ" +
+      "est\030\003 \001(\0132\027.openenv.v1.StepRequestH\000R\013st" +
+      "epRequest\022O\n\023reset_batch_request\030\004 \001(\0132\035" +
+      ".openenv.v1.ResetBatchRequestH\000R\021resetBa" +
+      "tchRequest\022L\n\022step_batch_request\030\005 \001(\0132\034" +
+      ".openenv.v1.StepBatchRequestH\000R\020stepBatc" +
+      "hRequest\022?\n\rstate_request\030\006 \001(\0132\030.openen" +
+      "v.v1.StateRequestH\000R\014stateRequest\022B\n\016att" +
+      "ach_request\030\007 \001(\0132\031.openenv.v1.AttachReq" +
+      "uestH\000R\rattachRequest\022<\n\014send_request\030\010 " +
+      "\001(\0132\027.openenv.v1.SendRequestH\000R\013sendRequ" +
+      "est\022<\n\014recv_request\030\t \001(\0132\027.openenv.v1.R" +
+      "ecvRequestH\000R\013recvRequest\022L\n\022list_tools_" +
+      "request\030\n \001(\0132\034.openenv.v1.ListToolsRequ" +
+      "estH\000R\020listToolsRequest\022I\n\021call_tool_req" +
+      "uest\030\013 \001(\0132\033.openenv.v1.CallToolRequestH" +
+      "\000R\017callToolRequest\022B\n\016render_request\030\014 \001" +
+      "(\0132\031.openenv.v1.RenderRequestH\000R\rrenderR" +
+      "equest\022T\n\rtrace_context\030\017 \003(\0132/.openenv." +
+      "v1.StepStreamRequest.TraceContextEntryR\014" +
+      "traceContext\032?\n\021TraceContextEntry\022\020\n\003key" +
+      "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t\n" +
+      "\007request\"\200\007\n\022StepStreamResponse\022\020\n\003seq\030\001" +
+      " \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.open" +
+      "env.v1.ResetResponseH\000R\rresetResponse\022?\n" +
+      "\rstep_response\030\003 \001(\0132\030.openenv.v1.StepRe" +
+      "sponseH\000R\014stepResponse\022R\n\024reset_batch_re" +
+      "sponse\030\004 \001(\0132\036.openenv.v1.ResetBatchResp" +
+      "onseH\000R\022resetBatchResponse\022O\n\023step_batch" +
+      "_response\030\005 \001(\0132\035.openenv.v1.StepBatchRe" +
+      "sponseH\000R\021stepBatchResponse\022B\n\016state_res" +
+      "ponse\030\006 \001(\0132\031.openenv.v1.StateResponseH\000" +
+      "R\rstateResponse\022E\n\017attach_response\030\007 \001(\013" +
+      "2\032.openenv.v1.AttachResponseH\000R\016attachRe" +
+      "sponse\022?\n\rsend_response\030\010 \001(\0132\030.openenv." +
+      "v1.SendResponseH\000R\014sendResponse\022D\n\rrecv_" +
+      "response\030\t \001(\0132\035.openenv.v1.StepBatchRes" +
+      "ponseH\000R\014recvResponse\022O\n\023list_tools_resp" +
+      "onse\030\n \001(\0132\035.openenv.v1.ListToolsRespons" +
+      "eH\000R\021listToolsResponse\022L\n\022call_tool_resp" +
+      "onse\030\013 \001(\0132\034.openenv.v1.CallToolResponse" +
+      "H\000R\020callToolResponse\022E\n\017render_response\030" +
+      "\014 \001(\0132\032.openenv.v1.RenderResponseH\000R\016ren" +
+      "derResponse\022*\n\005error\030\017 \001(\0132\022.google.rpc." +
+      "StatusH\000R\005errorB\n\n\010response*^\n\nInfoLayou" +
+      "t\022\033\n\027INFO_LAYOUT_UNSPECIFIED\020\000\022\033\n\027INFO_L" +
+      "AYOUT_PER_SUB_ENV\020\001\022\026\n\022INFO_LAYOUT_VECTO" +
+      "R\020\002*\210\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_" +
+      "UNSPECIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STE" +
+      "P\020\001\022\034\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUT" +
+      "ORESET_MODE_DISABLED\020\0032\266\007\n\nEnvService\022E\n" +
+      "\010Describe\022\033.openenv.v1.DescribeRequest\032\034" +
+      ".openenv.v1.DescribeResponse\022<\n\005Reset\022\030." +
+      "openenv.v1.ResetRequest\032\031.openenv.v1.Res" +
+      "etResponse\0229\n\004Step\022\027.openenv.v1.StepRequ" +
+      "est\032\030.openenv.v1.StepResponse\022K\n\nResetBa" +
+      "tch\022\035.openenv.v1.ResetBatchRequest\032\036.ope" +
+      "nenv.v1.ResetBatchResponse\022H\n\tStepBatch\022" +
+      "\034.openenv.v1.StepBatchRequest\032\035.openenv." +
+      "v1.StepBatchResponse\022<\n\005State\022\030.openenv." +
+      "v1.StateRequest\032\031.openenv.v1.StateRespon" +
+      "se\022Q\n\014CloseSession\022\037.openenv.v1.CloseSes" +
+      "sionRequest\032 .openenv.v1.CloseSessionRes" +
+      "ponse\022O\n\nStepStream\022\035.openenv.v1.StepStr" +
+      "eamRequest\032\036.openenv.v1.StepStreamRespon" +
+      "se(\0010\001\022H\n\tListTools\022\034.openenv.v1.ListToo" +
+      "lsRequest\032\035.openenv.v1.ListToolsResponse" +
+      "\022E\n\010CallTool\022\033.openenv.v1.CallToolReques" +
+      "t\032\034.openenv.v1.CallToolResponse\022H\n\tListT" +
+      "asks\022\034.openenv.v1.ListTasksRequest\032\035.ope" +
+      "nenv.v1.ListTasksResponse\022?\n\006Render\022\031.op" +
+      "enenv.v1.RenderRequest\032\032.openenv.v1.Rend" +
+      "erResponse\022S\n\014WatchSession\022\037.openenv.v1." +
+      "WatchSessionRequest\032 .openenv.v1.WatchSe" +
+      "ssionResponse0\001Bo\n\023dev.openenv.grpc.v1B\017" +
+      "EnvServiceProtoP\001\242\002\003OXX\252\002\nOpenenv.V1\312\002\nO" +
+      "penenv\\V1\342\002\026Openenv\\V1\\GPBMetadata\352\002\013Ope" +
+      "nenv::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.protobuf.DurationProto.getDescriptor(),
           com.google.rpc.StatusProto.getDescriptor(),
+          dev.openenv.grpc.v1.FramesProto.getDescriptor(),
           dev.openenv.grpc.v1.SpacesProto.getDescriptor(),
+          dev.openenv.grpc.v1.TasksProto.getDescriptor(),
+          dev.openenv.grpc.v1.ToolsProto.getDescriptor(),
           dev.openenv.grpc.v1.ValuesProto.getDescriptor(),
         });
     internal_static_openenv_v1_DescribeRequest_descriptor =
@@ -372,7 +410,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_DescribeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_DescribeResponse_descriptor,
-        new java.lang.String[] { "EnvName", "EnvVersion", "ProtocolVersion", "ObservationSpace", "ActionSpace", "RewardRange", "Capabilities", "Metadata", "ServerVersion", });
+        new java.lang.String[] { "EnvName", "EnvVersion", "ProtocolVersion", "ObservationSpace", "ActionSpace", "RewardRange", "Capabilities", "Metadata", "ServerVersion", "Tools", "Tasksets", });
     internal_static_openenv_v1_RewardRange_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_openenv_v1_RewardRange_fieldAccessorTable = new
@@ -384,19 +422,19 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_Capabilities_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_Capabilities_descriptor,
-        new java.lang.String[] { "Batched", "Tools", "MaxSessions", "SessionTtl", "MaxMessageBytes", "MaxNumEnvs", "AutoresetModes", "StepTimeout", "ResetTimeout", "MaxEnvs", });
+        new java.lang.String[] { "Batched", "Tools", "MaxSessions", "SessionTtl", "MaxMessageBytes", "MaxNumEnvs", "AutoresetModes", "StepTimeout", "ResetTimeout", "MaxEnvs", "VectorProcesses", });
     internal_static_openenv_v1_NewSession_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_openenv_v1_NewSession_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_NewSession_descriptor,
-        new java.lang.String[] { "RequestId", });
+        new java.lang.String[] { "RequestId", "RenderMode", });
     internal_static_openenv_v1_ResetRequest_descriptor =
       getDescriptor().getMessageType(5);
     internal_static_openenv_v1_ResetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetRequest_descriptor,
-        new java.lang.String[] { "SessionId", "NewSession", "RequestId", "Seed", "Options", "TaskId", "Session", });
+        new java.lang.String[] { "SessionId", "NewSession", "RequestId", "Seed", "Options", "TaskId", "Task", "Session", });
     internal_static_openenv_v1_ResetResponse_descriptor =
       getDescriptor().getMessageType(6);
     internal_static_openenv_v1_ResetResponse_fieldAccessorTable = new
@@ -426,13 +464,13 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_NewBatchSession_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_NewBatchSession_descriptor,
-        new java.lang.String[] { "RequestId", "NumEnvs", "AutoresetMode", });
+        new java.lang.String[] { "RequestId", "NumEnvs", "AutoresetMode", "InfoLayout", });
     internal_static_openenv_v1_SubEnvReset_descriptor =
       getDescriptor().getMessageType(10);
     internal_static_openenv_v1_SubEnvReset_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SubEnvReset_descriptor,
-        new java.lang.String[] { "Seed", "TaskId", "Options", });
+        new java.lang.String[] { "Seed", "TaskId", "Options", "Task", });
     internal_static_openenv_v1_ResetBatchRequest_descriptor =
       getDescriptor().getMessageType(11);
     internal_static_openenv_v1_ResetBatchRequest_fieldAccessorTable = new
@@ -444,7 +482,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_ResetBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetBatchResponse_descriptor,
-        new java.lang.String[] { "SessionId", "EpisodeId", "EnvIds", "Observations", "Infos", });
+        new java.lang.String[] { "SessionId", "EpisodeId", "EnvIds", "Observations", "Infos", "VectorInfo", });
     internal_static_openenv_v1_StepBatchRequest_descriptor =
       getDescriptor().getMessageType(13);
     internal_static_openenv_v1_StepBatchRequest_fieldAccessorTable = new
@@ -456,7 +494,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_StepBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepBatchResponse_descriptor,
-        new java.lang.String[] { "EnvIds", "Observations", "Rewards", "Terminations", "Truncations", "RewardComponents", "Infos", "StepIndex", "SubEnvErrors", });
+        new java.lang.String[] { "EnvIds", "Observations", "Rewards", "Terminations", "Truncations", "RewardComponents", "Infos", "StepIndex", "SubEnvErrors", "VectorInfo", });
     internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_descriptor =
       internal_static_openenv_v1_StepBatchResponse_descriptor.getNestedType(0);
     internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_fieldAccessorTable = new
@@ -528,7 +566,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_StepStreamRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamRequest_descriptor,
-        new java.lang.String[] { "Seq", "ResetRequest", "StepRequest", "ResetBatchRequest", "StepBatchRequest", "StateRequest", "AttachRequest", "SendRequest", "RecvRequest", "TraceContext", "Request", });
+        new java.lang.String[] { "Seq", "ResetRequest", "StepRequest", "ResetBatchRequest", "StepBatchRequest", "StateRequest", "AttachRequest", "SendRequest", "RecvRequest", "ListToolsRequest", "CallToolRequest", "RenderRequest", "TraceContext", "Request", });
     internal_static_openenv_v1_StepStreamRequest_TraceContextEntry_descriptor =
       internal_static_openenv_v1_StepStreamRequest_descriptor.getNestedType(0);
     internal_static_openenv_v1_StepStreamRequest_TraceContextEntry_fieldAccessorTable = new
@@ -540,11 +578,14 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_StepStreamResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamResponse_descriptor,
-        new java.lang.String[] { "Seq", "ResetResponse", "StepResponse", "ResetBatchResponse", "StepBatchResponse", "StateResponse", "AttachResponse", "SendResponse", "RecvResponse", "Error", "Response", });
+        new java.lang.String[] { "Seq", "ResetResponse", "StepResponse", "ResetBatchResponse", "StepBatchResponse", "StateResponse", "AttachResponse", "SendResponse", "RecvResponse", "ListToolsResponse", "CallToolResponse", "RenderResponse", "Error", "Response", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.rpc.StatusProto.getDescriptor();
+    dev.openenv.grpc.v1.FramesProto.getDescriptor();
     dev.openenv.grpc.v1.SpacesProto.getDescriptor();
+    dev.openenv.grpc.v1.TasksProto.getDescriptor();
+    dev.openenv.grpc.v1.ToolsProto.getDescriptor();
     dev.openenv.grpc.v1.ValuesProto.getDescriptor();
   }
 

@@ -138,8 +138,9 @@ public enum ErrorReason
    * <pre>
    * INTERNAL. The environment's own code raised, or returned a result the
    * protocol cannot carry or that is malformed. Metadata: `where` (factory,
-   * reset, step, state, close), `exception` (the exception's type). The
-   * session stays open; Reset it.
+   * reset, step, state, close, tool), `exception` (the exception's type).
+   * The session stays open; Reset it (a tool's crash leaves the episode
+   * running).
    * </pre>
    *
    * <code>ERROR_REASON_ENV_ERROR = 12;</code>
@@ -245,6 +246,49 @@ public enum ErrorReason
    * <code>ERROR_REASON_UNAUTHENTICATED = 22;</code>
    */
   ERROR_REASON_UNAUTHENTICATED(22),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. CallTool names a tool the session's env does not
+   * have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_TOOL_NOT_FOUND = 23;</code>
+   */
+  ERROR_REASON_TOOL_NOT_FOUND(23),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+   * not match the tool's input schema. Metadata: `tool`, `fields` (the
+   * argument fields at fault, comma-separated). Send arguments as the
+   * tool's input schema describes them. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_INVALID_TOOL_ARGUMENTS = 24;</code>
+   */
+  ERROR_REASON_INVALID_TOOL_ARGUMENTS(24),
+  /**
+   * <pre>
+   * NOT_FOUND. A task selector names a taskset, split, task id or index
+   * the env does not have (or the env has no tasksets). Metadata:
+   * `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+   * `num_tasks` for an index past the split. List the tasksets with
+   * Describe and the tasks with ListTasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_TASK_NOT_FOUND = 25;</code>
+   */
+  ERROR_REASON_TASK_NOT_FOUND(25),
+  /**
+   * <pre>
+   * INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+   * raised, failed, ran past its timeout, or returned something that is
+   * not a reward. The env applied the step: repeat the same step_index to
+   * have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_REWARD_ERROR = 26;</code>
+   */
+  ERROR_REASON_REWARD_ERROR(26),
   UNRECOGNIZED(-1),
   ;
 
@@ -378,8 +422,9 @@ public enum ErrorReason
    * <pre>
    * INTERNAL. The environment's own code raised, or returned a result the
    * protocol cannot carry or that is malformed. Metadata: `where` (factory,
-   * reset, step, state, close), `exception` (the exception's type). The
-   * session stays open; Reset it.
+   * reset, step, state, close, tool), `exception` (the exception's type).
+   * The session stays open; Reset it (a tool's crash leaves the episode
+   * running).
    * </pre>
    *
    * <code>ERROR_REASON_ENV_ERROR = 12;</code>
@@ -485,6 +530,49 @@ public enum ErrorReason
    * <code>ERROR_REASON_UNAUTHENTICATED = 22;</code>
    */
   public static final int ERROR_REASON_UNAUTHENTICATED_VALUE = 22;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. CallTool names a tool the session's env does not
+   * have. Metadata: `tool`. Call one that ListTools lists. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_TOOL_NOT_FOUND = 23;</code>
+   */
+  public static final int ERROR_REASON_TOOL_NOT_FOUND_VALUE = 23;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. A tool call's arguments are not a JSON object or do
+   * not match the tool's input schema. Metadata: `tool`, `fields` (the
+   * argument fields at fault, comma-separated). Send arguments as the
+   * tool's input schema describes them. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_INVALID_TOOL_ARGUMENTS = 24;</code>
+   */
+  public static final int ERROR_REASON_INVALID_TOOL_ARGUMENTS_VALUE = 24;
+  /**
+   * <pre>
+   * NOT_FOUND. A task selector names a taskset, split, task id or index
+   * the env does not have (or the env has no tasksets). Metadata:
+   * `taskset`, `split`, and `task_id` or `index` as the selector gave them;
+   * `num_tasks` for an index past the split. List the tasksets with
+   * Describe and the tasks with ListTasks. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_TASK_NOT_FOUND = 25;</code>
+   */
+  public static final int ERROR_REASON_TASK_NOT_FOUND_VALUE = 25;
+  /**
+   * <pre>
+   * INTERNAL. The server's reward hook (`--reward`, `--reward-service`)
+   * raised, failed, ran past its timeout, or returned something that is
+   * not a reward. The env applied the step: repeat the same step_index to
+   * have it scored again. Metadata: `hook`, `why`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>ERROR_REASON_REWARD_ERROR = 26;</code>
+   */
+  public static final int ERROR_REASON_REWARD_ERROR_VALUE = 26;
 
 
   public final int getNumber() {
@@ -534,6 +622,10 @@ public enum ErrorReason
       case 20: return ERROR_REASON_CAPACITY_EXHAUSTED;
       case 21: return ERROR_REASON_REQUEST_TOO_LARGE;
       case 22: return ERROR_REASON_UNAUTHENTICATED;
+      case 23: return ERROR_REASON_TOOL_NOT_FOUND;
+      case 24: return ERROR_REASON_INVALID_TOOL_ARGUMENTS;
+      case 25: return ERROR_REASON_TASK_NOT_FOUND;
+      case 26: return ERROR_REASON_REWARD_ERROR;
       default: return null;
     }
   }

@@ -35,7 +35,7 @@ public final class ErrorsProto extends com.google.protobuf.GeneratedFile {
       descriptor;
   static {
     java.lang.String[] descriptorData = {
-      "\n\027openenv/v1/errors.proto\022\nopenenv.v1*\217\006" +
+      "\n\027openenv/v1/errors.proto\022\nopenenv.v1*\231\007" +
       "\n\013ErrorReason\022\034\n\030ERROR_REASON_UNSPECIFIE" +
       "D\020\000\022\"\n\036ERROR_REASON_SESSION_NOT_FOUND\020\001\022" +
       " \n\034ERROR_REASON_SESSION_EXPIRED\020\002\022\035\n\031ERR" +
@@ -55,10 +55,13 @@ public final class ErrorsProto extends com.google.protobuf.GeneratedFile {
       "ATCH\020\022\022\034\n\030ERROR_REASON_ENV_TIMEOUT\020\023\022#\n\037" +
       "ERROR_REASON_CAPACITY_EXHAUSTED\020\024\022\"\n\036ERR" +
       "OR_REASON_REQUEST_TOO_LARGE\020\025\022 \n\034ERROR_R" +
-      "EASON_UNAUTHENTICATED\020\026Bk\n\023dev.openenv.g" +
-      "rpc.v1B\013ErrorsProtoP\001\242\002\003OXX\252\002\nOpenenv.V1" +
-      "\312\002\nOpenenv\\V1\342\002\026Openenv\\V1\\GPBMetadata\352\002" +
-      "\013Openenv::V1b\006proto3"
+      "EASON_UNAUTHENTICATED\020\026\022\037\n\033ERROR_REASON_" +
+      "TOOL_NOT_FOUND\020\027\022\'\n#ERROR_REASON_INVALID" +
+      "_TOOL_ARGUMENTS\020\030\022\037\n\033ERROR_REASON_TASK_N" +
+      "OT_FOUND\020\031\022\035\n\031ERROR_REASON_REWARD_ERROR\020" +
+      "\032Bk\n\023dev.openenv.grpc.v1B\013ErrorsProtoP\001\242" +
+      "\002\003OXX\252\002\nOpenenv.V1\312\002\nOpenenv\\V1\342\002\026Openen" +
+      "v\\V1\\GPBMetadata\352\002\013Openenv::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -34,6 +34,7 @@ private static final long serialVersionUID = 0L;
   private NewBatchSession() {
     requestId_ = "";
     autoresetMode_ = 0;
+    infoLayout_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -143,6 +144,38 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.openenv.grpc.v1.AutoresetMode.UNRECOGNIZED : result;
   }
 
+  public static final int INFO_LAYOUT_FIELD_NUMBER = 4;
+  private int infoLayout_ = 0;
+  /**
+   * <pre>
+   * How batched responses carry infos (unset: one MapValue per sub-env in
+   * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+   * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+   * of the two it gets. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+   * @return The enum numeric value on the wire for infoLayout.
+   */
+  @java.lang.Override public int getInfoLayoutValue() {
+    return infoLayout_;
+  }
+  /**
+   * <pre>
+   * How batched responses carry infos (unset: one MapValue per sub-env in
+   * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+   * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+   * of the two it gets. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+   * @return The infoLayout.
+   */
+  @java.lang.Override public dev.openenv.grpc.v1.InfoLayout getInfoLayout() {
+    dev.openenv.grpc.v1.InfoLayout result = dev.openenv.grpc.v1.InfoLayout.forNumber(infoLayout_);
+    return result == null ? dev.openenv.grpc.v1.InfoLayout.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -166,6 +199,9 @@ private static final long serialVersionUID = 0L;
     if (autoresetMode_ != dev.openenv.grpc.v1.AutoresetMode.AUTORESET_MODE_UNSPECIFIED.getNumber()) {
       output.writeEnum(3, autoresetMode_);
     }
+    if (infoLayout_ != dev.openenv.grpc.v1.InfoLayout.INFO_LAYOUT_UNSPECIFIED.getNumber()) {
+      output.writeEnum(4, infoLayout_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -180,6 +216,10 @@ private static final long serialVersionUID = 0L;
     if (autoresetMode_ != dev.openenv.grpc.v1.AutoresetMode.AUTORESET_MODE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(3, autoresetMode_);
+    }
+    if (infoLayout_ != dev.openenv.grpc.v1.InfoLayout.INFO_LAYOUT_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(4, infoLayout_);
     }
     return size;
   }
@@ -210,6 +250,7 @@ private static final long serialVersionUID = 0L;
     if (getNumEnvs()
         != other.getNumEnvs()) return false;
     if (autoresetMode_ != other.autoresetMode_) return false;
+    if (infoLayout_ != other.infoLayout_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -227,6 +268,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getNumEnvs();
     hash = (37 * hash) + AUTORESET_MODE_FIELD_NUMBER;
     hash = (53 * hash) + autoresetMode_;
+    hash = (37 * hash) + INFO_LAYOUT_FIELD_NUMBER;
+    hash = (53 * hash) + infoLayout_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -365,6 +408,7 @@ private static final long serialVersionUID = 0L;
       requestId_ = "";
       numEnvs_ = 0;
       autoresetMode_ = 0;
+      infoLayout_ = 0;
       return this;
     }
 
@@ -407,6 +451,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.autoresetMode_ = autoresetMode_;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.infoLayout_ = infoLayout_;
+      }
     }
 
     @java.lang.Override
@@ -431,6 +478,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.autoresetMode_ != 0) {
         setAutoresetModeValue(other.getAutoresetModeValue());
+      }
+      if (other.infoLayout_ != 0) {
+        setInfoLayoutValue(other.getInfoLayoutValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -471,6 +521,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 32: {
+              infoLayout_ = input.readEnum();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -695,6 +750,93 @@ private static final long serialVersionUID = 0L;
     public Builder clearAutoresetMode() {
       bitField0_ = (bitField0_ & ~0x00000004);
       autoresetMode_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int infoLayout_ = 0;
+    /**
+     * <pre>
+     * How batched responses carry infos (unset: one MapValue per sub-env in
+     * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+     * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+     * of the two it gets. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+     * @return The enum numeric value on the wire for infoLayout.
+     */
+    @java.lang.Override public int getInfoLayoutValue() {
+      return infoLayout_;
+    }
+    /**
+     * <pre>
+     * How batched responses carry infos (unset: one MapValue per sub-env in
+     * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+     * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+     * of the two it gets. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+     * @param value The enum numeric value on the wire for infoLayout to set.
+     * @return This builder for chaining.
+     */
+    public Builder setInfoLayoutValue(int value) {
+      infoLayout_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How batched responses carry infos (unset: one MapValue per sub-env in
+     * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+     * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+     * of the two it gets. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+     * @return The infoLayout.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.InfoLayout getInfoLayout() {
+      dev.openenv.grpc.v1.InfoLayout result = dev.openenv.grpc.v1.InfoLayout.forNumber(infoLayout_);
+      return result == null ? dev.openenv.grpc.v1.InfoLayout.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * How batched responses carry infos (unset: one MapValue per sub-env in
+     * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+     * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+     * of the two it gets. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+     * @param value The infoLayout to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setInfoLayout(dev.openenv.grpc.v1.InfoLayout value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000008;
+      infoLayout_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How batched responses carry infos (unset: one MapValue per sub-env in
+     * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+     * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+     * of the two it gets. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearInfoLayout() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      infoLayout_ = 0;
       onChanged();
       return this;
     }

@@ -59,4 +59,29 @@ public interface NewBatchSessionOrBuilder extends
    * @return The autoresetMode.
    */
   dev.openenv.grpc.v1.AutoresetMode getAutoresetMode();
+
+  /**
+   * <pre>
+   * How batched responses carry infos (unset: one MapValue per sub-env in
+   * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+   * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+   * of the two it gets. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+   * @return The enum numeric value on the wire for infoLayout.
+   */
+  int getInfoLayoutValue();
+  /**
+   * <pre>
+   * How batched responses carry infos (unset: one MapValue per sub-env in
+   * `infos`, as before 1.4). A server older than 1.4 ignores it and sends
+   * `infos`, so a client that asks for INFO_LAYOUT_VECTOR reads whichever
+   * of the two it gets. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.InfoLayout info_layout = 4 [json_name = "infoLayout"];</code>
+   * @return The infoLayout.
+   */
+  dev.openenv.grpc.v1.InfoLayout getInfoLayout();
 }

@@ -33,6 +33,7 @@ private static final long serialVersionUID = 0L;
   }
   private NewSession() {
     requestId_ = "";
+    renderMode_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -108,6 +109,59 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int RENDER_MODE_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object renderMode_ = "";
+  /**
+   * <pre>
+   * The render mode to make the env in (Gymnasium's `render_mode`, one of
+   * the `render_modes` in Describe's metadata, "human" excepted); empty
+   * leaves it to the server (none unless its operator set a default).
+   * Render and WatchSession frames need one. (Since 1.4.)
+   * </pre>
+   *
+   * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+   * @return The renderMode.
+   */
+  @java.lang.Override
+  public java.lang.String getRenderMode() {
+    java.lang.Object ref = renderMode_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      renderMode_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The render mode to make the env in (Gymnasium's `render_mode`, one of
+   * the `render_modes` in Describe's metadata, "human" excepted); empty
+   * leaves it to the server (none unless its operator set a default).
+   * Render and WatchSession frames need one. (Since 1.4.)
+   * </pre>
+   *
+   * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+   * @return The bytes for renderMode.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRenderModeBytes() {
+    java.lang.Object ref = renderMode_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      renderMode_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -125,12 +179,18 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, requestId_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(renderMode_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 2, renderMode_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
     int size = 0;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, requestId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(renderMode_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, renderMode_);
     }
     return size;
   }
@@ -158,6 +218,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getRequestId()
         .equals(other.getRequestId())) return false;
+    if (!getRenderMode()
+        .equals(other.getRenderMode())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -171,6 +233,8 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
     hash = (53 * hash) + getRequestId().hashCode();
+    hash = (37 * hash) + RENDER_MODE_FIELD_NUMBER;
+    hash = (53 * hash) + getRenderMode().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -307,6 +371,7 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       requestId_ = "";
+      renderMode_ = "";
       return this;
     }
 
@@ -343,6 +408,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.requestId_ = requestId_;
       }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.renderMode_ = renderMode_;
+      }
     }
 
     @java.lang.Override
@@ -360,6 +428,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getRequestId().isEmpty()) {
         requestId_ = other.requestId_;
         bitField0_ |= 0x00000001;
+        onChanged();
+      }
+      if (!other.getRenderMode().isEmpty()) {
+        renderMode_ = other.renderMode_;
+        bitField0_ |= 0x00000002;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -391,6 +464,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 18: {
+              renderMode_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -516,6 +594,113 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       requestId_ = value;
       bitField0_ |= 0x00000001;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object renderMode_ = "";
+    /**
+     * <pre>
+     * The render mode to make the env in (Gymnasium's `render_mode`, one of
+     * the `render_modes` in Describe's metadata, "human" excepted); empty
+     * leaves it to the server (none unless its operator set a default).
+     * Render and WatchSession frames need one. (Since 1.4.)
+     * </pre>
+     *
+     * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+     * @return The renderMode.
+     */
+    public java.lang.String getRenderMode() {
+      java.lang.Object ref = renderMode_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        renderMode_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The render mode to make the env in (Gymnasium's `render_mode`, one of
+     * the `render_modes` in Describe's metadata, "human" excepted); empty
+     * leaves it to the server (none unless its operator set a default).
+     * Render and WatchSession frames need one. (Since 1.4.)
+     * </pre>
+     *
+     * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+     * @return The bytes for renderMode.
+     */
+    public com.google.protobuf.ByteString
+        getRenderModeBytes() {
+      java.lang.Object ref = renderMode_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        renderMode_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The render mode to make the env in (Gymnasium's `render_mode`, one of
+     * the `render_modes` in Describe's metadata, "human" excepted); empty
+     * leaves it to the server (none unless its operator set a default).
+     * Render and WatchSession frames need one. (Since 1.4.)
+     * </pre>
+     *
+     * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+     * @param value The renderMode to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRenderMode(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      renderMode_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The render mode to make the env in (Gymnasium's `render_mode`, one of
+     * the `render_modes` in Describe's metadata, "human" excepted); empty
+     * leaves it to the server (none unless its operator set a default).
+     * Render and WatchSession frames need one. (Since 1.4.)
+     * </pre>
+     *
+     * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRenderMode() {
+      renderMode_ = getDefaultInstance().getRenderMode();
+      bitField0_ = (bitField0_ & ~0x00000002);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The render mode to make the env in (Gymnasium's `render_mode`, one of
+     * the `render_modes` in Describe's metadata, "human" excepted); empty
+     * leaves it to the server (none unless its operator set a default).
+     * Render and WatchSession frames need one. (Since 1.4.)
+     * </pre>
+     *
+     * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+     * @param value The bytes for renderMode to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRenderModeBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      renderMode_ = value;
+      bitField0_ |= 0x00000002;
       onChanged();
       return this;
     }

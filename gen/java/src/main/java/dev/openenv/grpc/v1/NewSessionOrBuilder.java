@@ -37,4 +37,30 @@ public interface NewSessionOrBuilder extends
    */
   com.google.protobuf.ByteString
       getRequestIdBytes();
+
+  /**
+   * <pre>
+   * The render mode to make the env in (Gymnasium's `render_mode`, one of
+   * the `render_modes` in Describe's metadata, "human" excepted); empty
+   * leaves it to the server (none unless its operator set a default).
+   * Render and WatchSession frames need one. (Since 1.4.)
+   * </pre>
+   *
+   * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+   * @return The renderMode.
+   */
+  java.lang.String getRenderMode();
+  /**
+   * <pre>
+   * The render mode to make the env in (Gymnasium's `render_mode`, one of
+   * the `render_modes` in Describe's metadata, "human" excepted); empty
+   * leaves it to the server (none unless its operator set a default).
+   * Render and WatchSession frames need one. (Since 1.4.)
+   * </pre>
+   *
+   * <code>string render_mode = 2 [json_name = "renderMode"];</code>
+   * @return The bytes for renderMode.
+   */
+  com.google.protobuf.ByteString
+      getRenderModeBytes();
 }

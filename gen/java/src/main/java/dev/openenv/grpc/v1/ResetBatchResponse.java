@@ -303,6 +303,50 @@ private static final long serialVersionUID = 0L;
     return infos_.get(index);
   }
 
+  public static final int VECTOR_INFO_FIELD_NUMBER = 6;
+  private dev.openenv.grpc.v1.MapValue vectorInfo_;
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   * @return Whether the vectorInfo field is set.
+   */
+  @java.lang.Override
+  public boolean hasVectorInfo() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   * @return The vectorInfo.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.MapValue getVectorInfo() {
+    return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+  }
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder() {
+    return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -336,6 +380,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < infos_.size(); i++) {
       output.writeMessage(5, infos_.get(i));
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(6, getVectorInfo());
     }
     getUnknownFields().writeTo(output);
   }
@@ -374,6 +421,10 @@ private static final long serialVersionUID = 0L;
           }
           size += 1 * count;
         }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getVectorInfo());
+    }
     return size;
   }
   @java.lang.Override
@@ -411,6 +462,11 @@ private static final long serialVersionUID = 0L;
     }
     if (!getInfosList()
         .equals(other.getInfosList())) return false;
+    if (hasVectorInfo() != other.hasVectorInfo()) return false;
+    if (hasVectorInfo()) {
+      if (!getVectorInfo()
+          .equals(other.getVectorInfo())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -437,6 +493,10 @@ private static final long serialVersionUID = 0L;
     if (getInfosCount() > 0) {
       hash = (37 * hash) + INFOS_FIELD_NUMBER;
       hash = (53 * hash) + getInfosList().hashCode();
+    }
+    if (hasVectorInfo()) {
+      hash = (37 * hash) + VECTOR_INFO_FIELD_NUMBER;
+      hash = (53 * hash) + getVectorInfo().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -574,6 +634,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         internalGetObservationsFieldBuilder();
         internalGetInfosFieldBuilder();
+        internalGetVectorInfoFieldBuilder();
       }
     }
     @java.lang.Override
@@ -595,6 +656,11 @@ private static final long serialVersionUID = 0L;
         infosBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000010);
+      vectorInfo_ = null;
+      if (vectorInfoBuilder_ != null) {
+        vectorInfoBuilder_.dispose();
+        vectorInfoBuilder_ = null;
+      }
       return this;
     }
 
@@ -657,6 +723,12 @@ private static final long serialVersionUID = 0L;
             ? observations_
             : observationsBuilder_.build();
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.vectorInfo_ = vectorInfoBuilder_ == null
+            ? vectorInfo_
+            : vectorInfoBuilder_.build();
+        to_bitField0_ |= 0x00000002;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -722,6 +794,9 @@ private static final long serialVersionUID = 0L;
             infosBuilder_.addAllMessages(other.infos_);
           }
         }
+      }
+      if (other.hasVectorInfo()) {
+        mergeVectorInfo(other.getVectorInfo());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -793,6 +868,13 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 42
+            case 50: {
+              input.readMessage(
+                  internalGetVectorInfoFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1601,6 +1683,179 @@ private static final long serialVersionUID = 0L;
         infos_ = null;
       }
       return infosBuilder_;
+    }
+
+    private dev.openenv.grpc.v1.MapValue vectorInfo_;
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder> vectorInfoBuilder_;
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     * @return Whether the vectorInfo field is set.
+     */
+    public boolean hasVectorInfo() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     * @return The vectorInfo.
+     */
+    public dev.openenv.grpc.v1.MapValue getVectorInfo() {
+      if (vectorInfoBuilder_ == null) {
+        return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+      } else {
+        return vectorInfoBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public Builder setVectorInfo(dev.openenv.grpc.v1.MapValue value) {
+      if (vectorInfoBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        vectorInfo_ = value;
+      } else {
+        vectorInfoBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public Builder setVectorInfo(
+        dev.openenv.grpc.v1.MapValue.Builder builderForValue) {
+      if (vectorInfoBuilder_ == null) {
+        vectorInfo_ = builderForValue.build();
+      } else {
+        vectorInfoBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public Builder mergeVectorInfo(dev.openenv.grpc.v1.MapValue value) {
+      if (vectorInfoBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          vectorInfo_ != null &&
+          vectorInfo_ != dev.openenv.grpc.v1.MapValue.getDefaultInstance()) {
+          getVectorInfoBuilder().mergeFrom(value);
+        } else {
+          vectorInfo_ = value;
+        }
+      } else {
+        vectorInfoBuilder_.mergeFrom(value);
+      }
+      if (vectorInfo_ != null) {
+        bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public Builder clearVectorInfo() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      vectorInfo_ = null;
+      if (vectorInfoBuilder_ != null) {
+        vectorInfoBuilder_.dispose();
+        vectorInfoBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public dev.openenv.grpc.v1.MapValue.Builder getVectorInfoBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return internalGetVectorInfoFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    public dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder() {
+      if (vectorInfoBuilder_ != null) {
+        return vectorInfoBuilder_.getMessageOrBuilder();
+      } else {
+        return vectorInfo_ == null ?
+            dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+      }
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+     * instead of `infos` when the session was created with that layout and
+     * some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder> 
+        internalGetVectorInfoFieldBuilder() {
+      if (vectorInfoBuilder_ == null) {
+        vectorInfoBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder>(
+                getVectorInfo(),
+                getParentForChildren(),
+                isClean());
+        vectorInfo_ = null;
+      }
+      return vectorInfoBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.ResetBatchResponse)

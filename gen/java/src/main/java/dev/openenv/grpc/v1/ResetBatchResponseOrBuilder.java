@@ -160,4 +160,37 @@ public interface ResetBatchResponseOrBuilder extends
    */
   dev.openenv.grpc.v1.MapValueOrBuilder getInfosOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   * @return Whether the vectorInfo field is set.
+   */
+  boolean hasVectorInfo();
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   * @return The vectorInfo.
+   */
+  dev.openenv.grpc.v1.MapValue getVectorInfo();
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), set
+   * instead of `infos` when the session was created with that layout and
+   * some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 6 [json_name = "vectorInfo"];</code>
+   */
+  dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder();
 }

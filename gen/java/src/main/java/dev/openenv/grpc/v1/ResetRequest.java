@@ -332,6 +332,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Which task of a multi-task env to start ("" for the env's default).
+   * The same as `task` with only task_id set; set one of the two.
    * </pre>
    *
    * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -353,6 +354,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Which task of a multi-task env to start ("" for the env's default).
+   * The same as `task` with only task_id set; set one of the two.
    * </pre>
    *
    * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -371,6 +373,50 @@ private static final long serialVersionUID = 0L;
     } else {
       return (com.google.protobuf.ByteString) ref;
     }
+  }
+
+  public static final int TASK_FIELD_NUMBER = 7;
+  private dev.openenv.grpc.v1.TaskSelector task_;
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   * @return Whether the task field is set.
+   */
+  @java.lang.Override
+  public boolean hasTask() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   * @return The task.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSelector getTask() {
+    return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+  }
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder() {
+    return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -405,6 +451,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 6, taskId_);
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(7, getTask());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -429,6 +478,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(6, taskId_);
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(7, getTask());
     }
     return size;
   }
@@ -468,6 +521,11 @@ private static final long serialVersionUID = 0L;
     }
     if (!getTaskId()
         .equals(other.getTaskId())) return false;
+    if (hasTask() != other.hasTask()) return false;
+    if (hasTask()) {
+      if (!getTask()
+          .equals(other.getTask())) return false;
+    }
     if (!getSessionCase().equals(other.getSessionCase())) return false;
     switch (sessionCase_) {
       case 1:
@@ -505,6 +563,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + TASK_ID_FIELD_NUMBER;
     hash = (53 * hash) + getTaskId().hashCode();
+    if (hasTask()) {
+      hash = (37 * hash) + TASK_FIELD_NUMBER;
+      hash = (53 * hash) + getTask().hashCode();
+    }
     switch (sessionCase_) {
       case 1:
         hash = (37 * hash) + SESSION_ID_FIELD_NUMBER;
@@ -652,6 +714,7 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessage
               .alwaysUseFieldBuilders) {
         internalGetOptionsFieldBuilder();
+        internalGetTaskFieldBuilder();
       }
     }
     @java.lang.Override
@@ -669,6 +732,11 @@ private static final long serialVersionUID = 0L;
         optionsBuilder_ = null;
       }
       taskId_ = "";
+      task_ = null;
+      if (taskBuilder_ != null) {
+        taskBuilder_.dispose();
+        taskBuilder_ = null;
+      }
       sessionCase_ = 0;
       session_ = null;
       return this;
@@ -722,6 +790,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000020) != 0)) {
         result.taskId_ = taskId_;
       }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.task_ = taskBuilder_ == null
+            ? task_
+            : taskBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -761,6 +835,9 @@ private static final long serialVersionUID = 0L;
         taskId_ = other.taskId_;
         bitField0_ |= 0x00000020;
         onChanged();
+      }
+      if (other.hasTask()) {
+        mergeTask(other.getTask());
       }
       switch (other.getSessionCase()) {
         case SESSION_ID: {
@@ -835,6 +912,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
+            case 58: {
+              input.readMessage(
+                  internalGetTaskFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1497,6 +1581,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Which task of a multi-task env to start ("" for the env's default).
+     * The same as `task` with only task_id set; set one of the two.
      * </pre>
      *
      * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -1517,6 +1602,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Which task of a multi-task env to start ("" for the env's default).
+     * The same as `task` with only task_id set; set one of the two.
      * </pre>
      *
      * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -1538,6 +1624,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Which task of a multi-task env to start ("" for the env's default).
+     * The same as `task` with only task_id set; set one of the two.
      * </pre>
      *
      * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -1555,6 +1642,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Which task of a multi-task env to start ("" for the env's default).
+     * The same as `task` with only task_id set; set one of the two.
      * </pre>
      *
      * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -1569,6 +1657,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Which task of a multi-task env to start ("" for the env's default).
+     * The same as `task` with only task_id set; set one of the two.
      * </pre>
      *
      * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -1583,6 +1672,179 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000020;
       onChanged();
       return this;
+    }
+
+    private dev.openenv.grpc.v1.TaskSelector task_;
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder> taskBuilder_;
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     * @return Whether the task field is set.
+     */
+    public boolean hasTask() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     * @return The task.
+     */
+    public dev.openenv.grpc.v1.TaskSelector getTask() {
+      if (taskBuilder_ == null) {
+        return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+      } else {
+        return taskBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public Builder setTask(dev.openenv.grpc.v1.TaskSelector value) {
+      if (taskBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        task_ = value;
+      } else {
+        taskBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public Builder setTask(
+        dev.openenv.grpc.v1.TaskSelector.Builder builderForValue) {
+      if (taskBuilder_ == null) {
+        task_ = builderForValue.build();
+      } else {
+        taskBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public Builder mergeTask(dev.openenv.grpc.v1.TaskSelector value) {
+      if (taskBuilder_ == null) {
+        if (((bitField0_ & 0x00000040) != 0) &&
+          task_ != null &&
+          task_ != dev.openenv.grpc.v1.TaskSelector.getDefaultInstance()) {
+          getTaskBuilder().mergeFrom(value);
+        } else {
+          task_ = value;
+        }
+      } else {
+        taskBuilder_.mergeFrom(value);
+      }
+      if (task_ != null) {
+        bitField0_ |= 0x00000040;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public Builder clearTask() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      task_ = null;
+      if (taskBuilder_ != null) {
+        taskBuilder_.dispose();
+        taskBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSelector.Builder getTaskBuilder() {
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return internalGetTaskFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder() {
+      if (taskBuilder_ != null) {
+        return taskBuilder_.getMessageOrBuilder();
+      } else {
+        return task_ == null ?
+            dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+      }
+    }
+    /**
+     * <pre>
+     * Which task of the env's tasksets to start: by id, by split and index,
+     * or by split and seed (see tasks.proto). Unset: task_id decides.
+     * (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder> 
+        internalGetTaskFieldBuilder() {
+      if (taskBuilder_ == null) {
+        taskBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder>(
+                getTask(),
+                getParentForChildren(),
+                isClean());
+        task_ = null;
+      }
+      return taskBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.ResetRequest)

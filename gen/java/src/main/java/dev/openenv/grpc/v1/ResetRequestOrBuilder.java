@@ -149,6 +149,7 @@ public interface ResetRequestOrBuilder extends
   /**
    * <pre>
    * Which task of a multi-task env to start ("" for the env's default).
+   * The same as `task` with only task_id set; set one of the two.
    * </pre>
    *
    * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -158,6 +159,7 @@ public interface ResetRequestOrBuilder extends
   /**
    * <pre>
    * Which task of a multi-task env to start ("" for the env's default).
+   * The same as `task` with only task_id set; set one of the two.
    * </pre>
    *
    * <code>string task_id = 6 [json_name = "taskId"];</code>
@@ -165,6 +167,39 @@ public interface ResetRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getTaskIdBytes();
+
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   * @return Whether the task field is set.
+   */
+  boolean hasTask();
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   * @return The task.
+   */
+  dev.openenv.grpc.v1.TaskSelector getTask();
+  /**
+   * <pre>
+   * Which task of the env's tasksets to start: by id, by split and index,
+   * or by split and seed (see tasks.proto). Unset: task_id decides.
+   * (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 7 [json_name = "task"];</code>
+   */
+  dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder();
 
   dev.openenv.grpc.v1.ResetRequest.SessionCase getSessionCase();
 }

@@ -517,6 +517,50 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     return subEnvErrors_.get(index);
   }
 
+  public static final int VECTOR_INFO_FIELD_NUMBER = 10;
+  private dev.openenv.grpc.v1.MapValue vectorInfo_;
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   * @return Whether the vectorInfo field is set.
+   */
+  @java.lang.Override
+  public boolean hasVectorInfo() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   * @return The vectorInfo.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.MapValue getVectorInfo() {
+    return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+  }
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder() {
+    return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -565,6 +609,9 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     }
     for (int i = 0; i < subEnvErrors_.size(); i++) {
       output.writeMessage(9, subEnvErrors_.get(i));
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeMessage(10, getVectorInfo());
     }
     getUnknownFields().writeTo(output);
   }
@@ -632,6 +679,10 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
           }
           size += 1 * count;
         }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, getVectorInfo());
+    }
     return size;
   }
   @java.lang.Override
@@ -686,6 +737,11 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         != other.getStepIndex()) return false;
     if (!getSubEnvErrorsList()
         .equals(other.getSubEnvErrorsList())) return false;
+    if (hasVectorInfo() != other.hasVectorInfo()) return false;
+    if (hasVectorInfo()) {
+      if (!getVectorInfo()
+          .equals(other.getVectorInfo())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -731,6 +787,10 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
     if (getSubEnvErrorsCount() > 0) {
       hash = (37 * hash) + SUB_ENV_ERRORS_FIELD_NUMBER;
       hash = (53 * hash) + getSubEnvErrorsList().hashCode();
+    }
+    if (hasVectorInfo()) {
+      hash = (37 * hash) + VECTOR_INFO_FIELD_NUMBER;
+      hash = (53 * hash) + getVectorInfo().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -894,6 +954,7 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         internalGetTruncationsFieldBuilder();
         internalGetInfosFieldBuilder();
         internalGetSubEnvErrorsFieldBuilder();
+        internalGetVectorInfoFieldBuilder();
       }
     }
     @java.lang.Override
@@ -937,6 +998,11 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         subEnvErrorsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000100);
+      vectorInfo_ = null;
+      if (vectorInfoBuilder_ != null) {
+        vectorInfoBuilder_.dispose();
+        vectorInfoBuilder_ = null;
+      }
       return this;
     }
 
@@ -1026,6 +1092,12 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
       }
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.stepIndex_ = stepIndex_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.vectorInfo_ = vectorInfoBuilder_ == null
+            ? vectorInfo_
+            : vectorInfoBuilder_.build();
+        to_bitField0_ |= 0x00000010;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1122,6 +1194,9 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
             subEnvErrorsBuilder_.addAllMessages(other.subEnvErrors_);
           }
         }
+      }
+      if (other.hasVectorInfo()) {
+        mergeVectorInfo(other.getVectorInfo());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1231,6 +1306,13 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
               }
               break;
             } // case 74
+            case 82: {
+              input.readMessage(
+                  internalGetVectorInfoFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2894,6 +2976,179 @@ dev.openenv.grpc.v1.Tensor defaultValue) {
         subEnvErrors_ = null;
       }
       return subEnvErrorsBuilder_;
+    }
+
+    private dev.openenv.grpc.v1.MapValue vectorInfo_;
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder> vectorInfoBuilder_;
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     * @return Whether the vectorInfo field is set.
+     */
+    public boolean hasVectorInfo() {
+      return ((bitField0_ & 0x00000200) != 0);
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     * @return The vectorInfo.
+     */
+    public dev.openenv.grpc.v1.MapValue getVectorInfo() {
+      if (vectorInfoBuilder_ == null) {
+        return vectorInfo_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+      } else {
+        return vectorInfoBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public Builder setVectorInfo(dev.openenv.grpc.v1.MapValue value) {
+      if (vectorInfoBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        vectorInfo_ = value;
+      } else {
+        vectorInfoBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public Builder setVectorInfo(
+        dev.openenv.grpc.v1.MapValue.Builder builderForValue) {
+      if (vectorInfoBuilder_ == null) {
+        vectorInfo_ = builderForValue.build();
+      } else {
+        vectorInfoBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public Builder mergeVectorInfo(dev.openenv.grpc.v1.MapValue value) {
+      if (vectorInfoBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0) &&
+          vectorInfo_ != null &&
+          vectorInfo_ != dev.openenv.grpc.v1.MapValue.getDefaultInstance()) {
+          getVectorInfoBuilder().mergeFrom(value);
+        } else {
+          vectorInfo_ = value;
+        }
+      } else {
+        vectorInfoBuilder_.mergeFrom(value);
+      }
+      if (vectorInfo_ != null) {
+        bitField0_ |= 0x00000200;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public Builder clearVectorInfo() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      vectorInfo_ = null;
+      if (vectorInfoBuilder_ != null) {
+        vectorInfoBuilder_.dispose();
+        vectorInfoBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public dev.openenv.grpc.v1.MapValue.Builder getVectorInfoBuilder() {
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return internalGetVectorInfoFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    public dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder() {
+      if (vectorInfoBuilder_ != null) {
+        return vectorInfoBuilder_.getMessageOrBuilder();
+      } else {
+        return vectorInfo_ == null ?
+            dev.openenv.grpc.v1.MapValue.getDefaultInstance() : vectorInfo_;
+      }
+    }
+    /**
+     * <pre>
+     * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+     * entry per entry of env_ids; set instead of `infos` when the session
+     * was created with that layout and some info is not empty. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder> 
+        internalGetVectorInfoFieldBuilder() {
+      if (vectorInfoBuilder_ == null) {
+        vectorInfoBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.MapValue, dev.openenv.grpc.v1.MapValue.Builder, dev.openenv.grpc.v1.MapValueOrBuilder>(
+                getVectorInfo(),
+                getParentForChildren(),
+                isClean());
+        vectorInfo_ = null;
+      }
+      return vectorInfoBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.StepBatchResponse)

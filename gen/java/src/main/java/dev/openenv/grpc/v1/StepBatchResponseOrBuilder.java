@@ -322,4 +322,37 @@ dev.openenv.grpc.v1.Tensor defaultValue);
    */
   dev.openenv.grpc.v1.SubEnvErrorOrBuilder getSubEnvErrorsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   * @return Whether the vectorInfo field is set.
+   */
+  boolean hasVectorInfo();
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   * @return The vectorInfo.
+   */
+  dev.openenv.grpc.v1.MapValue getVectorInfo();
+  /**
+   * <pre>
+   * The infos in Gymnasium's vector layout (see INFO_LAYOUT_VECTOR), one
+   * entry per entry of env_ids; set instead of `infos` when the session
+   * was created with that layout and some info is not empty. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.MapValue vector_info = 10 [json_name = "vectorInfo"];</code>
+   */
+  dev.openenv.grpc.v1.MapValueOrBuilder getVectorInfoOrBuilder();
 }

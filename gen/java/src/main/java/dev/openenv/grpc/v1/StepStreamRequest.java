@@ -78,6 +78,9 @@ private static final long serialVersionUID = 0L;
     ATTACH_REQUEST(7),
     SEND_REQUEST(8),
     RECV_REQUEST(9),
+    LIST_TOOLS_REQUEST(10),
+    CALL_TOOL_REQUEST(11),
+    RENDER_REQUEST(12),
     REQUEST_NOT_SET(0);
     private final int value;
     private RequestCase(int value) {
@@ -103,6 +106,9 @@ private static final long serialVersionUID = 0L;
         case 7: return ATTACH_REQUEST;
         case 8: return SEND_REQUEST;
         case 9: return RECV_REQUEST;
+        case 10: return LIST_TOOLS_REQUEST;
+        case 11: return CALL_TOOL_REQUEST;
+        case 12: return RENDER_REQUEST;
         case 0: return REQUEST_NOT_SET;
         default: return null;
       }
@@ -487,6 +493,138 @@ private static final long serialVersionUID = 0L;
     return dev.openenv.grpc.v1.RecvRequest.getDefaultInstance();
   }
 
+  public static final int LIST_TOOLS_REQUEST_FIELD_NUMBER = 10;
+  /**
+   * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   * @return Whether the listToolsRequest field is set.
+   */
+  @java.lang.Override
+  public boolean hasListToolsRequest() {
+    return requestCase_ == 10;
+  }
+  /**
+   * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   * @return The listToolsRequest.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ListToolsRequest getListToolsRequest() {
+    if (requestCase_ == 10) {
+       return (dev.openenv.grpc.v1.ListToolsRequest) request_;
+    }
+    return dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ListToolsRequestOrBuilder getListToolsRequestOrBuilder() {
+    if (requestCase_ == 10) {
+       return (dev.openenv.grpc.v1.ListToolsRequest) request_;
+    }
+    return dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+  }
+
+  public static final int CALL_TOOL_REQUEST_FIELD_NUMBER = 11;
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   * @return Whether the callToolRequest field is set.
+   */
+  @java.lang.Override
+  public boolean hasCallToolRequest() {
+    return requestCase_ == 11;
+  }
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   * @return The callToolRequest.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.CallToolRequest getCallToolRequest() {
+    if (requestCase_ == 11) {
+       return (dev.openenv.grpc.v1.CallToolRequest) request_;
+    }
+    return dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.CallToolRequestOrBuilder getCallToolRequestOrBuilder() {
+    if (requestCase_ == 11) {
+       return (dev.openenv.grpc.v1.CallToolRequest) request_;
+    }
+    return dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+  }
+
+  public static final int RENDER_REQUEST_FIELD_NUMBER = 12;
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   * @return Whether the renderRequest field is set.
+   */
+  @java.lang.Override
+  public boolean hasRenderRequest() {
+    return requestCase_ == 12;
+  }
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   * @return The renderRequest.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.RenderRequest getRenderRequest() {
+    if (requestCase_ == 12) {
+       return (dev.openenv.grpc.v1.RenderRequest) request_;
+    }
+    return dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.RenderRequestOrBuilder getRenderRequestOrBuilder() {
+    if (requestCase_ == 12) {
+       return (dev.openenv.grpc.v1.RenderRequest) request_;
+    }
+    return dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+  }
+
   public static final int TRACE_CONTEXT_FIELD_NUMBER = 15;
   private static final class TraceContextDefaultEntryHolder {
     static final com.google.protobuf.MapEntry<
@@ -635,6 +773,15 @@ java.lang.String defaultValue) {
     if (requestCase_ == 9) {
       output.writeMessage(9, (dev.openenv.grpc.v1.RecvRequest) request_);
     }
+    if (requestCase_ == 10) {
+      output.writeMessage(10, (dev.openenv.grpc.v1.ListToolsRequest) request_);
+    }
+    if (requestCase_ == 11) {
+      output.writeMessage(11, (dev.openenv.grpc.v1.CallToolRequest) request_);
+    }
+    if (requestCase_ == 12) {
+      output.writeMessage(12, (dev.openenv.grpc.v1.RenderRequest) request_);
+    }
     com.google.protobuf.GeneratedMessage
       .serializeStringMapTo(
         output,
@@ -680,6 +827,18 @@ java.lang.String defaultValue) {
     if (requestCase_ == 9) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(9, (dev.openenv.grpc.v1.RecvRequest) request_);
+    }
+    if (requestCase_ == 10) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, (dev.openenv.grpc.v1.ListToolsRequest) request_);
+    }
+    if (requestCase_ == 11) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(11, (dev.openenv.grpc.v1.CallToolRequest) request_);
+    }
+    if (requestCase_ == 12) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, (dev.openenv.grpc.v1.RenderRequest) request_);
     }
     for (java.util.Map.Entry<java.lang.String, java.lang.String> entry
          : internalGetTraceContext().getMap().entrySet()) {
@@ -753,6 +912,18 @@ java.lang.String defaultValue) {
         if (!getRecvRequest()
             .equals(other.getRecvRequest())) return false;
         break;
+      case 10:
+        if (!getListToolsRequest()
+            .equals(other.getListToolsRequest())) return false;
+        break;
+      case 11:
+        if (!getCallToolRequest()
+            .equals(other.getCallToolRequest())) return false;
+        break;
+      case 12:
+        if (!getRenderRequest()
+            .equals(other.getRenderRequest())) return false;
+        break;
       case 0:
       default:
     }
@@ -806,6 +977,18 @@ java.lang.String defaultValue) {
       case 9:
         hash = (37 * hash) + RECV_REQUEST_FIELD_NUMBER;
         hash = (53 * hash) + getRecvRequest().hashCode();
+        break;
+      case 10:
+        hash = (37 * hash) + LIST_TOOLS_REQUEST_FIELD_NUMBER;
+        hash = (53 * hash) + getListToolsRequest().hashCode();
+        break;
+      case 11:
+        hash = (37 * hash) + CALL_TOOL_REQUEST_FIELD_NUMBER;
+        hash = (53 * hash) + getCallToolRequest().hashCode();
+        break;
+      case 12:
+        hash = (37 * hash) + RENDER_REQUEST_FIELD_NUMBER;
+        hash = (53 * hash) + getRenderRequest().hashCode();
         break;
       case 0:
       default:
@@ -992,6 +1175,15 @@ java.lang.String defaultValue) {
       if (recvRequestBuilder_ != null) {
         recvRequestBuilder_.clear();
       }
+      if (listToolsRequestBuilder_ != null) {
+        listToolsRequestBuilder_.clear();
+      }
+      if (callToolRequestBuilder_ != null) {
+        callToolRequestBuilder_.clear();
+      }
+      if (renderRequestBuilder_ != null) {
+        renderRequestBuilder_.clear();
+      }
       internalGetMutableTraceContext().clear();
       requestCase_ = 0;
       request_ = null;
@@ -1032,7 +1224,7 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.seq_ = seq_;
       }
-      if (((from_bitField0_ & 0x00000200) != 0)) {
+      if (((from_bitField0_ & 0x00001000) != 0)) {
         result.traceContext_ = internalGetTraceContext();
         result.traceContext_.makeImmutable();
       }
@@ -1073,6 +1265,18 @@ java.lang.String defaultValue) {
           recvRequestBuilder_ != null) {
         result.request_ = recvRequestBuilder_.build();
       }
+      if (requestCase_ == 10 &&
+          listToolsRequestBuilder_ != null) {
+        result.request_ = listToolsRequestBuilder_.build();
+      }
+      if (requestCase_ == 11 &&
+          callToolRequestBuilder_ != null) {
+        result.request_ = callToolRequestBuilder_.build();
+      }
+      if (requestCase_ == 12 &&
+          renderRequestBuilder_ != null) {
+        result.request_ = renderRequestBuilder_.build();
+      }
     }
 
     @java.lang.Override
@@ -1092,7 +1296,7 @@ java.lang.String defaultValue) {
       }
       internalGetMutableTraceContext().mergeFrom(
           other.internalGetTraceContext());
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00001000;
       switch (other.getRequestCase()) {
         case RESET_REQUEST: {
           mergeResetRequest(other.getResetRequest());
@@ -1124,6 +1328,18 @@ java.lang.String defaultValue) {
         }
         case RECV_REQUEST: {
           mergeRecvRequest(other.getRecvRequest());
+          break;
+        }
+        case LIST_TOOLS_REQUEST: {
+          mergeListToolsRequest(other.getListToolsRequest());
+          break;
+        }
+        case CALL_TOOL_REQUEST: {
+          mergeCallToolRequest(other.getCallToolRequest());
+          break;
+        }
+        case RENDER_REQUEST: {
+          mergeRenderRequest(other.getRenderRequest());
           break;
         }
         case REQUEST_NOT_SET: {
@@ -1215,13 +1431,34 @@ java.lang.String defaultValue) {
               requestCase_ = 9;
               break;
             } // case 74
+            case 82: {
+              input.readMessage(
+                  internalGetListToolsRequestFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              requestCase_ = 10;
+              break;
+            } // case 82
+            case 90: {
+              input.readMessage(
+                  internalGetCallToolRequestFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              requestCase_ = 11;
+              break;
+            } // case 90
+            case 98: {
+              input.readMessage(
+                  internalGetRenderRequestFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              requestCase_ = 12;
+              break;
+            } // case 98
             case 122: {
               com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
               traceContext__ = input.readMessage(
                   TraceContextDefaultEntryHolder.defaultEntry.getParserForType(), extensionRegistry);
               internalGetMutableTraceContext().getMutableMap().put(
                   traceContext__.getKey(), traceContext__.getValue());
-              bitField0_ |= 0x00000200;
+              bitField0_ |= 0x00001000;
               break;
             } // case 122
             default: {
@@ -2738,6 +2975,543 @@ java.lang.String defaultValue) {
       return recvRequestBuilder_;
     }
 
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ListToolsRequest, dev.openenv.grpc.v1.ListToolsRequest.Builder, dev.openenv.grpc.v1.ListToolsRequestOrBuilder> listToolsRequestBuilder_;
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     * @return Whether the listToolsRequest field is set.
+     */
+    @java.lang.Override
+    public boolean hasListToolsRequest() {
+      return requestCase_ == 10;
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     * @return The listToolsRequest.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.ListToolsRequest getListToolsRequest() {
+      if (listToolsRequestBuilder_ == null) {
+        if (requestCase_ == 10) {
+          return (dev.openenv.grpc.v1.ListToolsRequest) request_;
+        }
+        return dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+      } else {
+        if (requestCase_ == 10) {
+          return listToolsRequestBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    public Builder setListToolsRequest(dev.openenv.grpc.v1.ListToolsRequest value) {
+      if (listToolsRequestBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        request_ = value;
+        onChanged();
+      } else {
+        listToolsRequestBuilder_.setMessage(value);
+      }
+      requestCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    public Builder setListToolsRequest(
+        dev.openenv.grpc.v1.ListToolsRequest.Builder builderForValue) {
+      if (listToolsRequestBuilder_ == null) {
+        request_ = builderForValue.build();
+        onChanged();
+      } else {
+        listToolsRequestBuilder_.setMessage(builderForValue.build());
+      }
+      requestCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    public Builder mergeListToolsRequest(dev.openenv.grpc.v1.ListToolsRequest value) {
+      if (listToolsRequestBuilder_ == null) {
+        if (requestCase_ == 10 &&
+            request_ != dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance()) {
+          request_ = dev.openenv.grpc.v1.ListToolsRequest.newBuilder((dev.openenv.grpc.v1.ListToolsRequest) request_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          request_ = value;
+        }
+        onChanged();
+      } else {
+        if (requestCase_ == 10) {
+          listToolsRequestBuilder_.mergeFrom(value);
+        } else {
+          listToolsRequestBuilder_.setMessage(value);
+        }
+      }
+      requestCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    public Builder clearListToolsRequest() {
+      if (listToolsRequestBuilder_ == null) {
+        if (requestCase_ == 10) {
+          requestCase_ = 0;
+          request_ = null;
+          onChanged();
+        }
+      } else {
+        if (requestCase_ == 10) {
+          requestCase_ = 0;
+          request_ = null;
+        }
+        listToolsRequestBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    public dev.openenv.grpc.v1.ListToolsRequest.Builder getListToolsRequestBuilder() {
+      return internalGetListToolsRequestFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.ListToolsRequestOrBuilder getListToolsRequestOrBuilder() {
+      if ((requestCase_ == 10) && (listToolsRequestBuilder_ != null)) {
+        return listToolsRequestBuilder_.getMessageOrBuilder();
+      } else {
+        if (requestCase_ == 10) {
+          return (dev.openenv.grpc.v1.ListToolsRequest) request_;
+        }
+        return dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * List the tools of the stream's session's env. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ListToolsRequest, dev.openenv.grpc.v1.ListToolsRequest.Builder, dev.openenv.grpc.v1.ListToolsRequestOrBuilder> 
+        internalGetListToolsRequestFieldBuilder() {
+      if (listToolsRequestBuilder_ == null) {
+        if (!(requestCase_ == 10)) {
+          request_ = dev.openenv.grpc.v1.ListToolsRequest.getDefaultInstance();
+        }
+        listToolsRequestBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.ListToolsRequest, dev.openenv.grpc.v1.ListToolsRequest.Builder, dev.openenv.grpc.v1.ListToolsRequestOrBuilder>(
+                (dev.openenv.grpc.v1.ListToolsRequest) request_,
+                getParentForChildren(),
+                isClean());
+        request_ = null;
+      }
+      requestCase_ = 10;
+      onChanged();
+      return listToolsRequestBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.CallToolRequest, dev.openenv.grpc.v1.CallToolRequest.Builder, dev.openenv.grpc.v1.CallToolRequestOrBuilder> callToolRequestBuilder_;
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     * @return Whether the callToolRequest field is set.
+     */
+    @java.lang.Override
+    public boolean hasCallToolRequest() {
+      return requestCase_ == 11;
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     * @return The callToolRequest.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.CallToolRequest getCallToolRequest() {
+      if (callToolRequestBuilder_ == null) {
+        if (requestCase_ == 11) {
+          return (dev.openenv.grpc.v1.CallToolRequest) request_;
+        }
+        return dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+      } else {
+        if (requestCase_ == 11) {
+          return callToolRequestBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    public Builder setCallToolRequest(dev.openenv.grpc.v1.CallToolRequest value) {
+      if (callToolRequestBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        request_ = value;
+        onChanged();
+      } else {
+        callToolRequestBuilder_.setMessage(value);
+      }
+      requestCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    public Builder setCallToolRequest(
+        dev.openenv.grpc.v1.CallToolRequest.Builder builderForValue) {
+      if (callToolRequestBuilder_ == null) {
+        request_ = builderForValue.build();
+        onChanged();
+      } else {
+        callToolRequestBuilder_.setMessage(builderForValue.build());
+      }
+      requestCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    public Builder mergeCallToolRequest(dev.openenv.grpc.v1.CallToolRequest value) {
+      if (callToolRequestBuilder_ == null) {
+        if (requestCase_ == 11 &&
+            request_ != dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance()) {
+          request_ = dev.openenv.grpc.v1.CallToolRequest.newBuilder((dev.openenv.grpc.v1.CallToolRequest) request_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          request_ = value;
+        }
+        onChanged();
+      } else {
+        if (requestCase_ == 11) {
+          callToolRequestBuilder_.mergeFrom(value);
+        } else {
+          callToolRequestBuilder_.setMessage(value);
+        }
+      }
+      requestCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    public Builder clearCallToolRequest() {
+      if (callToolRequestBuilder_ == null) {
+        if (requestCase_ == 11) {
+          requestCase_ = 0;
+          request_ = null;
+          onChanged();
+        }
+      } else {
+        if (requestCase_ == 11) {
+          requestCase_ = 0;
+          request_ = null;
+        }
+        callToolRequestBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    public dev.openenv.grpc.v1.CallToolRequest.Builder getCallToolRequestBuilder() {
+      return internalGetCallToolRequestFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.CallToolRequestOrBuilder getCallToolRequestOrBuilder() {
+      if ((requestCase_ == 11) && (callToolRequestBuilder_ != null)) {
+        return callToolRequestBuilder_.getMessageOrBuilder();
+      } else {
+        if (requestCase_ == 11) {
+          return (dev.openenv.grpc.v1.CallToolRequest) request_;
+        }
+        return dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Call a tool of the stream's single-env session, in order with its
+     * steps. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.CallToolRequest, dev.openenv.grpc.v1.CallToolRequest.Builder, dev.openenv.grpc.v1.CallToolRequestOrBuilder> 
+        internalGetCallToolRequestFieldBuilder() {
+      if (callToolRequestBuilder_ == null) {
+        if (!(requestCase_ == 11)) {
+          request_ = dev.openenv.grpc.v1.CallToolRequest.getDefaultInstance();
+        }
+        callToolRequestBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.CallToolRequest, dev.openenv.grpc.v1.CallToolRequest.Builder, dev.openenv.grpc.v1.CallToolRequestOrBuilder>(
+                (dev.openenv.grpc.v1.CallToolRequest) request_,
+                getParentForChildren(),
+                isClean());
+        request_ = null;
+      }
+      requestCase_ = 11;
+      onChanged();
+      return callToolRequestBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.RenderRequest, dev.openenv.grpc.v1.RenderRequest.Builder, dev.openenv.grpc.v1.RenderRequestOrBuilder> renderRequestBuilder_;
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     * @return Whether the renderRequest field is set.
+     */
+    @java.lang.Override
+    public boolean hasRenderRequest() {
+      return requestCase_ == 12;
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     * @return The renderRequest.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.RenderRequest getRenderRequest() {
+      if (renderRequestBuilder_ == null) {
+        if (requestCase_ == 12) {
+          return (dev.openenv.grpc.v1.RenderRequest) request_;
+        }
+        return dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+      } else {
+        if (requestCase_ == 12) {
+          return renderRequestBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    public Builder setRenderRequest(dev.openenv.grpc.v1.RenderRequest value) {
+      if (renderRequestBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        request_ = value;
+        onChanged();
+      } else {
+        renderRequestBuilder_.setMessage(value);
+      }
+      requestCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    public Builder setRenderRequest(
+        dev.openenv.grpc.v1.RenderRequest.Builder builderForValue) {
+      if (renderRequestBuilder_ == null) {
+        request_ = builderForValue.build();
+        onChanged();
+      } else {
+        renderRequestBuilder_.setMessage(builderForValue.build());
+      }
+      requestCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    public Builder mergeRenderRequest(dev.openenv.grpc.v1.RenderRequest value) {
+      if (renderRequestBuilder_ == null) {
+        if (requestCase_ == 12 &&
+            request_ != dev.openenv.grpc.v1.RenderRequest.getDefaultInstance()) {
+          request_ = dev.openenv.grpc.v1.RenderRequest.newBuilder((dev.openenv.grpc.v1.RenderRequest) request_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          request_ = value;
+        }
+        onChanged();
+      } else {
+        if (requestCase_ == 12) {
+          renderRequestBuilder_.mergeFrom(value);
+        } else {
+          renderRequestBuilder_.setMessage(value);
+        }
+      }
+      requestCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    public Builder clearRenderRequest() {
+      if (renderRequestBuilder_ == null) {
+        if (requestCase_ == 12) {
+          requestCase_ = 0;
+          request_ = null;
+          onChanged();
+        }
+      } else {
+        if (requestCase_ == 12) {
+          requestCase_ = 0;
+          request_ = null;
+        }
+        renderRequestBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    public dev.openenv.grpc.v1.RenderRequest.Builder getRenderRequestBuilder() {
+      return internalGetRenderRequestFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.RenderRequestOrBuilder getRenderRequestOrBuilder() {
+      if ((requestCase_ == 12) && (renderRequestBuilder_ != null)) {
+        return renderRequestBuilder_.getMessageOrBuilder();
+      } else {
+        if (requestCase_ == 12) {
+          return (dev.openenv.grpc.v1.RenderRequest) request_;
+        }
+        return dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Render the stream's single-env session. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.RenderRequest, dev.openenv.grpc.v1.RenderRequest.Builder, dev.openenv.grpc.v1.RenderRequestOrBuilder> 
+        internalGetRenderRequestFieldBuilder() {
+      if (renderRequestBuilder_ == null) {
+        if (!(requestCase_ == 12)) {
+          request_ = dev.openenv.grpc.v1.RenderRequest.getDefaultInstance();
+        }
+        renderRequestBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.RenderRequest, dev.openenv.grpc.v1.RenderRequest.Builder, dev.openenv.grpc.v1.RenderRequestOrBuilder>(
+                (dev.openenv.grpc.v1.RenderRequest) request_,
+                getParentForChildren(),
+                isClean());
+        request_ = null;
+      }
+      requestCase_ = 12;
+      onChanged();
+      return renderRequestBuilder_;
+    }
+
     private com.google.protobuf.MapField<
         java.lang.String, java.lang.String> traceContext_;
     private com.google.protobuf.MapField<java.lang.String, java.lang.String>
@@ -2757,7 +3531,7 @@ java.lang.String defaultValue) {
       if (!traceContext_.isMutable()) {
         traceContext_ = traceContext_.copy();
       }
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00001000;
       onChanged();
       return traceContext_;
     }
@@ -2845,7 +3619,7 @@ java.lang.String defaultValue) {
       return map.get(key);
     }
     public Builder clearTraceContext() {
-      bitField0_ = (bitField0_ & ~0x00000200);
+      bitField0_ = (bitField0_ & ~0x00001000);
       internalGetMutableTraceContext().getMutableMap()
           .clear();
       return this;
@@ -2873,7 +3647,7 @@ java.lang.String defaultValue) {
     @java.lang.Deprecated
     public java.util.Map<java.lang.String, java.lang.String>
         getMutableTraceContext() {
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00001000;
       return internalGetMutableTraceContext().getMutableMap();
     }
     /**
@@ -2893,7 +3667,7 @@ java.lang.String defaultValue) {
       java.util.Objects.requireNonNull(value, "map value");
       internalGetMutableTraceContext().getMutableMap()
           .put(key, value);
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00001000;
       return this;
     }
     /**
@@ -2910,7 +3684,7 @@ java.lang.String defaultValue) {
         java.util.Map<java.lang.String, java.lang.String> values) {
       internalGetMutableTraceContext().getMutableMap()
           .putAll(values);
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00001000;
       return this;
     }
 

@@ -248,6 +248,90 @@ public interface StepStreamRequestOrBuilder extends
 
   /**
    * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   * @return Whether the listToolsRequest field is set.
+   */
+  boolean hasListToolsRequest();
+  /**
+   * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   * @return The listToolsRequest.
+   */
+  dev.openenv.grpc.v1.ListToolsRequest getListToolsRequest();
+  /**
+   * <pre>
+   * List the tools of the stream's session's env. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsRequest list_tools_request = 10 [json_name = "listToolsRequest"];</code>
+   */
+  dev.openenv.grpc.v1.ListToolsRequestOrBuilder getListToolsRequestOrBuilder();
+
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   * @return Whether the callToolRequest field is set.
+   */
+  boolean hasCallToolRequest();
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   * @return The callToolRequest.
+   */
+  dev.openenv.grpc.v1.CallToolRequest getCallToolRequest();
+  /**
+   * <pre>
+   * Call a tool of the stream's single-env session, in order with its
+   * steps. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolRequest call_tool_request = 11 [json_name = "callToolRequest"];</code>
+   */
+  dev.openenv.grpc.v1.CallToolRequestOrBuilder getCallToolRequestOrBuilder();
+
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   * @return Whether the renderRequest field is set.
+   */
+  boolean hasRenderRequest();
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   * @return The renderRequest.
+   */
+  dev.openenv.grpc.v1.RenderRequest getRenderRequest();
+  /**
+   * <pre>
+   * Render the stream's single-env session. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderRequest render_request = 12 [json_name = "renderRequest"];</code>
+   */
+  dev.openenv.grpc.v1.RenderRequestOrBuilder getRenderRequestOrBuilder();
+
+  /**
+   * <pre>
    * W3C trace context of this request (`traceparent`, `tracestate`), so
    * the server's span for this message joins the caller's trace; a
    * stream's call headers can only carry the context of the whole stream.

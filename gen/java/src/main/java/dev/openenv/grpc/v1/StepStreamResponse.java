@@ -66,6 +66,9 @@ private static final long serialVersionUID = 0L;
     ATTACH_RESPONSE(7),
     SEND_RESPONSE(8),
     RECV_RESPONSE(9),
+    LIST_TOOLS_RESPONSE(10),
+    CALL_TOOL_RESPONSE(11),
+    RENDER_RESPONSE(12),
     ERROR(15),
     RESPONSE_NOT_SET(0);
     private final int value;
@@ -92,6 +95,9 @@ private static final long serialVersionUID = 0L;
         case 7: return ATTACH_RESPONSE;
         case 8: return SEND_RESPONSE;
         case 9: return RECV_RESPONSE;
+        case 10: return LIST_TOOLS_RESPONSE;
+        case 11: return CALL_TOOL_RESPONSE;
+        case 12: return RENDER_RESPONSE;
         case 15: return ERROR;
         case 0: return RESPONSE_NOT_SET;
         default: return null;
@@ -467,6 +473,135 @@ private static final long serialVersionUID = 0L;
     return dev.openenv.grpc.v1.StepBatchResponse.getDefaultInstance();
   }
 
+  public static final int LIST_TOOLS_RESPONSE_FIELD_NUMBER = 10;
+  /**
+   * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   * @return Whether the listToolsResponse field is set.
+   */
+  @java.lang.Override
+  public boolean hasListToolsResponse() {
+    return responseCase_ == 10;
+  }
+  /**
+   * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   * @return The listToolsResponse.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ListToolsResponse getListToolsResponse() {
+    if (responseCase_ == 10) {
+       return (dev.openenv.grpc.v1.ListToolsResponse) response_;
+    }
+    return dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ListToolsResponseOrBuilder getListToolsResponseOrBuilder() {
+    if (responseCase_ == 10) {
+       return (dev.openenv.grpc.v1.ListToolsResponse) response_;
+    }
+    return dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+  }
+
+  public static final int CALL_TOOL_RESPONSE_FIELD_NUMBER = 11;
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   * @return Whether the callToolResponse field is set.
+   */
+  @java.lang.Override
+  public boolean hasCallToolResponse() {
+    return responseCase_ == 11;
+  }
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   * @return The callToolResponse.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.CallToolResponse getCallToolResponse() {
+    if (responseCase_ == 11) {
+       return (dev.openenv.grpc.v1.CallToolResponse) response_;
+    }
+    return dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.CallToolResponseOrBuilder getCallToolResponseOrBuilder() {
+    if (responseCase_ == 11) {
+       return (dev.openenv.grpc.v1.CallToolResponse) response_;
+    }
+    return dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+  }
+
+  public static final int RENDER_RESPONSE_FIELD_NUMBER = 12;
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   * @return Whether the renderResponse field is set.
+   */
+  @java.lang.Override
+  public boolean hasRenderResponse() {
+    return responseCase_ == 12;
+  }
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   * @return The renderResponse.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.RenderResponse getRenderResponse() {
+    if (responseCase_ == 12) {
+       return (dev.openenv.grpc.v1.RenderResponse) response_;
+    }
+    return dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.RenderResponseOrBuilder getRenderResponseOrBuilder() {
+    if (responseCase_ == 12) {
+       return (dev.openenv.grpc.v1.RenderResponse) response_;
+    }
+    return dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+  }
+
   public static final int ERROR_FIELD_NUMBER = 15;
   /**
    * <pre>
@@ -554,6 +689,15 @@ private static final long serialVersionUID = 0L;
     if (responseCase_ == 9) {
       output.writeMessage(9, (dev.openenv.grpc.v1.StepBatchResponse) response_);
     }
+    if (responseCase_ == 10) {
+      output.writeMessage(10, (dev.openenv.grpc.v1.ListToolsResponse) response_);
+    }
+    if (responseCase_ == 11) {
+      output.writeMessage(11, (dev.openenv.grpc.v1.CallToolResponse) response_);
+    }
+    if (responseCase_ == 12) {
+      output.writeMessage(12, (dev.openenv.grpc.v1.RenderResponse) response_);
+    }
     if (responseCase_ == 15) {
       output.writeMessage(15, (com.google.rpc.Status) response_);
     }
@@ -596,6 +740,18 @@ private static final long serialVersionUID = 0L;
     if (responseCase_ == 9) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(9, (dev.openenv.grpc.v1.StepBatchResponse) response_);
+    }
+    if (responseCase_ == 10) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, (dev.openenv.grpc.v1.ListToolsResponse) response_);
+    }
+    if (responseCase_ == 11) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(11, (dev.openenv.grpc.v1.CallToolResponse) response_);
+    }
+    if (responseCase_ == 12) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, (dev.openenv.grpc.v1.RenderResponse) response_);
     }
     if (responseCase_ == 15) {
       size += com.google.protobuf.CodedOutputStream
@@ -661,6 +817,18 @@ private static final long serialVersionUID = 0L;
         if (!getRecvResponse()
             .equals(other.getRecvResponse())) return false;
         break;
+      case 10:
+        if (!getListToolsResponse()
+            .equals(other.getListToolsResponse())) return false;
+        break;
+      case 11:
+        if (!getCallToolResponse()
+            .equals(other.getCallToolResponse())) return false;
+        break;
+      case 12:
+        if (!getRenderResponse()
+            .equals(other.getRenderResponse())) return false;
+        break;
       case 15:
         if (!getError()
             .equals(other.getError())) return false;
@@ -714,6 +882,18 @@ private static final long serialVersionUID = 0L;
       case 9:
         hash = (37 * hash) + RECV_RESPONSE_FIELD_NUMBER;
         hash = (53 * hash) + getRecvResponse().hashCode();
+        break;
+      case 10:
+        hash = (37 * hash) + LIST_TOOLS_RESPONSE_FIELD_NUMBER;
+        hash = (53 * hash) + getListToolsResponse().hashCode();
+        break;
+      case 11:
+        hash = (37 * hash) + CALL_TOOL_RESPONSE_FIELD_NUMBER;
+        hash = (53 * hash) + getCallToolResponse().hashCode();
+        break;
+      case 12:
+        hash = (37 * hash) + RENDER_RESPONSE_FIELD_NUMBER;
+        hash = (53 * hash) + getRenderResponse().hashCode();
         break;
       case 15:
         hash = (37 * hash) + ERROR_FIELD_NUMBER;
@@ -882,6 +1062,15 @@ private static final long serialVersionUID = 0L;
       if (recvResponseBuilder_ != null) {
         recvResponseBuilder_.clear();
       }
+      if (listToolsResponseBuilder_ != null) {
+        listToolsResponseBuilder_.clear();
+      }
+      if (callToolResponseBuilder_ != null) {
+        callToolResponseBuilder_.clear();
+      }
+      if (renderResponseBuilder_ != null) {
+        renderResponseBuilder_.clear();
+      }
       if (errorBuilder_ != null) {
         errorBuilder_.clear();
       }
@@ -961,6 +1150,18 @@ private static final long serialVersionUID = 0L;
           recvResponseBuilder_ != null) {
         result.response_ = recvResponseBuilder_.build();
       }
+      if (responseCase_ == 10 &&
+          listToolsResponseBuilder_ != null) {
+        result.response_ = listToolsResponseBuilder_.build();
+      }
+      if (responseCase_ == 11 &&
+          callToolResponseBuilder_ != null) {
+        result.response_ = callToolResponseBuilder_.build();
+      }
+      if (responseCase_ == 12 &&
+          renderResponseBuilder_ != null) {
+        result.response_ = renderResponseBuilder_.build();
+      }
       if (responseCase_ == 15 &&
           errorBuilder_ != null) {
         result.response_ = errorBuilder_.build();
@@ -1013,6 +1214,18 @@ private static final long serialVersionUID = 0L;
         }
         case RECV_RESPONSE: {
           mergeRecvResponse(other.getRecvResponse());
+          break;
+        }
+        case LIST_TOOLS_RESPONSE: {
+          mergeListToolsResponse(other.getListToolsResponse());
+          break;
+        }
+        case CALL_TOOL_RESPONSE: {
+          mergeCallToolResponse(other.getCallToolResponse());
+          break;
+        }
+        case RENDER_RESPONSE: {
+          mergeRenderResponse(other.getRenderResponse());
           break;
         }
         case ERROR: {
@@ -1108,6 +1321,27 @@ private static final long serialVersionUID = 0L;
               responseCase_ = 9;
               break;
             } // case 74
+            case 82: {
+              input.readMessage(
+                  internalGetListToolsResponseFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              responseCase_ = 10;
+              break;
+            } // case 82
+            case 90: {
+              input.readMessage(
+                  internalGetCallToolResponseFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              responseCase_ = 11;
+              break;
+            } // case 90
+            case 98: {
+              input.readMessage(
+                  internalGetRenderResponseFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              responseCase_ = 12;
+              break;
+            } // case 98
             case 122: {
               input.readMessage(
                   internalGetErrorFieldBuilder().getBuilder(),
@@ -2597,6 +2831,534 @@ private static final long serialVersionUID = 0L;
       responseCase_ = 9;
       onChanged();
       return recvResponseBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ListToolsResponse, dev.openenv.grpc.v1.ListToolsResponse.Builder, dev.openenv.grpc.v1.ListToolsResponseOrBuilder> listToolsResponseBuilder_;
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     * @return Whether the listToolsResponse field is set.
+     */
+    @java.lang.Override
+    public boolean hasListToolsResponse() {
+      return responseCase_ == 10;
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     * @return The listToolsResponse.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.ListToolsResponse getListToolsResponse() {
+      if (listToolsResponseBuilder_ == null) {
+        if (responseCase_ == 10) {
+          return (dev.openenv.grpc.v1.ListToolsResponse) response_;
+        }
+        return dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+      } else {
+        if (responseCase_ == 10) {
+          return listToolsResponseBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    public Builder setListToolsResponse(dev.openenv.grpc.v1.ListToolsResponse value) {
+      if (listToolsResponseBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        response_ = value;
+        onChanged();
+      } else {
+        listToolsResponseBuilder_.setMessage(value);
+      }
+      responseCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    public Builder setListToolsResponse(
+        dev.openenv.grpc.v1.ListToolsResponse.Builder builderForValue) {
+      if (listToolsResponseBuilder_ == null) {
+        response_ = builderForValue.build();
+        onChanged();
+      } else {
+        listToolsResponseBuilder_.setMessage(builderForValue.build());
+      }
+      responseCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    public Builder mergeListToolsResponse(dev.openenv.grpc.v1.ListToolsResponse value) {
+      if (listToolsResponseBuilder_ == null) {
+        if (responseCase_ == 10 &&
+            response_ != dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance()) {
+          response_ = dev.openenv.grpc.v1.ListToolsResponse.newBuilder((dev.openenv.grpc.v1.ListToolsResponse) response_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          response_ = value;
+        }
+        onChanged();
+      } else {
+        if (responseCase_ == 10) {
+          listToolsResponseBuilder_.mergeFrom(value);
+        } else {
+          listToolsResponseBuilder_.setMessage(value);
+        }
+      }
+      responseCase_ = 10;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    public Builder clearListToolsResponse() {
+      if (listToolsResponseBuilder_ == null) {
+        if (responseCase_ == 10) {
+          responseCase_ = 0;
+          response_ = null;
+          onChanged();
+        }
+      } else {
+        if (responseCase_ == 10) {
+          responseCase_ = 0;
+          response_ = null;
+        }
+        listToolsResponseBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    public dev.openenv.grpc.v1.ListToolsResponse.Builder getListToolsResponseBuilder() {
+      return internalGetListToolsResponseFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.ListToolsResponseOrBuilder getListToolsResponseOrBuilder() {
+      if ((responseCase_ == 10) && (listToolsResponseBuilder_ != null)) {
+        return listToolsResponseBuilder_.getMessageOrBuilder();
+      } else {
+        if (responseCase_ == 10) {
+          return (dev.openenv.grpc.v1.ListToolsResponse) response_;
+        }
+        return dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `list_tools_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ListToolsResponse, dev.openenv.grpc.v1.ListToolsResponse.Builder, dev.openenv.grpc.v1.ListToolsResponseOrBuilder> 
+        internalGetListToolsResponseFieldBuilder() {
+      if (listToolsResponseBuilder_ == null) {
+        if (!(responseCase_ == 10)) {
+          response_ = dev.openenv.grpc.v1.ListToolsResponse.getDefaultInstance();
+        }
+        listToolsResponseBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.ListToolsResponse, dev.openenv.grpc.v1.ListToolsResponse.Builder, dev.openenv.grpc.v1.ListToolsResponseOrBuilder>(
+                (dev.openenv.grpc.v1.ListToolsResponse) response_,
+                getParentForChildren(),
+                isClean());
+        response_ = null;
+      }
+      responseCase_ = 10;
+      onChanged();
+      return listToolsResponseBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.CallToolResponse, dev.openenv.grpc.v1.CallToolResponse.Builder, dev.openenv.grpc.v1.CallToolResponseOrBuilder> callToolResponseBuilder_;
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     * @return Whether the callToolResponse field is set.
+     */
+    @java.lang.Override
+    public boolean hasCallToolResponse() {
+      return responseCase_ == 11;
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     * @return The callToolResponse.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.CallToolResponse getCallToolResponse() {
+      if (callToolResponseBuilder_ == null) {
+        if (responseCase_ == 11) {
+          return (dev.openenv.grpc.v1.CallToolResponse) response_;
+        }
+        return dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+      } else {
+        if (responseCase_ == 11) {
+          return callToolResponseBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    public Builder setCallToolResponse(dev.openenv.grpc.v1.CallToolResponse value) {
+      if (callToolResponseBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        response_ = value;
+        onChanged();
+      } else {
+        callToolResponseBuilder_.setMessage(value);
+      }
+      responseCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    public Builder setCallToolResponse(
+        dev.openenv.grpc.v1.CallToolResponse.Builder builderForValue) {
+      if (callToolResponseBuilder_ == null) {
+        response_ = builderForValue.build();
+        onChanged();
+      } else {
+        callToolResponseBuilder_.setMessage(builderForValue.build());
+      }
+      responseCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    public Builder mergeCallToolResponse(dev.openenv.grpc.v1.CallToolResponse value) {
+      if (callToolResponseBuilder_ == null) {
+        if (responseCase_ == 11 &&
+            response_ != dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance()) {
+          response_ = dev.openenv.grpc.v1.CallToolResponse.newBuilder((dev.openenv.grpc.v1.CallToolResponse) response_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          response_ = value;
+        }
+        onChanged();
+      } else {
+        if (responseCase_ == 11) {
+          callToolResponseBuilder_.mergeFrom(value);
+        } else {
+          callToolResponseBuilder_.setMessage(value);
+        }
+      }
+      responseCase_ = 11;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    public Builder clearCallToolResponse() {
+      if (callToolResponseBuilder_ == null) {
+        if (responseCase_ == 11) {
+          responseCase_ = 0;
+          response_ = null;
+          onChanged();
+        }
+      } else {
+        if (responseCase_ == 11) {
+          responseCase_ = 0;
+          response_ = null;
+        }
+        callToolResponseBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    public dev.openenv.grpc.v1.CallToolResponse.Builder getCallToolResponseBuilder() {
+      return internalGetCallToolResponseFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.CallToolResponseOrBuilder getCallToolResponseOrBuilder() {
+      if ((responseCase_ == 11) && (callToolResponseBuilder_ != null)) {
+        return callToolResponseBuilder_.getMessageOrBuilder();
+      } else {
+        if (responseCase_ == 11) {
+          return (dev.openenv.grpc.v1.CallToolResponse) response_;
+        }
+        return dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `call_tool_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.CallToolResponse, dev.openenv.grpc.v1.CallToolResponse.Builder, dev.openenv.grpc.v1.CallToolResponseOrBuilder> 
+        internalGetCallToolResponseFieldBuilder() {
+      if (callToolResponseBuilder_ == null) {
+        if (!(responseCase_ == 11)) {
+          response_ = dev.openenv.grpc.v1.CallToolResponse.getDefaultInstance();
+        }
+        callToolResponseBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.CallToolResponse, dev.openenv.grpc.v1.CallToolResponse.Builder, dev.openenv.grpc.v1.CallToolResponseOrBuilder>(
+                (dev.openenv.grpc.v1.CallToolResponse) response_,
+                getParentForChildren(),
+                isClean());
+        response_ = null;
+      }
+      responseCase_ = 11;
+      onChanged();
+      return callToolResponseBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.RenderResponse, dev.openenv.grpc.v1.RenderResponse.Builder, dev.openenv.grpc.v1.RenderResponseOrBuilder> renderResponseBuilder_;
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     * @return Whether the renderResponse field is set.
+     */
+    @java.lang.Override
+    public boolean hasRenderResponse() {
+      return responseCase_ == 12;
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     * @return The renderResponse.
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.RenderResponse getRenderResponse() {
+      if (renderResponseBuilder_ == null) {
+        if (responseCase_ == 12) {
+          return (dev.openenv.grpc.v1.RenderResponse) response_;
+        }
+        return dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+      } else {
+        if (responseCase_ == 12) {
+          return renderResponseBuilder_.getMessage();
+        }
+        return dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    public Builder setRenderResponse(dev.openenv.grpc.v1.RenderResponse value) {
+      if (renderResponseBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        response_ = value;
+        onChanged();
+      } else {
+        renderResponseBuilder_.setMessage(value);
+      }
+      responseCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    public Builder setRenderResponse(
+        dev.openenv.grpc.v1.RenderResponse.Builder builderForValue) {
+      if (renderResponseBuilder_ == null) {
+        response_ = builderForValue.build();
+        onChanged();
+      } else {
+        renderResponseBuilder_.setMessage(builderForValue.build());
+      }
+      responseCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    public Builder mergeRenderResponse(dev.openenv.grpc.v1.RenderResponse value) {
+      if (renderResponseBuilder_ == null) {
+        if (responseCase_ == 12 &&
+            response_ != dev.openenv.grpc.v1.RenderResponse.getDefaultInstance()) {
+          response_ = dev.openenv.grpc.v1.RenderResponse.newBuilder((dev.openenv.grpc.v1.RenderResponse) response_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          response_ = value;
+        }
+        onChanged();
+      } else {
+        if (responseCase_ == 12) {
+          renderResponseBuilder_.mergeFrom(value);
+        } else {
+          renderResponseBuilder_.setMessage(value);
+        }
+      }
+      responseCase_ = 12;
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    public Builder clearRenderResponse() {
+      if (renderResponseBuilder_ == null) {
+        if (responseCase_ == 12) {
+          responseCase_ = 0;
+          response_ = null;
+          onChanged();
+        }
+      } else {
+        if (responseCase_ == 12) {
+          responseCase_ = 0;
+          response_ = null;
+        }
+        renderResponseBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    public dev.openenv.grpc.v1.RenderResponse.Builder getRenderResponseBuilder() {
+      return internalGetRenderResponseFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    @java.lang.Override
+    public dev.openenv.grpc.v1.RenderResponseOrBuilder getRenderResponseOrBuilder() {
+      if ((responseCase_ == 12) && (renderResponseBuilder_ != null)) {
+        return renderResponseBuilder_.getMessageOrBuilder();
+      } else {
+        if (responseCase_ == 12) {
+          return (dev.openenv.grpc.v1.RenderResponse) response_;
+        }
+        return dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Answer to `render_request`. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.RenderResponse, dev.openenv.grpc.v1.RenderResponse.Builder, dev.openenv.grpc.v1.RenderResponseOrBuilder> 
+        internalGetRenderResponseFieldBuilder() {
+      if (renderResponseBuilder_ == null) {
+        if (!(responseCase_ == 12)) {
+          response_ = dev.openenv.grpc.v1.RenderResponse.getDefaultInstance();
+        }
+        renderResponseBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.RenderResponse, dev.openenv.grpc.v1.RenderResponse.Builder, dev.openenv.grpc.v1.RenderResponseOrBuilder>(
+                (dev.openenv.grpc.v1.RenderResponse) response_,
+                getParentForChildren(),
+                isClean());
+        response_ = null;
+      }
+      responseCase_ = 12;
+      onChanged();
+      return renderResponseBuilder_;
     }
 
     private com.google.protobuf.SingleFieldBuilder<

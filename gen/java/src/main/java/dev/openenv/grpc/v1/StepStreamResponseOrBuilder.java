@@ -238,6 +238,87 @@ public interface StepStreamResponseOrBuilder extends
 
   /**
    * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   * @return Whether the listToolsResponse field is set.
+   */
+  boolean hasListToolsResponse();
+  /**
+   * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   * @return The listToolsResponse.
+   */
+  dev.openenv.grpc.v1.ListToolsResponse getListToolsResponse();
+  /**
+   * <pre>
+   * Answer to `list_tools_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ListToolsResponse list_tools_response = 10 [json_name = "listToolsResponse"];</code>
+   */
+  dev.openenv.grpc.v1.ListToolsResponseOrBuilder getListToolsResponseOrBuilder();
+
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   * @return Whether the callToolResponse field is set.
+   */
+  boolean hasCallToolResponse();
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   * @return The callToolResponse.
+   */
+  dev.openenv.grpc.v1.CallToolResponse getCallToolResponse();
+  /**
+   * <pre>
+   * Answer to `call_tool_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.CallToolResponse call_tool_response = 11 [json_name = "callToolResponse"];</code>
+   */
+  dev.openenv.grpc.v1.CallToolResponseOrBuilder getCallToolResponseOrBuilder();
+
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   * @return Whether the renderResponse field is set.
+   */
+  boolean hasRenderResponse();
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   * @return The renderResponse.
+   */
+  dev.openenv.grpc.v1.RenderResponse getRenderResponse();
+  /**
+   * <pre>
+   * Answer to `render_request`. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.RenderResponse render_response = 12 [json_name = "renderResponse"];</code>
+   */
+  dev.openenv.grpc.v1.RenderResponseOrBuilder getRenderResponseOrBuilder();
+
+  /**
+   * <pre>
    * The request failed, with the same code, message and ErrorInfo
    * reason a unary call would have ended with; the stream goes on.
    * </pre>

@@ -168,6 +168,47 @@ private static final long serialVersionUID = 0L;
     return options_ == null ? dev.openenv.grpc.v1.MapValue.getDefaultInstance() : options_;
   }
 
+  public static final int TASK_FIELD_NUMBER = 4;
+  private dev.openenv.grpc.v1.TaskSelector task_;
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   * @return Whether the task field is set.
+   */
+  @java.lang.Override
+  public boolean hasTask() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   * @return The task.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSelector getTask() {
+    return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+  }
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder() {
+    return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -191,6 +232,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(3, getOptions());
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(4, getTask());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -205,6 +249,10 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, getOptions());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, getTask());
     }
     return size;
   }
@@ -242,6 +290,11 @@ private static final long serialVersionUID = 0L;
       if (!getOptions()
           .equals(other.getOptions())) return false;
     }
+    if (hasTask() != other.hasTask()) return false;
+    if (hasTask()) {
+      if (!getTask()
+          .equals(other.getTask())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -263,6 +316,10 @@ private static final long serialVersionUID = 0L;
     if (hasOptions()) {
       hash = (37 * hash) + OPTIONS_FIELD_NUMBER;
       hash = (53 * hash) + getOptions().hashCode();
+    }
+    if (hasTask()) {
+      hash = (37 * hash) + TASK_FIELD_NUMBER;
+      hash = (53 * hash) + getTask().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -399,6 +456,7 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessage
               .alwaysUseFieldBuilders) {
         internalGetOptionsFieldBuilder();
+        internalGetTaskFieldBuilder();
       }
     }
     @java.lang.Override
@@ -411,6 +469,11 @@ private static final long serialVersionUID = 0L;
       if (optionsBuilder_ != null) {
         optionsBuilder_.dispose();
         optionsBuilder_ = null;
+      }
+      task_ = null;
+      if (taskBuilder_ != null) {
+        taskBuilder_.dispose();
+        taskBuilder_ = null;
       }
       return this;
     }
@@ -459,6 +522,12 @@ private static final long serialVersionUID = 0L;
             : optionsBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.task_ = taskBuilder_ == null
+            ? task_
+            : taskBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -484,6 +553,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasOptions()) {
         mergeOptions(other.getOptions());
+      }
+      if (other.hasTask()) {
+        mergeTask(other.getTask());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -526,6 +598,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              input.readMessage(
+                  internalGetTaskFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -848,6 +927,170 @@ private static final long serialVersionUID = 0L;
         options_ = null;
       }
       return optionsBuilder_;
+    }
+
+    private dev.openenv.grpc.v1.TaskSelector task_;
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder> taskBuilder_;
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     * @return Whether the task field is set.
+     */
+    public boolean hasTask() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     * @return The task.
+     */
+    public dev.openenv.grpc.v1.TaskSelector getTask() {
+      if (taskBuilder_ == null) {
+        return task_ == null ? dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+      } else {
+        return taskBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public Builder setTask(dev.openenv.grpc.v1.TaskSelector value) {
+      if (taskBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        task_ = value;
+      } else {
+        taskBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public Builder setTask(
+        dev.openenv.grpc.v1.TaskSelector.Builder builderForValue) {
+      if (taskBuilder_ == null) {
+        task_ = builderForValue.build();
+      } else {
+        taskBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public Builder mergeTask(dev.openenv.grpc.v1.TaskSelector value) {
+      if (taskBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          task_ != null &&
+          task_ != dev.openenv.grpc.v1.TaskSelector.getDefaultInstance()) {
+          getTaskBuilder().mergeFrom(value);
+        } else {
+          task_ = value;
+        }
+      } else {
+        taskBuilder_.mergeFrom(value);
+      }
+      if (task_ != null) {
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public Builder clearTask() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      task_ = null;
+      if (taskBuilder_ != null) {
+        taskBuilder_.dispose();
+        taskBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSelector.Builder getTaskBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return internalGetTaskFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    public dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder() {
+      if (taskBuilder_ != null) {
+        return taskBuilder_.getMessageOrBuilder();
+      } else {
+        return task_ == null ?
+            dev.openenv.grpc.v1.TaskSelector.getDefaultInstance() : task_;
+      }
+    }
+    /**
+     * <pre>
+     * Which task this sub-env starts, as ResetRequest.task; set it or
+     * task_id, not both. (Since 1.4.)
+     * </pre>
+     *
+     * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder> 
+        internalGetTaskFieldBuilder() {
+      if (taskBuilder_ == null) {
+        taskBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.TaskSelector, dev.openenv.grpc.v1.TaskSelector.Builder, dev.openenv.grpc.v1.TaskSelectorOrBuilder>(
+                getTask(),
+                getParentForChildren(),
+                isClean());
+        task_ = null;
+      }
+      return taskBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.SubEnvReset)

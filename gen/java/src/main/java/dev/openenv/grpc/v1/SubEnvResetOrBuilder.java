@@ -77,4 +77,34 @@ public interface SubEnvResetOrBuilder extends
    * <code>.openenv.v1.MapValue options = 3 [json_name = "options"];</code>
    */
   dev.openenv.grpc.v1.MapValueOrBuilder getOptionsOrBuilder();
+
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   * @return Whether the task field is set.
+   */
+  boolean hasTask();
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   * @return The task.
+   */
+  dev.openenv.grpc.v1.TaskSelector getTask();
+  /**
+   * <pre>
+   * Which task this sub-env starts, as ResetRequest.task; set it or
+   * task_id, not both. (Since 1.4.)
+   * </pre>
+   *
+   * <code>.openenv.v1.TaskSelector task = 4 [json_name = "task"];</code>
+   */
+  dev.openenv.grpc.v1.TaskSelectorOrBuilder getTaskOrBuilder();
 }
