@@ -8,4 +8,6 @@ from __future__ import annotations
 
 SHIPPED: dict[str, str] = {
     "conformance": "openenv_grpc.envs.conformance:ConformanceEnv",
+    # A sandboxed shell per session with the `shell` taskset (envs/terminal.py).
+    "terminal": "openenv_grpc.envs.terminal:TerminalEnv",
 }
