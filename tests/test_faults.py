@@ -637,11 +637,12 @@ def test_without_observation_checks_a_bad_observation_passes(serve: Serve) -> No
 # --- batched sessions: one failing sub-env ---
 
 
+@pytest.mark.parametrize("processes", ["0", "2"], ids=lambda p: f"{p}proc")
 @pytest.mark.parametrize("path", ["step_batch", "send_recv"])
 def test_a_failing_sub_env_reports_its_own_error_and_the_others_their_results(
-    serve: Serve, path: str
+    serve: Serve, path: str, processes: str
 ) -> None:
-    server = serve()
+    server = serve("--vector-processes", processes)
     actions = np.array([1, Action.RAISE, Action.BAD_SHAPE, 1], dtype=np.int64)
     stream = RawStream(server.address)
     created = stream.ask(reset_batch_request=wire.reset_batch_request(num_envs=4))
