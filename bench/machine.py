@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "openenv-core",
+    "openenv",
     "openenv-grpc",
     "grpcio",
     "protobuf",

@@ -1,8 +1,11 @@
 """The same envs as `bench.envs`, written the way an OpenEnv user writes them.
 
-Pydantic Action/Observation types, an `openenv` `Environment` per env, and
-an `EnvClient` subclass per env that parses replies into those types, as
-OpenEnv's own env packages do (for example its Atari env).
+Pydantic Action/Observation types, an `openenv` `Environment` per env (with
+its `step` typed, so `openenv-grpc serve openenv:bench/openenv_envs.py:
+OpenEnvCartPole` serves the very same class), and an `EnvClient` subclass per
+env that parses replies into those types, as OpenEnv's own env packages do
+(for example its Atari env). Written for PyPI `openenv` (0.10; `openenv-core`
+0.3, its former name, has the same import paths).
 
 JSON cannot carry bytes, so the echo payload travels as OpenEnv's Atari env
 sends its screen: a flat `list[int]` (`BENCH_OBS_ENCODING=list`, the default),
@@ -101,7 +104,7 @@ class OpenEnvEcho(_Episode):
         self._new_episode()
         return self._observation()
 
-    def step(self, action: Any, timeout_s: float | None = None, **kw: Any) -> Any:
+    def step(self, action: EchoAction, timeout_s: float | None = None, **kw: Any) -> Any:
         self._state.step_count += 1
         return self._observation()
 
@@ -119,13 +122,17 @@ class OpenEnvCartPole(_Episode):
         self._env = gym.make(CARTPOLE_ID)
         self._needs_reset = True
 
-    def reset(self, seed: int | None = None, episode_id: str | None = None, **kw: Any) -> Any:
+    def reset(
+        self, seed: int | None = None, episode_id: str | None = None, **kw: Any
+    ) -> CartPoleObservation:
         obs, _ = self._env.reset(seed=seed)
         self._needs_reset = False
         self._new_episode()
         return CartPoleObservation(state=obs.tolist(), reward=0.0, done=False)
 
-    def step(self, action: Any, timeout_s: float | None = None, **kw: Any) -> Any:
+    def step(
+        self, action: CartPoleAction, timeout_s: float | None = None, **kw: Any
+    ) -> CartPoleObservation:
         if self._needs_reset:
             self.reset()
         obs, reward, terminated, truncated, _ = self._env.step(action.action)

@@ -1,0 +1,1 @@
+"""Other projects' client APIs over our protocol (`openenv`: OpenEnv's `EnvClient`)."""
