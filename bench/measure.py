@@ -11,6 +11,7 @@ the wall time but not as steps, the same way for every row.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -135,3 +136,57 @@ async def run_async(
         *(_timed(reset, step, budget, deadline, latencies) for reset, step in sessions)
     )
     return Sample(latencies, time.perf_counter() - start)
+
+
+def run_threads(sessions: Sequence[tuple[Callable[[], None], SyncStep]], budget: Budget) -> Sample:
+    """Sessions stepping at once, one thread each (blocking clients, as a trainer with one
+    env per thread runs them); `max_steps` is per session. All warm up, then start
+    timing together; an error in any thread stops them all and is raised here."""
+    n = len(sessions)
+    gate = threading.Barrier(n + 1)
+    timed: list[list[float]] = [[] for _ in sessions]
+    failures: list[BaseException] = []
+    deadline: list[float] = []
+
+    def one(out: list[float], reset: Callable[[], None], step: SyncStep) -> None:
+        try:
+            reset()
+            for i in range(budget.warmup):
+                if step(i):
+                    reset()
+            gate.wait()  # every session is warm
+            gate.wait()  # the clock has started
+            for i in range(budget.max_steps):
+                t0 = time.perf_counter()
+                done = step(i)
+                t1 = time.perf_counter()
+                out.append(t1 - t0)
+                if done:
+                    reset()
+                if t1 >= deadline[0] and i + 1 >= budget.min_steps:
+                    return
+        except threading.BrokenBarrierError:
+            pass
+        except BaseException as exc:  # handed to the caller below
+            failures.append(exc)
+            gate.abort()
+
+    threads = [
+        threading.Thread(target=one, args=(out, reset, step))
+        for out, (reset, step) in zip(timed, sessions, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    start = 0.0
+    try:
+        gate.wait()
+        start = time.perf_counter()
+        deadline.append(start + budget.max_seconds)
+        gate.wait()
+    except threading.BrokenBarrierError:
+        pass
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return Sample([x for out in timed for x in out], time.perf_counter() - start)

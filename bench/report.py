@@ -19,6 +19,7 @@ ASYNC_STREAM = "ours AsyncStreamSession.step"
 FLOOR = "grpc.aio floor: bare stream, canned reply, no env"
 MANY_OE = "OpenEnv {n} WS EnvClients"
 MANY_OURS = "ours {n} AsyncStreamSessions, 1 channel"
+MANY_THREADS = "ours {n} RemoteEnvs, {n} threads"
 CARTPOLE_OBS_BYTES = 16  # 4 float32
 
 
@@ -147,16 +148,29 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
             size,
             1.5,
         )
-        ratio(f"1 session RemoteEnv vs OpenEnv WS ({env})", "1 session", REMOTE_ENV, env, size, 1.2)
+        ratio(f"1 session RemoteEnv vs OpenEnv WS ({env})", "1 session", REMOTE_ENV, env, size, 1.5)
         ratio(f"unary Step vs OpenEnv HTTP /step ({env})", "1 session", UNARY, env, size, 2.0)
-    ratio(
-        "16 sessions vs 16 OpenEnv WS (CartPole)",
-        "16 sessions",
-        MANY_OURS.format(n=16),
-        "CartPole",
-        CARTPOLE_OBS_BYTES,
-        3.0,
+    remote, floor = (_find(rows, "1 session", impl, "echo", 16) for impl in (REMOTE_ENV, FLOOR))
+    of_floor = None
+    if remote and floor and floor.steps_per_s:
+        of_floor = remote.steps_per_s / floor.steps_per_s
+    out.append(
+        {
+            "target": "1 session RemoteEnv vs grpc.aio floor (echo)",
+            "goal": ">= 0.8x",
+            "value": of_floor,
+            "met": of_floor is not None and of_floor >= 0.8,
+        }
     )
+    for label in (MANY_OURS, MANY_THREADS):
+        ratio(
+            f"{label.format(n=16)} vs 16 OpenEnv WS (CartPole)",
+            "16 sessions",
+            label.format(n=16),
+            "CartPole",
+            CARTPOLE_OBS_BYTES,
+            2.2,
+        )
     ratio("1 MiB observations vs OpenEnv WS", "obs size", ASYNC_STREAM, "echo", 2**20, 20.0)
     many = next((r for r in rows if r.group == "1000 sessions" and r.impl.startswith("ours")), None)
     tail = many.p99_ms / many.p50_ms if many and many.p50_ms else None

@@ -17,12 +17,13 @@ import grpc
 from bench.drivers_openenv import HttpStepDriver, WsAsyncDriver, WsSyncDriver
 from bench.drivers_ours import AsyncStreamDriver, RemoteEnvDriver, StreamDriver, UnaryDriver
 from bench.grpc_floor import FloorStream
-from bench.measure import Budget, Sample, merge, run_async, run_sync, split
+from bench.measure import Budget, Sample, merge, run_async, run_sync, run_threads, split
 from bench.report import (
     ASYNC_STREAM,
     FLOOR,
     MANY_OE,
     MANY_OURS,
+    MANY_THREADS,
     OE_HTTP,
     OE_WS,
     OE_WS_B64,
@@ -108,6 +109,14 @@ async def _oe_ws(kind: str, url: str, n: int, budget: Budget) -> Sample:
         await asyncio.gather(*(d.close() for d in drivers))
 
 
+def _threads(drivers: list[RemoteEnvDriver], budget: Budget) -> Sample:
+    try:
+        return run_threads([(d.reset, d.step) for d in drivers], budget)
+    finally:
+        for driver in drivers:
+            driver.close()
+
+
 async def _ours_stream(address: str, n: int, budget: Budget) -> Sample:
     async with AsyncEnvClient(address) as client:
         drivers = [await AsyncStreamDriver.open(client) for _ in range(n)]
@@ -174,7 +183,8 @@ def single_session(
 def concurrent_sessions(
     env: str, kind: str, n: int, servers: tuple[Server, Server, Server], budget: Budget, rounds: int
 ) -> list[Row]:
-    """n sessions from one client process: n WebSockets vs n streams on one channel (and floor)."""
+    """n sessions from one client process: n WebSockets vs n streams on one channel, n
+    RemoteEnvs on n threads (a trainer with one blocking env per thread), and the floor."""
     ours, oe, floor = servers
     g = f"{n} sessions"
     oe_label, ours_label = MANY_OE.format(n=n), MANY_OURS.format(n=n)
@@ -182,12 +192,18 @@ def concurrent_sessions(
         [
             lambda b: asyncio.run(_oe_ws(kind, oe.url, n, b)),
             lambda b: asyncio.run(_ours_stream(ours.address, n, b)),
+            lambda b: _threads([RemoteEnvDriver(ours.address) for _ in range(n)], b),
             lambda b: asyncio.run(_floor(floor.address, n, b)),
         ],
         budget,
         rounds,
     )
-    labels = [(oe_label, ""), (ours_label, oe_label), (FLOOR, oe_label)]
+    labels = [
+        (oe_label, ""),
+        (ours_label, oe_label),
+        (MANY_THREADS.format(n=n), oe_label),
+        (FLOOR, oe_label),
+    ]
     return [
         Row.of(g, label, env, 16, n, sample, base)
         for (label, base), sample in zip(labels, samples, strict=True)

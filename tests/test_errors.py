@@ -369,8 +369,11 @@ def test_python_errors_round_trip_through_google_rpc_status() -> None:
 def test_the_env_api_and_the_core_load_no_grpc() -> None:
     code = """
 import sys
+import openenv_grpc
+from openenv_grpc import Environment, EnvFactory, ResetResult, StepResult, PROTOCOL_VERSION
 import openenv_grpc.env, openenv_grpc.spaces, openenv_grpc.codec, openenv_grpc.tensors
 import openenv_grpc.errors, openenv_grpc.status, openenv_grpc.sessions, openenv_grpc.vector
+import openenv_grpc.vector_infos, openenv_grpc.workers
 loaded = [m for m in sys.modules if m == "grpc" or m.startswith(("grpc.", "grpc_"))]
 services = [m for m in sys.modules if m.endswith("env_service_pb2")]
 print(loaded, services)
@@ -379,6 +382,23 @@ print(loaded, services)
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "[] []"
+
+
+def test_the_clients_come_from_the_package_itself_loaded_on_first_use() -> None:
+    code = """
+import sys
+import openenv_grpc
+before = "grpc" in sys.modules
+from openenv_grpc import AsyncEnvClient, EnvClient, RemoteEnv, RemoteVectorEnv
+import openenv_grpc.client as client
+same = (AsyncEnvClient, EnvClient, RemoteEnv, RemoteVectorEnv) == (
+    client.AsyncEnvClient, client.EnvClient, client.RemoteEnv, client.RemoteVectorEnv)
+print(before, "grpc" in sys.modules, same, hasattr(openenv_grpc, "NoSuchName"))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split() == ["False", "True", "True", "False"]
 
 
 def test_client_text_is_escaped_before_it_is_echoed() -> None:

@@ -12,7 +12,7 @@ space's key order for Dict, an array of the space's dtype for Box), and
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -190,8 +190,11 @@ def decode_for_space(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
     return decode_value(msg)
 
 
-def decode_action(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
-    """Decode an action and check it lies in the action space.
+def decode_action(
+    msg: values_pb2.Value, space: gs.Space[Any], contains: Callable[[Any], bool] | None = None
+) -> Any:
+    """Decode an action and check it lies in the action space (with `contains`, the
+    space's own check or one of `membership.contains(space)`).
 
     A malformed value is INVALID_VALUE; a well-formed value of the wrong kind,
     shape, dtype or range is ACTION_OUT_OF_SPACE (both INVALID_ARGUMENT).
@@ -202,7 +205,7 @@ def decode_action(msg: values_pb2.Value, space: gs.Space[Any]) -> Any:
         raise
     except InvalidArgument as exc:
         raise ActionOutOfSpace(f"{exc.message}; send a sample of the action space", space) from None
-    if not space.contains(action):
+    if not (contains or space.contains)(action):
         raise ActionOutOfSpace(
             f"action {summary(action)} is not in the action space {space}; send a sample of "
             "that space (Describe returns it)",

@@ -42,8 +42,7 @@ from typing import Any, Protocol, TypeVar
 
 from gymnasium import spaces as gs
 
-from .codec import summary
-from .env import EnvFactory, Environment, ResetResult, StepResult
+from .env import EnvFactory, Environment, ResetResult, StepResult, make_env
 from .errors import (
     CapacityExhausted,
     Draining,
@@ -60,16 +59,29 @@ from .errors import (
     StepOutOfOrder,
     SubEnvsInFlight,
     WrongSessionKind,
-    echo,
 )
+from .membership import contains
 from .runner import EnvThreads
-from .vector import AutoresetMode, SubEnvs, SubEnvStart
+from .vector import AutoresetMode, BatchStep, SubEnvs, SubEnvStart, outside
+from .watch import EpisodeStarted, Rendered, Stepped, Watch, snapshot
+from .workers import EnvSource, WorkerSubEnvs
 
 log = logging.getLogger("openenv_grpc.sessions")
 T = TypeVar("T")
 
 ENV_CALL_POLICIES = ("adaptive", "thread", "inline")
 INLINE_AFTER = 16  # calls in a row under FAST_CALL before an env runs on the event loop
+# How long (by default: `env_call_wait`, `serve --env-call-wait`) the event loop waits for
+# a single-env session's env call on a worker before it goes back to serving others (the
+# call then completes through the loop): a call handed over in time saves the loop a
+# wake-up and the worker a fight for the GIL, which with many sessions of a quick
+# pure-Python env is most of a step's cost. A call that takes longer makes the session's
+# next 1, 2, 4, ... HANDOFF_BACKOFF calls go through the loop without a wait; one handed
+# over in time starts the count again. The loop is never held longer than this per call,
+# and a slow env is waited for rarely. Calls of envs that release the GIL for less than
+# this run one after the other instead of side by side: 0 turns the wait off for them.
+HANDOFF_WAIT = 0.0005  # seconds
+HANDOFF_BACKOFF = 1024  # calls
 FAST_CALL = 0.0005  # seconds
 SLOW_CALL = 0.005  # seconds: one call this slow sends the env back to the threads for good
 EXPIRED_KEPT = 10_000  # ids of reaped sessions remembered, to answer SESSION_EXPIRED
@@ -98,7 +110,9 @@ class Session:
     id: str
     env: Environment | None
     last_used: float
-    vector: SubEnvs | None = None
+    vector: SubEnvs | WorkerSubEnvs | None = None
+    # Batched: whether infos are answered in Gymnasium's vector layout (asked for at creation).
+    vector_infos: bool = False
     # Batched sessions, EnvPool style: sub-envs stepping after a send, and
     # finished (id, result or error) waiting for a recv, in finishing order.
     in_flight: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
@@ -121,9 +135,16 @@ class Session:
     busy: bool = False
     closed: bool = False
     _env_closed: bool = field(default=False, repr=False)
+    # Calls left before the loop waits HANDOFF_WAIT for this session's env call again, and
+    # how many to skip after the next one that takes longer.
+    handoff_skip: int = field(default=0, repr=False)
+    handoff_backoff: int = field(default=1, repr=False)
     # The adaptive env-call policy: fast calls in a row, and whether the env was ever slow.
     fast_calls: int = field(default=0, repr=False)
     ever_slow: bool = field(default=False, repr=False)
+    # The render mode its envs were made in, and its watchers (None while unwatched).
+    render_mode: str | None = None
+    watch: Watch | None = field(default=None, repr=False)
 
 
 class SessionListener(Protocol):
@@ -150,7 +171,11 @@ class SessionManager:
         listeners: Sequence[SessionListener] = (),
         max_num_envs: int = 1024,
         vector_workers: int = 1,
+        vector_processes: int = 0,
+        worker_source: EnvSource | None = None,
+        vector_space: gs.Space[Any] | None = None,
         env_calls: str = "thread",
+        env_call_wait: float = HANDOFF_WAIT,
         step_timeout: float = 0.0,
         reset_timeout: float = 0.0,
         close_timeout: float = 0.0,
@@ -163,8 +188,14 @@ class SessionManager:
         if env_calls not in ENV_CALL_POLICIES:
             raise ValueError(f"env_calls must be one of {ENV_CALL_POLICIES}, not {env_calls!r}")
         self.env_calls = env_calls
+        self.env_call_wait = env_call_wait
         self.max_num_envs = max_num_envs
         self.vector_workers = max(1, vector_workers)
+        # Batched sessions' sub-envs in this many worker processes each (0: on threads),
+        # made there from `worker_source`; batches are laid out in `vector_space`.
+        self.vector_processes = vector_processes if worker_source is not None else 0
+        self._worker_source = worker_source
+        self._vector_space = vector_space if vector_space is not None else observation_space
         # Chunks of one batched step run here while the session's own job waits for
         # them; a pool of their own, so they can never wait behind that job.
         self._chunk_pool = (
@@ -173,7 +204,13 @@ class SessionManager:
             else None
         )
         # Timeouts in seconds per kind of call (0: none), and the other limits.
-        self._timeouts = {"step": step_timeout, "state": step_timeout, "reset": reset_timeout}
+        self._timeouts = {
+            "step": step_timeout,
+            "state": step_timeout,
+            "reset": reset_timeout,
+            "tool": step_timeout,
+            "render": step_timeout,
+        }
         self.close_timeout = close_timeout
         self.max_abandoned = max_abandoned
         self.max_envs = max_envs
@@ -181,6 +218,7 @@ class SessionManager:
         self.max_envs_per_principal = max_envs_per_principal
         self._sub_envs = 0  # sub-envs held by batched sessions
         self._observation_space = observation_space
+        self._contains = contains(observation_space) if observation_space is not None else None
         self._factory = factory
         self._listeners = list(listeners)
         self.max_sessions = max_sessions
@@ -217,6 +255,15 @@ class SessionManager:
         """Whether so many env calls are stuck that new sessions are refused."""
         return bool(self.max_abandoned) and self._executor.written_off >= self.max_abandoned
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes of every open batched session (see `workers.py`)."""
+        return [
+            pid
+            for session in self._sessions.values()
+            if isinstance(session.vector, WorkerSubEnvs)
+            for pid in session.vector.pids
+        ]
+
     def start_draining(self) -> None:
         """Refuse new sessions from now on (UNAVAILABLE); existing ones go on."""
         self.draining = True
@@ -240,12 +287,21 @@ class SessionManager:
             raise SessionNotFound(session_id)
         return session
 
+    def get_any(self, session_id: str) -> Session:
+        """The live session with this id whoever owns it (an admin's watch); else
+        SessionNotFound."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        return session
+
     async def open(
         self,
         num_envs: int = 0,
         autoreset: AutoresetMode = AutoresetMode.NEXT_STEP,
         request_id: str = "",
         owner: str = "",
+        render_mode: str | None = None,
     ) -> tuple[Session, bool]:
         """A new session with fresh envs, and True; or, for a request id already used by an
         open session, that session and False (waiting while it is still being made).
@@ -280,7 +336,7 @@ class SessionManager:
         self._owned[owner] += 1
         self._owned_envs[owner] += num_envs
         try:
-            session = await self._make(num_envs, autoreset, request_id, owner)
+            session = await self._make(num_envs, autoreset, request_id, owner, render_mode)
         except BaseException as exc:
             self._requests.pop(key, None)
             self._owned[owner] -= 1
@@ -295,20 +351,32 @@ class SessionManager:
         return session, True
 
     async def _make(
-        self, num_envs: int, autoreset: AutoresetMode, request_id: str, owner: str
+        self,
+        num_envs: int,
+        autoreset: AutoresetMode,
+        request_id: str,
+        owner: str,
+        render_mode: str | None = None,
     ) -> Session:
         self._opening += 1
         self._sub_envs += num_envs
         self._empty.clear()
+        vector: SubEnvs | WorkerSubEnvs | None = None
         try:
-            envs = await self._make_envs(max(num_envs, 1))
+            if num_envs and self.vector_processes:
+                env, vector = None, await self._make_workers(num_envs, autoreset)
+            else:
+                envs = await self._make_envs(max(num_envs, 1), render_mode)
+                env = envs[0] if num_envs == 0 else None
+                if num_envs:
+                    space, check = self._vector_space, self._observation_space is not None
+                    vector = SubEnvs(envs, autoreset, space, check)
         except BaseException:
             self._sub_envs -= num_envs
             raise
         finally:
             self._opening -= 1
             self._update_empty()
-        env, vector = (envs[0], None) if num_envs == 0 else (None, SubEnvs(envs, autoreset))
         session = Session(
             id=uuid.uuid4().hex,
             env=env,
@@ -316,6 +384,7 @@ class SessionManager:
             last_used=self._clock(),
             request_id=request_id,
             owner=owner,
+            render_mode=render_mode,
         )
         self._sessions[session.id] = session
         self._empty.clear()
@@ -356,6 +425,9 @@ class SessionManager:
                 raise EnvCodeError("observation", f"reset {problem}")
             session.episode_id, session.step_count = uuid.uuid4().hex, 0
             session.episode_done, session.done_reason = False, ""
+            if session.watch is not None:
+                started = EpisodeStarted(session.episode_id)
+                session.watch.called(env, started, session.episode_id, 0)
             return result
 
         future = self._start(session, run)
@@ -393,6 +465,8 @@ class SessionManager:
                 session.episode_done = True
                 session.done_reason = "ended: the env returned an observation outside its space"
                 raise EnvCodeError("observation", f"step {problem}")
+            if session.watch is not None:
+                session.watch.called(env, _stepped(session, action, result), *_at(session))
             return result
 
         return await self._remember_step(session, "step", run)
@@ -423,12 +497,7 @@ class SessionManager:
         _check_nothing_in_flight(session)
 
         def run() -> tuple[list[int], list[ResetResult]]:
-            results = vector.reset(ids, starts)
-            for i, result in zip(ids, results, strict=True):
-                problem = self._outside(result.observation)
-                if problem:
-                    vector.ended[i] = True
-                    raise EnvCodeError("observation", f"reset of sub-env {i} {problem}")
+            results = vector.reset(ids, starts)  # observations checked there
             if len(ids) == vector.num_envs:
                 session.episode_id, session.step_count = uuid.uuid4().hex, 0
             session.episode_done = False
@@ -444,13 +513,14 @@ class SessionManager:
         env_ids: Sequence[int],
         actions: Sequence[Any],
         step_index: int = 0,
-    ) -> list[StepResult | EnvError]:
+    ) -> BatchStep:
         """Step sub-envs of a batched session together as batched step `step_index` (0:
         unchecked); with vector_workers > 1, in chunks on that many threads at once (for
-        envs that release the GIL). A sub-env that fails gives its error in its place."""
+        envs that release the GIL), with vector_processes, in the session's worker
+        processes. A sub-env that fails gets its error (an EnvError) in `errors`."""
         repeat = _repeated_step(session, step_index)
         if repeat is not None:
-            result: list[StepResult | EnvError] = await self._result(session, "step", repeat)
+            result: BatchStep = await self._result(session, "step", repeat)
             return result
         vector = batched(session)
         _check_order(session, step_index)
@@ -458,20 +528,15 @@ class SessionManager:
         chunks = max(1, min(self.vector_workers, len(env_ids)))
         pool = self._chunk_pool
 
-        def run() -> list[StepResult | EnvError]:
-            if chunks == 1 or pool is None:
-                outcomes = vector.step(env_ids, actions)
+        def run() -> BatchStep:
+            if isinstance(vector, SubEnvs):
+                batch = vector.step_batch(env_ids, actions, pool=pool, chunks=chunks)
             else:
-                size = -(-len(env_ids) // chunks)
-                parts = [
-                    pool.submit(vector.step, env_ids[k : k + size], actions[k : k + size])
-                    for k in range(size, len(env_ids), size)
-                ]
-                outcomes = vector.step(env_ids[:size], actions[:size])
-                for part in parts:
-                    outcomes.extend(part.result())
+                batch = vector.step_batch(env_ids, actions)
             session.step_count += 1
-            return [self._checked(vector, i, o) for i, o in zip(env_ids, outcomes, strict=True)]
+            for k, error in batch.errors.items():
+                batch.errors[k] = _env_error(error)
+            return batch
 
         return await self._remember_step(session, "step", run)
 
@@ -522,8 +587,10 @@ class SessionManager:
             session.in_flight[i] = future
             future.add_done_callback(functools.partial(finished, i))
 
-    def _sent_step(self, vector: SubEnvs, i: int, action: Any) -> StepResult | EnvError:
-        return self._checked(vector, i, vector.outcome(i, action))
+    @staticmethod
+    def _sent_step(vector: SubEnvs | WorkerSubEnvs, i: int, action: Any) -> StepResult | EnvError:
+        outcome = vector.outcome(i, action)
+        return outcome if isinstance(outcome, StepResult) else _env_error(outcome)
 
     async def recv(
         self, session: Session, num_envs: int
@@ -557,45 +624,46 @@ class SessionManager:
         session.step_count += 1
         return done
 
+    def start_tool(self, session: Session, fn: Callable[[Environment], T]) -> asyncio.Future[T]:
+        """Start a call into a single-env session's env for its tools (list or call): one
+        call at a time with its steps, as any env call; the episode is not touched. Its
+        outcome comes from `tool_result` (a future, so a retried call can wait for it)."""
+        env = _single(session)
+        return self._start(session, lambda: fn(env))
+
+    async def tool_result(self, session: Session, future: asyncio.Future[T]) -> T:
+        """A tool call's outcome within the step timeout (past it: ENV_TIMEOUT, the session
+        closed and its env abandoned, as for a step)."""
+        return await self._result(session, "tool", future)
+
+    async def render(self, session: Session) -> Rendered:
+        """The current frame of a single-env session (its env's render), one call at a time
+        with its steps, within the step timeout; watchers due a frame get it too."""
+        env = _single(session)
+        mode, (episode, step) = session.render_mode or "", _at(session)
+        future = self._start(session, lambda: snapshot(env))
+        frame = Rendered(mode, episode, step, await self._result(session, "render", future))
+        if session.watch is not None:
+            session.watch.rendered(frame)
+        return frame
+
     async def state(self, session: Session) -> Any:
         """The env's own state() value (a list of them for a batched session)."""
         if session.in_flight or session.ready:
             _check_nothing_in_flight(session)
         if session.vector is not None:
             vector = session.vector
-            states = self._start(session, lambda: [env.state() for env in vector.envs])
+            states = self._start(session, vector.states)
         else:
             states = self._start(session, _single(session).state)
         return await self._result(session, "state", states)
 
-    def _checked(
-        self, vector: SubEnvs, i: int, outcome: StepResult | Exception
-    ) -> StepResult | EnvError:
-        """A sub-env's outcome as the client gets it: its result, or its own error (an
-        observation outside the space ends its episode like an exception does)."""
-        if isinstance(outcome, EnvError):
-            return outcome
-        if isinstance(outcome, Exception):
-            error = EnvCodeError("step", outcome)
-            error.__cause__ = outcome
-            return error
-        problem = self._outside(outcome.observation)
-        if problem:
-            vector.ended[i] = True
-            return EnvCodeError("observation", f"sub-env {i} {problem}")
-        return outcome
-
     def _outside(self, observation: Any) -> str:
         """Why an observation is not in the observation space ("" when it is, or unchecked)."""
-        space = self._observation_space
-        if space is None:
+        space, check = self._observation_space, self._contains
+        if space is None or check is None or check(observation):
             return ""
-        try:
-            if space.contains(observation):
-                return ""
-        except Exception:  # a value of a kind the space cannot even compare
-            pass
-        return f"returned an observation outside {echo(space)}: {summary(observation)}"
+        return outside(space, observation)
 
     def end_episode(self, session: Session, why: str) -> None:
         """Mark the current episode over (Step then needs a Reset), e.g. after a lost result
@@ -634,6 +702,8 @@ class SessionManager:
         )
         for listener in self._listeners:
             listener.session_closed(session, reason, open_sessions)
+        if session.watch is not None:
+            session.watch.end(reason.value)
         self._update_empty()
         if not session.busy and not session.in_flight:
             await self._close_env(session)
@@ -717,20 +787,37 @@ class SessionManager:
             finally:
                 self._observe(session, time.perf_counter() - start, inline=False)
 
-        future = loop.run_in_executor(self._executor, timed)
+        # Only the adaptive policy learns from durations; the others skip the timing.
+        wait = self.env_call_wait
+        waits = wait > 0 and session.vector is None and not session.handoff_skip
+        future = self._executor.call(
+            loop, timed if self.env_calls == "adaptive" else fn, wait if waits else 0.0
+        )
+        if future.done():  # handed over within the wait
+            session.handoff_backoff = 1
+            self._release(session, future)
+            return future
+        if waits:  # too slow to wait for: not again for the next calls, twice as many each time
+            session.handoff_skip = session.handoff_backoff
+            session.handoff_backoff = min(2 * session.handoff_backoff, HANDOFF_BACKOFF)
+        elif session.handoff_skip:
+            session.handoff_skip -= 1
         future.add_done_callback(lambda done: self._release(session, done))
         return future
 
     async def _result(self, session: Session, where: str, future: asyncio.Future[T]) -> T:
         """The outcome of an env call on a session, within the call's timeout.
 
-        shield: a caller that goes away (deadline, cancel) leaves the call running,
-        and the session busy, until the env has returned. Past the timeout the
+        A caller that goes away (deadline, cancel) leaves the call running, and
+        the session busy, until the env has returned (`_within`). Past the timeout the
         session is closed (its env abandoned, never entered again) and ENV_TIMEOUT
         raised.
         """
+        seconds = self._timeouts[where]
+        if where == "step" and isinstance(session.vector, WorkerSubEnvs):
+            seconds = 0.0  # its workers keep the step timeout: a hung one is replaced
         try:
-            return await self._wait(where, future, self._timeouts[where])
+            return await self._wait(where, future, seconds)
         except EnvTimeout:
             if not session.closed:
                 await self.close(session.id, CloseReason.TIMEOUT)
@@ -739,17 +826,19 @@ class SessionManager:
     async def _wait(self, where: str, future: asyncio.Future[T], seconds: float) -> T:
         """A call's outcome within `seconds` (0: no limit); an exception of env code as
         EnvCodeError; past the limit the call is written off and EnvTimeout raised."""
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), seconds or None)
-        except TimeoutError:
-            if future.done():  # the env's own TimeoutError, not ours
-                raise EnvCodeError(where, future.exception() or TimeoutError()) from None
+        if not future.done() and not await _within(future, seconds):
             self._write_off(future)
-            raise EnvTimeout(where, seconds) from None
-        except EnvError:
-            raise
-        except Exception as exc:
-            raise EnvCodeError(where, exc) from exc
+            raise EnvTimeout(where, seconds)
+        if future.cancelled():
+            raise asyncio.CancelledError()
+        error = future.exception()
+        if error is None:
+            return future.result()
+        if isinstance(error, EnvError):
+            raise error
+        if isinstance(error, Exception):
+            raise EnvCodeError(where, error) from error
+        raise error
 
     def _write_off(self, future: asyncio.Future[Any]) -> None:
         """Stop counting a hung call's thread towards capacity, until it returns."""
@@ -833,7 +922,7 @@ class SessionManager:
         except EnvError as exc:
             log.warning("session %s…: %s", session.id[:8], exc.message)
 
-    async def _make_envs(self, count: int) -> list[Environment]:
+    async def _make_envs(self, count: int, render_mode: str | None = None) -> list[Environment]:
         """`count` new envs from the factory, within the reset timeout. Envs that arrive
         after their caller went away (its deadline, a timeout) are closed, not leaked."""
         factory = self._factory
@@ -842,7 +931,7 @@ class SessionManager:
             made: list[Environment] = []
             try:
                 for _ in range(count):
-                    made.append(factory())
+                    made.append(make_env(factory, render_mode))
             except BaseException:
                 _close_quietly(made)
                 raise
@@ -855,9 +944,65 @@ class SessionManager:
             future.add_done_callback(self._close_unwanted)
             raise
 
+    async def _make_workers(self, num_envs: int, autoreset: AutoresetMode) -> WorkerSubEnvs:
+        """A batch of num_envs sub-envs in worker processes, each making its slice of envs
+        within the reset timeout; workers that arrive after their caller went away are ended."""
+        source, space = self._worker_source, self._vector_space
+        assert source is not None
+        assert space is not None
+
+        def make() -> WorkerSubEnvs:
+            return WorkerSubEnvs(
+                source,
+                num_envs,
+                autoreset,
+                self.vector_processes,
+                space,
+                self._observation_space is not None,
+                step_timeout=self._timeouts["step"],
+                reset_timeout=self._timeouts["reset"],
+                close_timeout=self.close_timeout,
+            )
+
+        future = asyncio.wrap_future(self._executor.submit(make))
+        try:
+            return await self._wait("factory", future, 0.0)  # bounded inside, and cleaned up
+        except BaseException:
+            future.add_done_callback(self._close_unwanted_workers)
+            raise
+
+    def _close_unwanted_workers(self, done: asyncio.Future[WorkerSubEnvs]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self._executor.submit(done.result().close)
+
     def _close_unwanted(self, done: asyncio.Future[list[Environment]]) -> None:
         if not done.cancelled() and done.exception() is None:
             self._executor.submit(_close_quietly, done.result())
+
+
+async def _within(future: asyncio.Future[Any], seconds: float) -> bool:
+    """Wait until `future` is done or `seconds` (0: no limit) have passed; whether it is done.
+
+    The future is never cancelled from here: a waiter that goes away (its caller's
+    deadline, a cancelled stream) leaves the env call running and its session busy.
+    One waiter future and one timer, where wait_for(shield()) makes several of each.
+    """
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    future.add_done_callback(wake)
+    timer = loop.call_later(seconds, wake) if seconds else None
+    try:
+        await waiter
+    finally:
+        future.remove_done_callback(wake)
+        if timer is not None:
+            timer.cancel()
+    return future.done()
 
 
 async def _ready(session: Session, wanted: int) -> None:
@@ -905,6 +1050,23 @@ def _check_order(session: Session, step_index: int) -> None:
         raise StepOutOfOrder(step_index, session.step_count)
 
 
+def _at(session: Session) -> tuple[str, int]:
+    """Where the session's episode stands: its id and its steps so far."""
+    return session.episode_id, session.step_count
+
+
+def _stepped(session: Session, action: Any, result: StepResult) -> Stepped:
+    return Stepped(
+        session.episode_id,
+        session.step_count,
+        action,
+        float(result.reward),
+        bool(result.terminated),
+        bool(result.truncated),
+        dict(result.reward_components),
+    )
+
+
 def _single(session: Session) -> Environment:
     if session.env is None:
         assert session.vector is not None
@@ -914,7 +1076,17 @@ def _single(session: Session) -> Environment:
     return session.env
 
 
-def batched(session: Session) -> SubEnvs:
+def _env_error(error: BaseException) -> EnvError:
+    """A sub-env's failure as the client gets it: its own EnvError, or the EnvCodeError of
+    an exception its env code raised."""
+    if isinstance(error, EnvError):
+        return error
+    wrapped = EnvCodeError("step", error)
+    wrapped.__cause__ = error
+    return wrapped
+
+
+def batched(session: Session) -> SubEnvs | WorkerSubEnvs:
     """The sub-envs of a batched session; WRONG_SESSION_KIND for a single-env one."""
     if session.vector is None:
         raise WrongSessionKind(

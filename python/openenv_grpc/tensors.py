@@ -92,7 +92,7 @@ def decode_tensor(tensor: values_pb2.Tensor) -> npt.NDArray[Any]:
     """
     dt = dtype_to_numpy(tensor.dtype)
     shape = tuple(tensor.shape)
-    if any(d < 0 for d in shape):
+    if shape and min(shape) < 0:
         raise InvalidValue(f"tensor shape {list(shape)} has a negative dimension")
     data = tensor.data
     expected = math.prod(shape) * dt.itemsize

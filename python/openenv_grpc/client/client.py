@@ -1,4 +1,10 @@
-"""`EnvClient` (blocking) and `AsyncEnvClient` (asyncio): the typed Python face of EnvService.
+"""The Python clients of EnvService: one asyncio core and its blocking face.
+
+`AsyncEnvClient` and `AsyncStreamSession` (grpc.aio) are the core: every
+call is written once, here. `EnvClient` and `StreamSession` are the same
+calls, blocking: each runs the core's coroutine on a private event loop
+driven by the calling thread (`blocking.py`), so a blocking step costs one
+message each way and no thread hand-off, and the two faces cannot drift.
 
 Both offer the unary calls, which name a session by id, and `stream()`, a
 session on one bidirectional stream: one message per step each way, the
@@ -15,27 +21,33 @@ step index, so the retries the channel makes on UNAVAILABLE, and the
         reply = env.reset(seed=0)
         while not (step := env.step(client.spec.action_space.sample())).done:
             ...
+
+    async with AsyncEnvClient("localhost:50051") as client:
+        async with await client.stream() as env:
+            reply = await env.reset(seed=0)
 """
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
-import queue
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack
 
 import grpc
 from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stubs)
+from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from .. import status
-from ..errors import Code, EnvError, Unavailable, from_status
+from ..errors import Code, DeadlineExceeded, EnvError, Unavailable, from_status
 from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 from ..version import check_protocol
-from . import wire
+from . import frames, wire
+from .blocking import ClientLoop, Facade, blocking, blocking_iter, client_loop
 from .results import (
     BatchResetReply,
     BatchStepReply,
@@ -46,6 +58,34 @@ from .results import (
 )
 
 DEFAULT_TIMEOUT = 60.0
+
+
+class ClientOptions(TypedDict, total=False):
+    """How a client reaches its server; every client (and RemoteEnv, RemoteVectorEnv)
+    takes these keywords.
+
+    timeout: the deadline, in seconds, of every unary call, and how long the first
+        request of a stream waits for the server to be reachable (None: no limit;
+        default 60); the server stops working on a call whose deadline has passed.
+    max_message_bytes: the largest message sent or received (default 64 MiB).
+    keepalive_seconds: the HTTP/2 keepalive ping interval (default 30).
+    deadline_retries: how often an idempotent unary call whose deadline passed on
+        the way is sent again (default 0).
+    credentials: TLS channel credentials; or give the PEM files:
+    ca_file, cert_file, key_file: the CA of the server's certificate, and this
+        client's certificate and key for mutual TLS.
+    token: a bearer token (default $OPENENV_GRPC_TOKEN).
+    """
+
+    timeout: float | None
+    max_message_bytes: int
+    keepalive_seconds: float
+    deadline_retries: int
+    credentials: grpc.ChannelCredentials | None
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+    token: str | None
 
 
 def _error(exc: grpc.RpcError) -> EnvError:
@@ -98,57 +138,42 @@ def _spec(response: pb.DescribeResponse) -> EnvSpec:
     return EnvSpec.from_proto(response)
 
 
-class EnvClient:
-    """A blocking client of one EnvService server.
+class AsyncEnvClient:
+    """An asyncio client of one EnvService server (the core both faces share).
 
-    `timeout` is the deadline, in seconds, of every unary call (None: none);
-    the server stops working on a call whose deadline has passed.
+    Takes the `ClientOptions` keywords, and `channel`, a grpc.aio channel of the
+    caller's making (the options then only set the calls' deadlines and token).
     """
 
     def __init__(
         self,
         address: str,
         *,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
-        keepalive_seconds: float = 30.0,
-        deadline_retries: int = 0,
-        channel: grpc.Channel | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        ca_file: str | None = None,
-        cert_file: str | None = None,
-        key_file: str | None = None,
-        token: str | None = None,
+        channel: grpc.aio.Channel | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self.address = address
-        self.timeout = timeout
-        self.deadline_retries = deadline_retries
-        self.token = wire.token_or_environment(token)
+        self.timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        self.deadline_retries = options.get("deadline_retries", 0)
+        self.token = wire.token_or_environment(options.get("token"))
         # The step index each session is at, as far as this client has seen it.
         self._step_index: dict[str, int] = {}
-        options = wire.channel_options(max_message_bytes, keepalive_seconds)
-        tls = credentials or tls_credentials(ca_file, cert_file, key_file)
-        self._channel = channel or (
-            grpc.secure_channel(address, tls, options=options)
-            if tls is not None
-            else grpc.insecure_channel(address, options=options)
-        )
+        self._channel = channel or _channel(address, options)
         self._stub = pb_grpc.EnvServiceStub(self._channel)
         self._spec: EnvSpec | None = None
         self._batched_spaces: BatchedSpaces | None = None
 
-    @property
-    def spec(self) -> EnvSpec:
+    async def spec(self) -> EnvSpec:
         """The env spec, fetched by Describe on first use and kept."""
-        return self._spec or self.describe()
+        return self._spec or await self.describe()
 
-    def describe(self) -> EnvSpec:
+    async def describe(self) -> EnvSpec:
         """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        response = self._invoke(self._stub.Describe, pb.DescribeRequest())
+        response = await self._invoke(self._stub.Describe, pb.DescribeRequest())
         self._spec = _spec(response)
         return self._spec
 
-    def reset(
+    async def reset(
         self,
         *,
         seed: int | None = None,
@@ -156,10 +181,12 @@ class EnvClient:
         task_id: str = "",
         session_id: str = "",
         request_id: str = "",
+        render_mode: str = "",
     ) -> ResetReply:
-        """Start an episode: in a new session (no session_id) or in the given one.
-        `request_id` names this creation or reset for retries (default: a fresh UUID)."""
-        space = self.spec.observation_space
+        """Start an episode: in a new session (no session_id; its env made in `render_mode`,
+        if given) or in the given one. `request_id` names this creation or reset for
+        retries (default: a fresh UUID)."""
+        space = (await self.spec()).observation_space
         request = wire.reset_request(
             session_id=session_id,
             new=not session_id,
@@ -167,22 +194,25 @@ class EnvClient:
             options=options,
             task_id=task_id,
             request_id=request_id,
+            render_mode=render_mode,
         )
-        response = self._invoke(self._stub.Reset, request, session_id, idempotent=True)
+        response = await self._invoke(self._stub.Reset, request, session_id, idempotent=True)
         self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
-    def step(self, session_id: str, action: Any, *, step_index: int | None = None) -> StepReply:
+    async def step(
+        self, session_id: str, action: Any, *, step_index: int | None = None
+    ) -> StepReply:
         """Apply one action in a session as step `step_index` of the episode (default: the
         next one this client knows of; give the same index again to retry a step)."""
-        space = self.spec.observation_space
+        space = (await self.spec()).observation_space
         index = self._next_step(session_id) if step_index is None else step_index
         request = wire.step_request(action, session_id, index)
-        response = self._invoke(self._stub.Step, request, session_id, idempotent=True)
+        response = await self._invoke(self._stub.Step, request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
         return StepReply.from_proto(response, space)
 
-    def reset_batch(
+    async def reset_batch(
         self,
         num_envs: int = 0,
         *,
@@ -207,358 +237,19 @@ class EnvClient:
             env_ids=env_ids,
             starts=starts,
         )
-        response = self._invoke(self._stub.ResetBatch, request, session_id, idempotent=True)
+        response = await self._invoke(self._stub.ResetBatch, request, session_id, idempotent=True)
         if not session_id or not env_ids:
             self._step_index[response.session_id] = 0
-        return BatchResetReply.from_proto(response, self._batched())
+        return BatchResetReply.from_proto(response, await self._batched())
 
-    def step_batch(
+    async def step_batch(
         self, session_id: str, actions: Any, env_ids: Sequence[int] = ()
     ) -> BatchStepReply:
         """Step sub-envs of a batched session together (all, in order, when env_ids is empty)."""
         request = wire.step_batch_request(actions, session_id, env_ids, self._next_step(session_id))
-        response = self._invoke(self._stub.StepBatch, request, session_id, idempotent=True)
+        response = await self._invoke(self._stub.StepBatch, request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
-        return BatchStepReply.from_proto(response, self._batched())
-
-    def _next_step(self, session_id: str) -> int:
-        known = self._step_index.get(session_id)
-        return 0 if known is None else known + 1
-
-    def _invoke(
-        self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
-    ) -> Any:
-        """One unary call with the client's deadline and headers; failures as EnvErrors.
-        An idempotent call whose deadline passed is sent again `deadline_retries` times (not
-        one the server failed itself: ENV_TIMEOUT has closed the session)."""
-        attempts = 1 + (self.deadline_retries if idempotent else 0)
-        for attempt in range(attempts):
-            try:
-                return method(
-                    request, timeout=self.timeout, metadata=wire.metadata(session_id, self.token)
-                )
-            except grpc.RpcError as exc:
-                error = _error(exc)
-                if _final(error, attempt, attempts):
-                    raise error from None
-        raise AssertionError("unreachable")
-
-    def _batched(self) -> BatchedSpaces:
-        if self._batched_spaces is None:
-            self._batched_spaces = BatchedSpaces(self.spec.observation_space)
-        return self._batched_spaces
-
-    def state(self, session_id: str) -> StateReply:
-        """Read a session's episode id, step count and env state."""
-        response = self._invoke(
-            self._stub.State, pb.StateRequest(session_id=session_id), session_id
-        )
-        return StateReply.from_proto(response)
-
-    def close_session(self, session_id: str) -> None:
-        """Close a session and free its env on the server."""
-        self._step_index.pop(session_id, None)
-        self._invoke(
-            self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
-        )
-
-    def stream(self) -> StreamSession:
-        """A new session on its own bidirectional stream (reset or attach it first)."""
-        return StreamSession(self)
-
-    def close(self) -> None:
-        """Close the channel (and with it every stream on it)."""
-        self._channel.close()
-
-    def __enter__(self) -> EnvClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class _StreamState:
-    """What a stream session knows of its session: id, kind, and the step index it is at."""
-
-    def __init__(self, space: Any) -> None:
-        self.space = space
-        self.batched = BatchedSpaces(space)
-        self.session_id = ""
-        self.num_envs = 0
-        self.step_index = 0
-
-    def reset_request(
-        self, seed: int | None, options: Mapping[str, Any] | None, task_id: str
-    ) -> pb.ResetRequest:
-        return wire.reset_request(
-            new=not self.session_id, seed=seed, options=options, task_id=task_id
-        )
-
-    def reset_reply(self, response: pb.ResetResponse) -> ResetReply:
-        self.session_id, self.step_index = response.session_id, 0
-        return ResetReply.from_proto(response, self.space)
-
-    def reset_batch_request(
-        self,
-        num_envs: int,
-        autoreset_mode: AutoresetMode,
-        seed: int | None,
-        options: Mapping[str, Any] | None,
-        task_id: str,
-        env_ids: Sequence[int],
-        starts: Sequence[SubEnvStart],
-    ) -> pb.ResetBatchRequest:
-        if not self.session_id:
-            self.num_envs = num_envs
-        return wire.reset_batch_request(
-            num_envs=0 if self.session_id else num_envs,
-            autoreset_mode=autoreset_mode,
-            seed=seed,
-            options=options,
-            task_id=task_id,
-            env_ids=env_ids,
-            starts=starts,
-        )
-
-    def reset_batch_reply(self, response: pb.ResetBatchResponse) -> BatchResetReply:
-        self.session_id = response.session_id
-        if len(response.env_ids) == self.num_envs:
-            self.step_index = 0
-        return BatchResetReply.from_proto(response, self.batched)
-
-    def step_reply(self, response: pb.StepResponse) -> StepReply:
-        self.step_index = response.step_index
-        return StepReply.from_proto(response, self.space)
-
-    def step_batch_reply(self, response: pb.StepBatchResponse) -> BatchStepReply:
-        self.step_index = response.step_index
-        return BatchStepReply.from_proto(response, self.batched)
-
-    def attach_reply(self, response: pb.AttachResponse) -> StateReply:
-        state = response.state
-        self.session_id, self.num_envs = state.session_id, state.num_envs
-        self.step_index = state.step_count
-        return StateReply.from_proto(state)
-
-
-class StreamSession:
-    """One session on one StepStream, driven by blocking calls."""
-
-    def __init__(self, client: EnvClient) -> None:
-        self._state = _StreamState(client.spec.observation_space)
-        self._requests: queue.SimpleQueue[pb.StepStreamRequest | None] = queue.SimpleQueue()
-        self._responses = cast(
-            Iterator[pb.StepStreamResponse],
-            client._stub.StepStream(
-                iter(self._requests.get, None), metadata=wire.metadata(token=client.token)
-            ),
-        )
-        self._seq = 0
-        self._closed = False
-
-    @property
-    def session_id(self) -> str:
-        """The stream's session ("" before the first reset or attach)."""
-        return self._state.session_id
-
-    def reset(
-        self,
-        *,
-        seed: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        task_id: str = "",
-    ) -> ResetReply:
-        """Start an episode (the first reset creates the stream's session)."""
-        request = self._state.reset_request(seed, options, task_id)
-        return self._state.reset_reply(self._call("reset_request", request))
-
-    def step(self, action: Any) -> StepReply:
-        """Apply one action (as the next step index)."""
-        request = wire.step_request(action, step_index=self._state.step_index + 1)
-        return self._state.step_reply(self._call("step_request", request))
-
-    def state(self) -> StateReply:
-        """Read the session's state."""
-        return StateReply.from_proto(self._call("state_request", pb.StateRequest()))
-
-    def attach(self, session_id: str) -> StateReply:
-        """Bind this stream to a session made elsewhere (first request only)."""
-        response = self._call("attach_request", pb.AttachRequest(session_id=session_id))
-        return self._state.attach_reply(response)
-
-    def reset_batch(
-        self,
-        num_envs: int = 0,
-        *,
-        autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
-        seed: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        task_id: str = "",
-        env_ids: Sequence[int] = (),
-        starts: Sequence[SubEnvStart] = (),
-    ) -> BatchResetReply:
-        """Reset a batched session: the first call creates it with num_envs sub-envs;
-        later calls reset the sub-envs in env_ids (all when empty)."""
-        request = self._state.reset_batch_request(
-            num_envs, autoreset_mode, seed, options, task_id, env_ids, starts
-        )
-        return self._state.reset_batch_reply(self._call("reset_batch_request", request))
-
-    def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
-        """Step sub-envs together: actions is a batch of the action space for env_ids
-        (all sub-envs, in order, when empty)."""
-        return self.finish_step_batch(self.begin_step_batch(actions, env_ids))
-
-    def begin_step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> int:
-        """Send a batched step without waiting (to overlap several streams); returns its seq."""
-        request = wire.step_batch_request(
-            actions, env_ids=env_ids, step_index=self._state.step_index + 1
-        )
-        return self._write("step_batch_request", request)
-
-    def finish_step_batch(self, seq: int) -> BatchStepReply:
-        """The answer of a step begun by `begin_step_batch`."""
-        return self._state.step_batch_reply(self._read("step_batch_request", seq))
-
-    def send(self, actions: Any, env_ids: Sequence[int]) -> None:
-        """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
-        self._call("send_request", wire.send_request(actions, env_ids))
-
-    def recv(self, num_envs: int = 0) -> BatchStepReply:
-        """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
-        response = self._call("recv_request", pb.RecvRequest(num_envs=num_envs))
-        return self._state.step_batch_reply(response)
-
-    def close(self) -> None:
-        """End the stream; the server closes a session the stream created."""
-        if self._closed:
-            return
-        self._closed = True
-        self._requests.put(None)
-        try:
-            for _ in self._responses:
-                pass
-        except grpc.RpcError:
-            pass
-
-    def _call(self, kind: str, message: Any) -> Any:
-        return self._read(kind, self._write(kind, message))
-
-    def _write(self, kind: str, message: Any) -> int:
-        if self._closed:
-            raise Unavailable("this stream is closed; open a new one with client.stream()")
-        self._seq += 1
-        self._requests.put(wire.stream_request(self._seq, kind, message))
-        return self._seq
-
-    def _read(self, kind: str, seq: int) -> Any:
-        try:
-            response = next(self._responses)
-        except grpc.RpcError as exc:
-            self._closed = True
-            raise _error(exc) from None
-        except StopIteration:
-            self._closed = True
-            raise Unavailable("the server ended the stream; open a new one") from None
-        return wire.unwrap_stream_response(response, seq, kind)
-
-    def __enter__(self) -> StreamSession:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncEnvClient:
-    """An asyncio client of one EnvService server; the same calls as EnvClient, awaited."""
-
-    def __init__(
-        self,
-        address: str,
-        *,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        max_message_bytes: int = wire.DEFAULT_MAX_MESSAGE_BYTES,
-        keepalive_seconds: float = 30.0,
-        deadline_retries: int = 0,
-        channel: grpc.aio.Channel | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        ca_file: str | None = None,
-        cert_file: str | None = None,
-        key_file: str | None = None,
-        token: str | None = None,
-    ) -> None:
-        self.address = address
-        self.timeout = timeout
-        self.deadline_retries = deadline_retries
-        self.token = wire.token_or_environment(token)
-        self._step_index: dict[str, int] = {}
-        options = wire.channel_options(max_message_bytes, keepalive_seconds)
-        tls = credentials or tls_credentials(ca_file, cert_file, key_file)
-        self._channel = channel or (
-            grpc.aio.secure_channel(address, tls, options=options)
-            if tls is not None
-            else grpc.aio.insecure_channel(address, options=options)
-        )
-        self._stub = pb_grpc.EnvServiceStub(self._channel)
-        self._spec: EnvSpec | None = None
-
-    async def spec(self) -> EnvSpec:
-        """The env spec, fetched by Describe on first use and kept."""
-        return self._spec or await self.describe()
-
-    async def describe(self) -> EnvSpec:
-        """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        response = await self._invoke(self._stub.Describe, pb.DescribeRequest())
-        self._spec = _spec(response)
-        return self._spec
-
-    async def reset(
-        self,
-        *,
-        seed: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        task_id: str = "",
-        session_id: str = "",
-        request_id: str = "",
-    ) -> ResetReply:
-        """Start an episode: in a new session (no session_id) or in the given one.
-        `request_id` names this creation or reset for retries (default: a fresh UUID)."""
-        space = (await self.spec()).observation_space
-        request = wire.reset_request(
-            session_id=session_id,
-            new=not session_id,
-            seed=seed,
-            options=options,
-            task_id=task_id,
-            request_id=request_id,
-        )
-        response = await self._invoke(self._stub.Reset, request, session_id, idempotent=True)
-        self._step_index[response.session_id] = 0
-        return ResetReply.from_proto(response, space)
-
-    async def step(
-        self, session_id: str, action: Any, *, step_index: int | None = None
-    ) -> StepReply:
-        """Apply one action in a session as step `step_index` of the episode (default: the
-        next one this client knows of; give the same index again to retry a step)."""
-        space = (await self.spec()).observation_space
-        known = self._step_index.get(session_id)
-        if step_index is None:
-            step_index = 0 if known is None else known + 1
-        request = wire.step_request(action, session_id, step_index)
-        response = await self._invoke(self._stub.Step, request, session_id, idempotent=True)
-        self._step_index[session_id] = response.step_index
-        return StepReply.from_proto(response, space)
+        return BatchStepReply.from_proto(response, await self._batched())
 
     async def state(self, session_id: str) -> StateReply:
         """Read a session's episode id, step count and env state."""
@@ -573,6 +264,60 @@ class AsyncEnvClient:
         await self._invoke(
             self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
         )
+
+    async def render(
+        self, session_id: str, frame_encoding: str = "raw", jpeg_quality: int = 0
+    ) -> Any:
+        """A session's current frame, as its env's render() returns it ("raw"; "png" and
+        "jpeg" travel smaller and decode with Pillow); None without a render mode."""
+        request = frames.render_request(session_id, frame_encoding, jpeg_quality)
+        response = await self._invoke(self._stub.Render, request, session_id)
+        return frames.decode_frame(response.frame)
+
+    async def watch(
+        self,
+        session_id: str,
+        *,
+        max_fps: float = 10.0,
+        frame_encoding: str = "png",
+        jpeg_quality: int = 0,
+        keep_encoded: bool = False,
+    ) -> AsyncIterator[frames.Watched]:
+        """The step summaries and frames (at most `max_fps` a second; 0: none) of a live
+        session, as they happen, until it closes (its owner's or an admin's)."""
+        request = frames.watch_request(session_id, max_fps, frame_encoding, jpeg_quality)
+        call = self._stub.WatchSession(request, metadata=wire.metadata(session_id, self.token))
+        try:
+            async for message in call:
+                yield frames.watch_event(message, keep_encoded=keep_encoded)
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        finally:
+            call.cancel()
+
+    async def stream(self, render_mode: str = "") -> AsyncStreamSession:
+        """A new session on its own bidirectional stream (reset or attach it first); the
+        session its first reset creates is made in `render_mode`, if given."""
+        return AsyncStreamSession(
+            self._stub,
+            (await self.spec()).observation_space,
+            self.token,
+            self.timeout,
+            render_mode=render_mode,
+        )
+
+    async def close(self) -> None:
+        """Close the channel (and with it every stream on it)."""
+        await self._channel.close(grace=None)
+
+    def _next_step(self, session_id: str) -> int:
+        known = self._step_index.get(session_id)
+        return 0 if known is None else known + 1
+
+    async def _batched(self) -> BatchedSpaces:
+        if self._batched_spaces is None:
+            self._batched_spaces = BatchedSpaces((await self.spec()).observation_space)
+        return self._batched_spaces
 
     async def _invoke(
         self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
@@ -592,14 +337,6 @@ class AsyncEnvClient:
                     raise error from None
         raise AssertionError("unreachable")
 
-    async def stream(self) -> AsyncStreamSession:
-        """A new session on its own bidirectional stream (reset or attach it first)."""
-        return AsyncStreamSession(self._stub, (await self.spec()).observation_space, self.token)
-
-    async def close(self) -> None:
-        """Close the channel (and with it every stream on it)."""
-        await self._channel.close(grace=None)
-
     async def __aenter__(self) -> AsyncEnvClient:
         return self
 
@@ -612,19 +349,79 @@ class AsyncEnvClient:
         await self.close()
 
 
-class AsyncStreamSession:
-    """One session on one StepStream, driven by awaited calls."""
+def _channel(address: str, options: ClientOptions) -> grpc.aio.Channel:
+    """A grpc.aio channel to `address` (bound to the running loop), TLS when asked."""
+    settings = wire.channel_options(
+        options.get("max_message_bytes", wire.DEFAULT_MAX_MESSAGE_BYTES),
+        options.get("keepalive_seconds", 30.0),
+    )
+    tls = options.get("credentials") or tls_credentials(
+        options.get("ca_file"), options.get("cert_file"), options.get("key_file")
+    )
+    if tls is not None:
+        return grpc.aio.secure_channel(address, tls, options=settings)
+    return grpc.aio.insecure_channel(address, options=settings)
 
-    def __init__(self, stub: Any, space: Any, token: str = "") -> None:
-        self._state = _StreamState(space)
-        self._call_obj = stub.StepStream(metadata=wire.metadata(token=token))
+
+LOST_NOTE = "the stream and its session are gone; the next reset opens a new session"
+
+
+async def _ended(call: Any) -> EnvError:
+    """The error of a stream call that has ended: its status, reason and metadata. A
+    write that failed in the transport (the server went away) gets INTERNAL without
+    details from grpc.aio: that is the connection lost, UNAVAILABLE."""
+    code = await call.code()
+    details = await call.details()
+    trailers = await call.trailing_metadata()
+    error = status.from_details(
+        code.value[0],
+        details or "the server ended the stream; open a new one",
+        _details(trailers or ()),
+    )
+    if error.code == Code.INTERNAL and not error.reason:
+        return Unavailable(f"the connection to the server was lost ({details})")
+    return error
+
+
+class AsyncStreamSession:
+    """One session on one StepStream, driven by awaited calls.
+
+    One request at a time: concurrent calls on one stream wait their turn, so
+    their replies never cross. A stream that ends under a call (the server went
+    away, the session was closed or reaped) raises that call's error, with its
+    reason, once; later calls raise Unavailable until `reset` (or
+    `reset_batch`) opens a new stream with a new session. `close` ends it for good.
+    """
+
+    def __init__(
+        self,
+        stub: Any,
+        space: gs.Space[Any],
+        token: str = "",
+        timeout: float | None = None,
+        *,
+        render_mode: str = "",
+    ) -> None:
+        self._stub = stub
+        self.render_mode = render_mode
+        self._token = token
+        self._timeout = timeout
+        self.space = space
+        self._batched = BatchedSpaces(space)
+        self._call_obj: Any = None  # the StepStream call, opened by the first request
+        self._turn = asyncio.Lock()
         self._seq = 0
         self._closed = False
+        self._lost: EnvError | None = None
+        self.session_id = ""
+        """The stream's session ("" before the first reset or attach, and once lost)."""
+        self.num_envs = 0
+        self.step_index = 0
 
     @property
-    def session_id(self) -> str:
-        """The stream's session ("" before the first reset or attach)."""
-        return self._state.session_id
+    def lost(self) -> bool:
+        """Whether the stream ended under a call (the next reset opens a new one)."""
+        return self._lost is not None
 
     async def reset(
         self,
@@ -633,35 +430,38 @@ class AsyncStreamSession:
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
     ) -> ResetReply:
-        """Start an episode (the first reset creates the stream's session)."""
-        request = self._state.reset_request(seed, options, task_id)
-        return self._state.reset_reply(await self._call("reset_request", request))
+        """Start an episode (the first reset creates the stream's session; after the
+        stream was lost, a new stream and session)."""
+        self._reopen_if_lost()
+        request = wire.reset_request(
+            new=not self.session_id,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            render_mode=self.render_mode,
+        )
+        response = await self._call("reset_request", request)
+        self.session_id, self.step_index = response.session_id, 0
+        return ResetReply.from_proto(response, self.space)
 
     async def step(self, action: Any) -> StepReply:
         """Apply one action (as the next step index)."""
-        request = wire.step_request(action, step_index=self._state.step_index + 1)
-        return self._state.step_reply(await self._call("step_request", request))
+        response = await self._call("step_request", wire.step_request(action), next_step=True)
+        return StepReply.from_proto(response, self.space)
 
     async def state(self) -> StateReply:
         """Read the session's state."""
         return StateReply.from_proto(await self._call("state_request", pb.StateRequest()))
 
     async def attach(self, session_id: str) -> StateReply:
-        """Bind this stream to a session made elsewhere (first request only)."""
+        """Bind this stream to a session made elsewhere (first request only; after the
+        stream was lost, the first of a new stream)."""
+        self._reopen_if_lost()
         response = await self._call("attach_request", pb.AttachRequest(session_id=session_id))
-        return self._state.attach_reply(response)
-
-    async def close(self) -> None:
-        """End the stream; the server closes a session the stream created."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._call_obj.done_writing()
-            while await self._call_obj.read() is not EOF:
-                pass
-        except grpc.RpcError:
-            pass
+        state = response.state
+        self.session_id, self.num_envs = state.session_id, state.num_envs
+        self.step_index = state.step_count
+        return StateReply.from_proto(state)
 
     async def reset_batch(
         self,
@@ -674,18 +474,33 @@ class AsyncStreamSession:
         env_ids: Sequence[int] = (),
         starts: Sequence[SubEnvStart] = (),
     ) -> BatchResetReply:
-        """Reset a batched session (the first call creates it with num_envs sub-envs)."""
-        request = self._state.reset_batch_request(
-            num_envs, autoreset_mode, seed, options, task_id, env_ids, starts
+        """Reset a batched session: the first call creates it with num_envs sub-envs;
+        later calls reset the sub-envs in env_ids (all when empty)."""
+        self._reopen_if_lost()
+        new = not self.session_id
+        if new:
+            self.num_envs = num_envs
+        request = wire.reset_batch_request(
+            num_envs=num_envs if new else 0,
+            autoreset_mode=autoreset_mode,
+            seed=seed,
+            options=options,
+            task_id=task_id,
+            env_ids=env_ids,
+            starts=starts,
         )
-        return self._state.reset_batch_reply(await self._call("reset_batch_request", request))
+        response = await self._call("reset_batch_request", request)
+        self.session_id = response.session_id
+        if len(response.env_ids) == self.num_envs:
+            self.step_index = 0
+        return BatchResetReply.from_proto(response, self._batched)
 
     async def step_batch(self, actions: Any, env_ids: Sequence[int] = ()) -> BatchStepReply:
-        """Step sub-envs together (all, in order, when env_ids is empty)."""
-        request = wire.step_batch_request(
-            actions, env_ids=env_ids, step_index=self._state.step_index + 1
-        )
-        return self._state.step_batch_reply(await self._call("step_batch_request", request))
+        """Step sub-envs together: actions is a batch of the action space for env_ids
+        (all sub-envs, in order, when empty)."""
+        request = wire.step_batch_request(actions, env_ids=env_ids)
+        response = await self._call("step_batch_request", request, next_step=True)
+        return BatchStepReply.from_proto(response, self._batched)
 
     async def send(self, actions: Any, env_ids: Sequence[int]) -> None:
         """EnvPool's send: start stepping env_ids; collect the results with `recv`."""
@@ -694,37 +509,102 @@ class AsyncStreamSession:
     async def recv(self, num_envs: int = 0) -> BatchStepReply:
         """EnvPool's recv: the first num_envs sub-envs to finish (0: all in flight)."""
         response = await self._call("recv_request", pb.RecvRequest(num_envs=num_envs))
-        return self._state.step_batch_reply(response)
+        self.step_index = response.step_index
+        return BatchStepReply.from_proto(response, self._batched)
 
-    async def _write(self, kind: str, message: Any) -> int:
+    async def render(self, frame_encoding: str = "raw", jpeg_quality: int = 0) -> Any:
+        """The session's current frame (see AsyncEnvClient.render)."""
+        request = frames.render_request("", frame_encoding, jpeg_quality)
+        return frames.decode_frame((await self._call("render_request", request)).frame)
+
+    async def close(self) -> None:
+        """End the stream; the server closes a session the stream created."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._turn:
+            call, self._call_obj = self._call_obj, None
+            if call is None:
+                return
+            try:
+                await call.done_writing()
+                while await call.read() is not EOF:
+                    pass
+            except grpc.RpcError:
+                pass
+
+    def _reopen_if_lost(self) -> None:
+        if self._lost is not None and not self._closed:
+            self._lost, self.session_id, self.num_envs, self.step_index = None, "", 0, 0
+
+    async def _call(self, kind: str, message: Any, *, next_step: bool = False) -> Any:
+        """Send one request and read its answer; raise its in-band error, or the error
+        that ended the stream (once: the stream is lost from then on). A step
+        (`next_step`) is numbered the next step index in turn, as its answer says."""
+        async with self._turn:
+            if next_step:
+                message.step_index = self.step_index + 1
+                answer = await self._call_in_turn(kind, message)
+                self.step_index = answer.step_index
+                return answer
+            return await self._call_in_turn(kind, message)
+
+    async def _call_in_turn(self, kind: str, message: Any) -> Any:
         if self._closed:
             raise Unavailable("this stream is closed; open a new one with client.stream()")
-        self._seq += 1
-        try:
-            await self._call_obj.write(wire.stream_request(self._seq, kind, message))
-        except grpc.RpcError as exc:
-            self._closed = True
-            raise _error(exc) from None
-        return self._seq
-
-    async def _call(self, kind: str, message: Any) -> Any:
-        seq = await self._write(kind, message)
-        try:
-            response = await self._call_obj.read()
-        except grpc.RpcError as exc:
-            self._closed = True
-            raise _error(exc) from None
-        if response is EOF:
-            self._closed = True
-            code = await self._call_obj.code()
-            details = await self._call_obj.details()
-            trailers = await self._call_obj.trailing_metadata()
-            raise status.from_details(
-                code.value[0],
-                details or "the server ended the stream; open a new one",
-                _details(trailers or ()),
+        if self._lost is not None:
+            raise Unavailable(
+                f"this stream's session is gone: the stream closed with {self._lost.message!r}"
+                "; reset() opens a new stream and session"
             )
-        return wire.unwrap_stream_response(response, seq, kind)
+        if self._call_obj is None:
+            return await self._open(kind, message)
+        return await self._exchange(kind, message)
+
+    async def _open(self, kind: str, message: Any) -> Any:
+        """The first request on a new stream: it waits for the server to be reachable,
+        for `timeout` seconds at most."""
+        self._call_obj = self._stub.StepStream(
+            metadata=wire.metadata(token=self._token), wait_for_ready=True
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._exchange(kind, message)
+        except TimeoutError:
+            error = DeadlineExceeded(
+                f"the server did not answer the stream's first request within {self._timeout} "
+                "s; check that it runs and is reachable"
+            )
+            raise self._lose(error) from None
+
+    async def _exchange(self, kind: str, message: Any) -> Any:
+        call = self._call_obj
+        self._seq += 1
+        sent = False
+        try:
+            await call.write(wire.stream_request(self._seq, kind, message))
+            sent = True
+            response = await call.read()
+        except (grpc.RpcError, asyncio.InvalidStateError) as exc:
+            # A write to a stream that has ended fails without its status: read it.
+            if sent and isinstance(exc, grpc.RpcError):
+                raise self._lose(_error(exc)) from None
+            raise self._lose(await _ended(call)) from None
+        except asyncio.CancelledError:  # the answer would arrive for the next request
+            self._lose(Unavailable("a call on this stream was cancelled before its answer"))
+            raise
+        if response is EOF:
+            raise self._lose(await _ended(call))
+        return wire.unwrap_stream_response(response, self._seq, kind)
+
+    def _lose(self, error: EnvError) -> EnvError:
+        """Mark the stream lost by `error` (ending the call) and return the error to raise."""
+        call, self._call_obj = self._call_obj, None
+        if call is not None:
+            call.cancel()
+        self._lost, self.session_id = error, ""
+        error.add_note(LOST_NOTE)
+        return error
 
     async def __aenter__(self) -> AsyncStreamSession:
         return self
@@ -736,3 +616,113 @@ class AsyncStreamSession:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class EnvClient(Facade[AsyncEnvClient]):
+    """A blocking client of one EnvService server: AsyncEnvClient's calls, run to their
+    end in the calling thread (see `blocking.py`; safe to share between threads).
+    Takes the `ClientOptions` keywords."""
+
+    def __init__(self, address: str, **options: Unpack[ClientOptions]) -> None:
+        loop = client_loop()
+        super().__init__(loop.make(lambda: AsyncEnvClient(address, **options)), loop)
+
+    @property
+    def address(self) -> str:
+        """The server's address."""
+        return self._core.address
+
+    @property
+    def token(self) -> str:
+        """The bearer token sent with every call ("" for none)."""
+        return self._core.token
+
+    @property
+    def timeout(self) -> float | None:
+        """The deadline of every unary call, in seconds (None: none); may be changed."""
+        return self._core.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._core.timeout = seconds
+
+    @property
+    def deadline_retries(self) -> int:
+        """How often an idempotent call whose deadline passed is sent again; may be changed."""
+        return self._core.deadline_retries
+
+    @deadline_retries.setter
+    def deadline_retries(self, retries: int) -> None:
+        self._core.deadline_retries = retries
+
+    @property
+    def spec(self) -> EnvSpec:
+        """The env spec, fetched by Describe on first use and kept."""
+        return self._core._spec or self._loop.run(self._core.describe())
+
+    describe = blocking(AsyncEnvClient.describe)
+    reset = blocking(AsyncEnvClient.reset)
+    step = blocking(AsyncEnvClient.step)
+    reset_batch = blocking(AsyncEnvClient.reset_batch)
+    step_batch = blocking(AsyncEnvClient.step_batch)
+    state = blocking(AsyncEnvClient.state)
+    close_session = blocking(AsyncEnvClient.close_session)
+    render = blocking(AsyncEnvClient.render)
+    watch = blocking_iter(AsyncEnvClient.watch)
+    close = blocking(AsyncEnvClient.close)
+
+    def stream(self, render_mode: str = "") -> StreamSession:
+        """A new session on its own bidirectional stream (reset or attach it first); the
+        session its first reset creates is made in `render_mode`, if given."""
+        return StreamSession(self._loop.run(self._core.stream(render_mode)), self._loop)
+
+    def __enter__(self) -> EnvClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class StreamSession(Facade[AsyncStreamSession]):
+    """One session on one StepStream, driven by blocking calls: AsyncStreamSession's
+    calls, run to their end in the calling thread."""
+
+    def __init__(self, core: AsyncStreamSession, loop: ClientLoop | None = None) -> None:
+        super().__init__(core, loop or client_loop())
+
+    @property
+    def session_id(self) -> str:
+        """The stream's session ("" before the first reset or attach, and once lost)."""
+        return self._core.session_id
+
+    @property
+    def lost(self) -> bool:
+        """Whether the stream ended under a call (the next reset opens a new one)."""
+        return self._core.lost
+
+    reset = blocking(AsyncStreamSession.reset)
+    step = blocking(AsyncStreamSession.step)
+    state = blocking(AsyncStreamSession.state)
+    attach = blocking(AsyncStreamSession.attach)
+    reset_batch = blocking(AsyncStreamSession.reset_batch)
+    step_batch = blocking(AsyncStreamSession.step_batch)
+    send = blocking(AsyncStreamSession.send)
+    recv = blocking(AsyncStreamSession.recv)
+    render = blocking(AsyncStreamSession.render)
+    close = blocking(AsyncStreamSession.close)
+
+    def __enter__(self) -> StreamSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

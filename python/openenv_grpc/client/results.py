@@ -7,6 +7,8 @@ of the space's dtype, tuples for Tuple spaces, dicts for Dict spaces.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,7 @@ from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
-from .. import spaces, status
+from .. import spaces, status, vector_infos
 from ..codec import decode_for_space, decode_map, decode_value
 from ..errors import EnvError
 from ..modes import AUTORESET_FROM_PROTO
@@ -35,6 +37,8 @@ class Capabilities:
     max_message_bytes: int
     max_num_envs: int
     autoreset_modes: tuple[AutoresetMode, ...]
+    # Worker processes per batched session (0: the server's threads step sub-envs).
+    vector_processes: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class EnvSpec:
                     for m in caps.autoreset_modes
                     if m in AUTORESET_FROM_PROTO
                 ),
+                vector_processes=caps.vector_processes,
             ),
             metadata=decode_map(msg.metadata),
             server_version=msg.server_version,
@@ -153,15 +158,64 @@ class StateReply:
         )
 
 
+class Infos:
+    """The infos of a batch as they came (one MapValue per sub-env, or one in Gymnasium's
+    vector layout), decoded into either form when first asked for."""
+
+    def __init__(self, per_sub_env: Sequence[Any] = (), vector: Any = None, count: int = 0) -> None:
+        self._per_sub_env, self._vector, self._count = per_sub_env, vector, count
+
+    @classmethod
+    def of(cls, msg: pb.StepBatchResponse | pb.ResetBatchResponse, count: int) -> Infos:
+        vector = msg.vector_info if msg.HasField("vector_info") else None
+        return cls(msg.infos, vector, count)
+
+    def layout(self) -> dict[str, Any]:
+        """Gymnasium's vector layout, arrays of one entry per sub-env of the batch."""
+        if self._vector is not None:
+            return vector_infos.decode(self._vector)
+        infos = [(k, decode_map(info)) for k, info in enumerate(self._per_sub_env) if info.entries]
+        return vector_infos.build(infos, self._count) if infos else {}
+
+    def each(self) -> list[dict[str, Any]]:
+        """One info per sub-env of the batch."""
+        if self._vector is not None:
+            return vector_infos.unbatch(self.layout(), self._count)
+        if self._per_sub_env:
+            return [decode_map(info) for info in self._per_sub_env]
+        return [{} for _ in range(self._count)]
+
+
+NO_INFOS = Infos()
+
+
+class _BatchInfos:
+    """A batch reply's infos, decoded on first use: `infos`, one dict per entry of env_ids;
+    `info`, Gymnasium's vector layout (arrays of one entry per entry of env_ids)."""
+
+    wire_infos: Infos
+
+    @functools.cached_property
+    def infos(self) -> list[dict[str, Any]]:
+        """One info per entry of env_ids."""
+        return self.wire_infos.each()
+
+    @functools.cached_property
+    def info(self) -> dict[str, Any]:
+        """The infos in Gymnasium's vector layout, one entry per entry of env_ids."""
+        return self.wire_infos.layout()
+
+
 @dataclass(frozen=True)
-class BatchResetReply:
-    """The first observations of a batched session's reset sub-envs."""
+class BatchResetReply(_BatchInfos):
+    """The first observations of a batched session's reset sub-envs. Infos come as `infos`
+    (one dict per sub-env) or as `info` (Gymnasium's vector layout), each decoded on use."""
 
     session_id: str
     env_ids: npt.NDArray[np.int64]
     observations: Any
-    infos: list[dict[str, Any]]
     episode_id: str
+    wire_infos: Infos = field(default=NO_INFOS, repr=False, compare=False)
 
     @classmethod
     def from_proto(cls, msg: pb.ResetBatchResponse, spaces: BatchedSpaces) -> BatchResetReply:
@@ -170,25 +224,27 @@ class BatchResetReply:
             session_id=msg.session_id,
             env_ids=ids,
             observations=decode_for_space(msg.observations, spaces[len(ids)]),
-            infos=_infos(msg.infos, len(ids)),
             episode_id=msg.episode_id,
+            wire_infos=Infos.of(msg, len(ids)),
         )
 
 
 @dataclass(frozen=True)
-class BatchStepReply:
+class BatchStepReply(_BatchInfos):
     """The outcome of one batched step (or one recv): results for the sub-envs in env_ids,
-    and in `errors` each sub-env whose step failed, with its own error."""
+    and in `errors` each sub-env whose step failed, with its own error. Infos come as
+    `infos` (one dict per sub-env) or as `info` (Gymnasium's vector layout), each decoded
+    on use."""
 
     env_ids: npt.NDArray[np.int64]
     observations: Any
     rewards: npt.NDArray[np.float64]
     terminations: npt.NDArray[np.bool_]
     truncations: npt.NDArray[np.bool_]
-    infos: list[dict[str, Any]]
     step_index: int
     reward_components: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     errors: dict[int, EnvError] = field(default_factory=dict)
+    wire_infos: Infos = field(default=NO_INFOS, repr=False, compare=False)
 
     @classmethod
     def from_proto(cls, msg: pb.StepBatchResponse, spaces: BatchedSpaces) -> BatchStepReply:
@@ -199,7 +255,6 @@ class BatchStepReply:
             rewards=decode_tensor(msg.rewards),
             terminations=decode_tensor(msg.terminations),
             truncations=decode_tensor(msg.truncations),
-            infos=_infos(msg.infos, len(ids)),
             step_index=msg.step_index,
             reward_components={
                 name: decode_tensor(part) for name, part in sorted(msg.reward_components.items())
@@ -207,9 +262,5 @@ class BatchStepReply:
             errors={
                 failed.env_id: status.from_proto(failed.status) for failed in msg.sub_env_errors
             },
+            wire_infos=Infos.of(msg, len(ids)),
         )
-
-
-def _infos(infos: Any, count: int) -> list[dict[str, Any]]:
-    """One info per sub-env; the wire leaves them out when all are empty."""
-    return [decode_map(info) for info in infos] if infos else [{} for _ in range(count)]

@@ -116,13 +116,16 @@ def reset_request(
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
     request_id: str = "",
+    render_mode: str = "",
 ) -> pb.ResetRequest:
-    """A reset: of a new session (`new`), of `session_id`, or (neither) of a stream's own;
-    named by `request_id` (default: a fresh one) so that a retry is answered, not redone."""
+    """A reset: of a new session (`new`, its env made in `render_mode`), of `session_id`,
+    or (neither) of a stream's own; named by `request_id` (default: a fresh one) so that a
+    retry is answered, not redone."""
     rid = request_id or new_request_id()
     request = pb.ResetRequest(task_id=task_id)
     if new:
         request.new_session.request_id = rid
+        request.new_session.render_mode = render_mode
     else:
         request.request_id = rid
         if session_id:
@@ -153,6 +156,7 @@ def reset_batch_request(
         new = request.new_session
         new.request_id, new.num_envs = rid, num_envs
         new.autoreset_mode = AUTORESET_TO_PROTO[autoreset_mode]
+        new.info_layout = pb.INFO_LAYOUT_VECTOR  # infos as Gymnasium's vector envs give them
     else:
         request.request_id = rid
         if session_id:
@@ -220,4 +224,5 @@ ANSWERS = {
     "attach_request": "attach_response",
     "send_request": "send_response",
     "recv_request": "recv_response",
+    "render_request": "render_response",
 }

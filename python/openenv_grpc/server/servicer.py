@@ -16,13 +16,15 @@ import contextlib
 import contextvars
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import grpc
+from google.protobuf import message_factory
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
+from openenv_proto.v1 import frames_pb2, tasks_pb2, tools_pb2
 
 from ..codec import UnencodableValue, decode_action, decode_map, encode_map, encode_value
 from ..env import ResetResult, StepResult
@@ -37,6 +39,7 @@ from ..errors import (
     WrongSessionKind,
     echo,
 )
+from ..membership import contains
 from ..modes import AUTORESET_TO_PROTO
 from ..sessions import CloseReason, Session, SessionManager
 from ..status import DETAILS_KEY, to_proto
@@ -46,13 +49,18 @@ from ..version import PROTOCOL_HEADER, check_protocol
 from .auth import ANONYMOUS, Authenticator
 from .batched import Batched
 from .exposure import EnvErrors
+from .frames import Frames
 from .limits import check_size
+from .rewards import Scorer
+from .tasks import TaskCatalog, selector_of
+from .tooling import Tooling
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+_NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 log = logging.getLogger("openenv_grpc.server")
 # The principal of the call being served (each RPC runs in a task of its own).
 PRINCIPAL: contextvars.ContextVar[str] = contextvars.ContextVar("principal", default=ANONYMOUS)
@@ -142,10 +150,16 @@ class EnvServicer:
         *,
         max_options_bytes: int = 0,
         authenticator: Authenticator | None = None,
+        tasks: TaskCatalog | None = None,
+        scorer: Scorer | None = None,
+        default_render_mode: str = "",
     ) -> None:
         self._sessions = sessions
+        self._tasks = tasks or TaskCatalog(())
+        self._scorer = scorer or Scorer(None, telemetry or Telemetry(), description.env_name)
         self._description = description
         self._action_space = action_space
+        self._action_contains = contains(action_space)
         self._telemetry = telemetry or Telemetry()
         self._env_name = description.env_name
         self.inflight = InFlight()
@@ -154,6 +168,8 @@ class EnvServicer:
         self._env_errors = env_errors or EnvErrors()
         self._options_limit = max_options_bytes
         self._auth = authenticator or Authenticator()
+        self._tools = Tooling(sessions, self._telemetry, self._env_name)
+        self._frames = Frames(sessions, description, self._env_errors, default_render_mode)
         self._batched = Batched(
             sessions,
             observation_space,
@@ -162,6 +178,8 @@ class EnvServicer:
             self._env_name,
             self._env_errors,
             max_options_bytes,
+            tasks=self._tasks,
+            scorer=self._scorer,
         )
 
     def authenticate(self, context: Context) -> str:
@@ -194,6 +212,7 @@ class EnvServicer:
                 0,
                 AutoresetMode.NEXT_STEP,
                 lambda s, rid: self._reset(s, request, response, rid),
+                self._frames.render_mode(request.new_session.render_mode),
             )
         elif which == "session_id":
             session = self._sessions.get(request.session_id, PRINCIPAL.get())
@@ -247,6 +266,64 @@ class EnvServicer:
         session = self._sessions.get(request.session_id, PRINCIPAL.get())
         await self._sessions.close(session.id, CloseReason.CLIENT)
         return pb.CloseSessionResponse()
+
+    @_rpc
+    async def ListTasks(
+        self, request: tasks_pb2.ListTasksRequest, context: Context
+    ) -> tasks_pb2.ListTasksResponse:
+        return self._tasks.list(request)
+
+    @_rpc
+    async def ListTools(
+        self, request: tools_pb2.ListToolsRequest, context: Context
+    ) -> tools_pb2.ListToolsResponse:
+        response = tools_pb2.ListToolsResponse()
+        await self._tools.list(self._sessions.get(request.session_id, PRINCIPAL.get()), response)
+        return response
+
+    @_rpc
+    async def CallTool(
+        self, request: tools_pb2.CallToolRequest, context: Context
+    ) -> tools_pb2.CallToolResponse:
+        response = tools_pb2.CallToolResponse()
+        session = self._sessions.get(request.session_id, PRINCIPAL.get())
+        await self._tools.call(session, request, response)
+        return response
+
+    @_rpc
+    async def Render(
+        self, request: frames_pb2.RenderRequest, context: Context
+    ) -> frames_pb2.RenderResponse:
+        response = frames_pb2.RenderResponse()
+        session = self._sessions.get(request.session_id, PRINCIPAL.get())
+        await self._frames.render(session, request, response)
+        return response
+
+    async def WatchSession(
+        self, request: frames_pb2.WatchSessionRequest, context: Context
+    ) -> AsyncIterator[frames_pb2.WatchSessionResponse]:
+        """A live session's events (frames.py); its owner's, or any session for an admin.
+        Errors before the first event end the call with their status."""
+        start, code = monotonic(), "UNKNOWN"
+        try:
+            self.check_open()
+            _check_client_protocol(context)
+            principal = self.authenticate(context)
+            if self._auth.is_admin(principal):
+                session = self._sessions.get_any(request.session_id)
+            else:
+                session = self._sessions.get(request.session_id, principal)
+            async for message in self._frames.watch(session, request):
+                yield message
+            code = "OK"
+        except EnvError as exc:
+            code = GRPC_CODES[int(exc.code)].name
+            await abort(context, self._env_errors.shown(exc))
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        finally:
+            self._telemetry.record_rpc(f"{SERVICE_NAME}/WatchSession", code, monotonic() - start)
 
     async def StepStream(
         self, request_iterator: AsyncIterator[bytes], context: Context
@@ -355,6 +432,17 @@ class EnvServicer:
                 await self._batched.recv(
                     stream.own(""), request.recv_request, response.recv_response
                 )
+            elif kind == "list_tools_request":
+                session = stream.own(request.list_tools_request.session_id)
+                await self._tools.list(session, response.list_tools_response)
+            elif kind == "call_tool_request":
+                call = request.call_tool_request
+                session = stream.own(call.session_id)
+                await self._tools.call(session, call, response.call_tool_response)
+            elif kind == "render_request":
+                render = request.render_request
+                session = stream.own(render.session_id)
+                await self._frames.render(session, render, response.render_response)
             elif kind == "attach_request":
                 stream.check_unbound()
                 session = self._sessions.get(request.attach_request.session_id, PRINCIPAL.get())
@@ -371,12 +459,21 @@ class EnvServicer:
             if error is None:
                 raise
             if isinstance(error, NotFound) and stream.session is not None and stream.session.closed:
-                await abort(context, error)  # the stream's own session is gone: it cannot go on
+                # The stream's own session is gone (closed elsewhere, reaped): it cannot go on.
+                await abort(context, self._why_gone(stream.session, error))
             response.ClearField("response")
             to_proto(self._env_errors.shown(error), response.error)
             self._telemetry.record_error(
                 f"{SERVICE_NAME}/StepStream", GRPC_CODES[int(error.code)].name
             )
+
+    def _why_gone(self, session: Session, error: EnvError) -> EnvError:
+        """Why a stream's session is gone: SESSION_EXPIRED when it was reaped, else `error`."""
+        try:
+            self._sessions.get(session.id, session.owner)
+        except NotFound as gone:
+            return gone
+        return error
 
     async def _stream_reset(
         self, stream: _Stream, request: pb.ResetRequest, out: pb.ResetResponse
@@ -388,6 +485,7 @@ class EnvServicer:
                 0,
                 AutoresetMode.NEXT_STEP,
                 lambda s, rid: self._reset(s, request, out, rid),
+                self._frames.render_mode(request.new_session.render_mode),
             )
             stream.owned = True
         else:
@@ -433,10 +531,13 @@ class EnvServicer:
         num_envs: int,
         mode: AutoresetMode,
         reset: Callable[[Session, str], Awaitable[None]],
+        render_mode: str | None = None,
     ) -> Session:
         """A new session with its first episode started (no session is left if that fails);
         a creation repeated with its request id answers with the first one's session."""
-        session, created = await self._sessions.open(num_envs, mode, request_id, PRINCIPAL.get())
+        session, created = await self._sessions.open(
+            num_envs, mode, request_id, PRINCIPAL.get(), render_mode
+        )
         if not created:
             last = session.last_reset
             if last is None or last[0] != request_id:
@@ -467,7 +568,7 @@ class EnvServicer:
                 session,
                 seed=request.seed if request.HasField("seed") else None,
                 options=decode_map(request.options),
-                task_id=request.task_id,
+                task_id=self._task_id(session, request, request_id),
                 request_id=request_id,
             )
             if span is not None:
@@ -478,6 +579,14 @@ class EnvServicer:
             encode_value(result.observation, out=out.observation)
             encode_map(result.info, out=out.info)
 
+    def _task_id(self, session: Session, request: pb.ResetRequest, request_id: str) -> str:
+        """The task the reset starts, chosen by its selector (not again for a repeat of the
+        last reset's request id: that reset is answered from memory)."""
+        last = session.last_reset
+        if request_id and last is not None and last[0] == request_id:
+            return request.task_id
+        return self._tasks.task_id(session, 0, selector_of(request))
+
     async def _step(self, session: Session, request: pb.StepRequest, out: pb.StepResponse) -> None:
         if session.vector is not None:
             raise WrongSessionKind(session.id, session.vector.num_envs, "step it with StepBatch")
@@ -485,19 +594,28 @@ class EnvServicer:
             raise InvalidRequest(
                 "StepRequest.action is not set; send the action to apply", field="action"
             )
-        action = decode_action(request.action, self._action_space)
+        action = decode_action(request.action, self._action_space, self._action_contains)
         telemetry, start = self._telemetry, monotonic()
-        with telemetry.env_span(
-            "env.step",
-            **{
-                "openenv.session.id": session.id,
-                "openenv.env.name": self._env_name,
-                "openenv.episode.id": session.episode_id,
-                "openenv.step.index": request.step_index or session.step_count + 1,
-                "openenv.batch.size": 1,
-            },
+        # Without tracing, no span attributes are built and no generator is entered.
+        traced = telemetry.tracing
+        with (
+            telemetry.env_span(
+                "env.step",
+                **{
+                    "openenv.session.id": session.id,
+                    "openenv.env.name": self._env_name,
+                    "openenv.episode.id": session.episode_id,
+                    "openenv.step.index": request.step_index or session.step_count + 1,
+                    "openenv.batch.size": 1,
+                },
+            )
+            if traced
+            else _NO_SPAN
         ) as span:
             result: StepResult = await self._sessions.step(session, action, request.step_index)
+            if self._scorer.enabled:  # the reward hook's score in place of the env's
+                index = request.step_index or session.step_count
+                result = await self._scorer.step(session, result, action, index, span)
             if span is not None:
                 span.set_attributes(
                     {
@@ -535,14 +653,29 @@ class EnvServicer:
         if not sending:
             encode_value(state, out=out.state)
 
-    @contextlib.contextmanager
-    def _ending_episode_on_failure(self, session: Session) -> Iterator[None]:
+    def _ending_episode_on_failure(self, session: Session) -> _EndingEpisodeOnFailure:
         """A result the client cannot receive ends the episode: its env has already moved on."""
-        try:
-            yield
-        except (EnvError, UnencodableValue):
-            self._sessions.end_episode(session, "ended: the env returned a result it cannot send")
-            raise
+        return _EndingEpisodeOnFailure(self._sessions, session)
+
+
+class _EndingEpisodeOnFailure:
+    """Ends the session's episode when encoding its result fails (a class, not a generator:
+    it wraps every step's answer)."""
+
+    __slots__ = ("_session", "_sessions")
+
+    def __init__(self, sessions: SessionManager, session: Session) -> None:
+        self._sessions, self._session = sessions, session
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if kind is not None and issubclass(kind, (EnvError, UnencodableValue)):
+            why = "ended: the env returned a result it cannot send"
+            self._sessions.end_episode(self._session, why)
 
 
 class InFlight:
@@ -669,8 +802,16 @@ def method_handlers(servicer: EnvServicer) -> grpc.GenericRpcHandler[Any, Any]:
             handlers[method.name] = grpc.stream_stream_rpc_method_handler(
                 behavior, request_deserializer=None, response_serializer=serialize
             )
+        elif method.server_streaming:
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                _parsed_stream(
+                    servicer, behavior, message_factory.GetMessageClass(method.input_type)
+                ),
+                request_deserializer=None,
+                response_serializer=serialize,
+            )
         else:
-            kind = getattr(pb, method.input_type.name)
+            kind = message_factory.GetMessageClass(method.input_type)
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
                 _parsed(servicer, behavior, kind),
                 request_deserializer=None,
@@ -682,6 +823,21 @@ def method_handlers(servicer: EnvServicer) -> grpc.GenericRpcHandler[Any, Any]:
 def _serializer(message: Any) -> bytes:
     data: bytes = message.SerializeToString()
     return data
+
+
+def _parsed_stream(
+    servicer: EnvServicer,
+    behavior: Callable[[Any, Context], AsyncIterator[Any]],
+    kind: type[Any],
+) -> Callable[[bytes, Context], AsyncIterator[Any]]:
+    async def handler(raw: bytes, context: Context) -> AsyncIterator[Any]:
+        request = servicer.bad_input.parse(kind, raw, context)
+        if isinstance(request, EnvError):
+            await abort(context, request)
+        async for message in behavior(request, context):
+            yield message
+
+    return handler
 
 
 def _parsed(
