@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pathlib
 import sys
 from collections.abc import Sequence
@@ -57,19 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "env",
         nargs="?",
-        default=DEFAULT_ENV,
+        default=os.environ.get("OPENENV_GRPC_ENV", DEFAULT_ENV),
         help="gymnasium:ID, package.module:factory, path/to/file.py:factory, or a shipped env "
-        "name such as conformance "
-        f"(default {DEFAULT_ENV})",
+        "name (conformance, terminal) "
+        f"(default $OPENENV_GRPC_ENV, else {DEFAULT_ENV})",
     )
+    # A container image sets these three variables, so one `-e` changes the env or the
+    # port for the server and the image's HEALTHCHECK alike (deploy/docker/Dockerfile).
     serve_cmd.add_argument(
-        "--host", default=defaults.host, help="address to bind (default %(default)s)"
+        "--host",
+        default=os.environ.get("OPENENV_GRPC_HOST", defaults.host),
+        help=f"address to bind (default $OPENENV_GRPC_HOST, else {defaults.host})",
     )
     serve_cmd.add_argument(
         "--port",
         type=_positive_int,
-        default=defaults.port,
-        help="port to bind, 0 for any free one (default %(default)s)",
+        default=os.environ.get("OPENENV_GRPC_PORT", defaults.port),
+        help=f"port to bind, 0 for any free one (default $OPENENV_GRPC_PORT, else {defaults.port})",
     )
     serve_cmd.add_argument(
         "--max-sessions",
@@ -116,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         "helps envs that release the GIL (default %(default)s)",
     )
     serve_cmd.add_argument(
+        "--vector-processes",
+        type=_positive_int,
+        default=defaults.vector_processes,
+        help="worker processes that step the sub-envs of each batched session, each "
+        "holding a slice made from ENV, so pure-Python envs use every core; 0 steps them "
+        "on threads (default %(default)s)",
+    )
+    serve_cmd.add_argument(
         "--env-calls",
         choices=["adaptive", "thread", "inline"],
         default=defaults.env_calls,
@@ -124,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         "non_blocking = True gets adaptive); on the event loop (inline, for envs known never "
         "to block); or on the loop once an env has shown itself cheap, back to threads at "
         "its first slow call (adaptive)",
+    )
+    serve_cmd.add_argument(
+        "--env-call-wait",
+        type=_seconds,
+        default=defaults.env_call_wait,
+        help="seconds the event loop waits for a quick env call on a worker thread before "
+        "serving others meanwhile (the loop is never held longer; a session whose call takes "
+        "longer is waited for less and less often); saves most of a thread hop for quick "
+        "pure-Python envs; 0 for envs that release the GIL to run side by side "
+        "(default %(default)s)",
     )
     tls = serve_cmd.add_argument_group(
         "TLS", "plaintext is for loopback; files are re-read when they change and on SIGHUP"
@@ -220,6 +243,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.drain_seconds,
         help="on SIGTERM/SIGINT, how long open sessions may go on (default %(default)s)",
     )
+    rewards = serve_cmd.add_argument_group(
+        "rewards", "score every step outside the env (the hook's reward replaces the env's)"
+    )
+    rewards.add_argument(
+        "--reward",
+        metavar="MODULE:FUNCTION",
+        default=defaults.reward,
+        help="a Python function (package.module:function or path/to/file.py:function) "
+        "called with each step's RewardEvent, returning a float or a dict of components",
+    )
+    rewards.add_argument(
+        "--reward-service",
+        metavar="ADDR",
+        default=defaults.reward_service,
+        help="host:port of a RewardService (openenv.v1, plaintext) to score each step",
+    )
+    rewards.add_argument(
+        "--reward-timeout",
+        type=_positive_seconds,
+        default=defaults.reward_timeout,
+        help="seconds the hook may take per step; past it the step fails with REWARD_ERROR "
+        "(default %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--render-mode",
+        default=defaults.render_mode,
+        help="render mode of the sessions whose client asks for none (e.g. rgb_array), so "
+        "WatchSession can show their frames; by default they render nothing",
+    )
     serve_cmd.add_argument(
         "--unready-at-limit",
         action="store_true",
@@ -285,7 +337,77 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="deadline of each call, in seconds (default %(default)s)",
     )
+    _mcp_arguments(commands.add_parser("mcp", help="serve a running env server's tools over MCP"))
+    playground_cmd = commands.add_parser(
+        "playground",
+        help="a web page to play, inspect and watch a running env server",
+        description="Serve a web page (a client of the env server like any other) that shows "
+        "the env's spec, a form for actions, each step's results, the live frame and the "
+        "env's tools, and a tab that watches any session by id.",
+    )
+    playground_cmd.add_argument("address", help="host:port of the env server")
+    playground_cmd.add_argument(
+        "--port", type=_positive_int, default=8000, help="HTTP port (default %(default)s)"
+    )
+    playground_cmd.add_argument(
+        "--host", default="127.0.0.1", help="address the page is served on (default %(default)s)"
+    )
+    _peer_arguments(playground_cmd)
     return parser
+
+
+def _mcp_arguments(command: argparse.ArgumentParser) -> None:
+    command.description = (
+        "Serve the tools of a running env server to MCP clients: over stdio (for a client "
+        "that spawns this command), or over streamable HTTP at http://HOST:PORT/mcp with "
+        "--http. Each MCP connection gets an env session of its own, closed when it ends."
+    )
+    command.add_argument("address", help="host:port of the env server")
+    command.add_argument(
+        "--http",
+        type=_positive_int,
+        metavar="PORT",
+        help="serve streamable HTTP on this port (0: any free one) instead of stdio",
+    )
+    command.add_argument(
+        "--host", default="127.0.0.1", help="address --http binds (default %(default)s)"
+    )
+    _peer_arguments(command)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """The MCP front (the SDK loads only for this command); logs go to stderr, since
+    stdout carries the stdio protocol."""
+    import logging
+
+    from .adapters import mcp as front
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    credentials, token = _peer(args)
+    peer = front.Peer(args.address, credentials, token)
+    try:
+        if args.http is None:
+            asyncio.run(front.run_stdio(peer))
+            return 0
+        sock = front.bind(args.host, args.http)
+        host, port = sock.getsockname()[:2]
+        where = f"[{host}]" if ":" in host else host
+        print(
+            f"openenv-grpc mcp: serving {args.address} on http://{where}:{port}/mcp",
+            file=sys.stderr,
+            flush=True,
+        )
+        asyncio.run(front.run_http(peer, sock))
+    except OSError as exc:
+        print(f"openenv-grpc mcp: cannot serve on {args.host}:{args.http}: {exc}", file=sys.stderr)
+        return 1
+    except BaseException as exc:  # the env server's refusal, maybe inside task groups
+        error = front.first_env_error(exc)
+        if error is None:
+            raise
+        print(f"openenv-grpc mcp: {args.address}: {error.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _peer_arguments(command: argparse.ArgumentParser) -> None:
@@ -339,6 +461,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _describe(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "mcp":
+        return _mcp(args)
+    if args.command == "playground":
+        try:
+            from .playground import run  # starlette and uvicorn load for this command only
+        except ImportError as exc:
+            print(
+                f"openenv-grpc playground needs starlette, uvicorn and websockets ({exc}): "
+                "pip install 'openenv-grpc[playground]'",
+                file=sys.stderr,
+            )
+            return 2
+        credentials, token = _peer(args)
+        return run(
+            args.address, host=args.host, port=args.port, token=token, credentials=credentials
+        )
 
     configure_logging(args.log_level, args.log_format)
     try:
@@ -375,7 +513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers or None,
         max_num_envs=args.max_num_envs,
         vector_workers=max(1, args.vector_workers),
+        vector_processes=args.vector_processes,
+        env_spec=args.env,
         env_calls=args.env_calls,
+        env_call_wait=args.env_call_wait,
         drain_seconds=args.drain_seconds,
         unready_at_limit=args.unready_at_limit,
         step_timeout=args.step_timeout,
@@ -386,6 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_options_bytes=args.max_options_bytes,
         check_observations=args.check_observations,
         hide_env_errors=args.hide_env_errors,
+        reward=args.reward,
+        reward_service=args.reward_service,
+        reward_timeout=args.reward_timeout,
+        render_mode=args.render_mode,
     )
     telemetry = setup_telemetry(
         prometheus_port=args.metrics_port, prometheus_host=args.metrics_host

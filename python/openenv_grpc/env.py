@@ -20,12 +20,15 @@ and never shares an instance between sessions, so an env needs no locking.
 from __future__ import annotations
 
 import abc
+import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gymnasium import spaces as gs
+
+from .tasks import TaskSet
 
 
 @dataclass
@@ -63,6 +66,11 @@ class Environment(abc.ABC):
     version: str = ""
     metadata: Mapping[str, Any] = {}
     reward_range: tuple[float, float] = (-math.inf, math.inf)
+    # The render mode the env was made in (one of metadata["render_modes"]), or None.
+    render_mode: str | None = None
+    # The env's tasksets (see tasks.py): Describe lists them, ListTasks pages through
+    # them, and a reset's task selector is resolved to a `task_id` among them.
+    tasksets: Sequence[TaskSet] = ()
 
     @abc.abstractmethod
     def reset(
@@ -82,6 +90,11 @@ class Environment(abc.ABC):
         """Env-specific state for State calls (any encodable value); None by default."""
         return None
 
+    def render(self) -> Any:
+        """The current frame in `render_mode` (an RGB array, a string for "ansi"); None by
+        default. Render and WatchSession call it between steps, never during one."""
+        return None
+
     def close(self) -> None:  # noqa: B027 (optional hook, empty by design)
         """Release the env's resources; called once when its session ends."""
 
@@ -91,5 +104,35 @@ class Environment(abc.ABC):
         return self.name or type(self).__name__
 
 
-EnvFactory = Callable[[], Environment]
-"""Makes one fresh Environment per session."""
+EnvFactory = Callable[..., Environment]
+"""Makes one fresh Environment per session: called with no arguments, or with a
+`render_mode` keyword when a client asks for a render mode and the factory takes one
+(see `make_env`)."""
+
+
+def make_env(factory: EnvFactory, render_mode: str | None = None) -> Environment:
+    """One env from a factory, in `render_mode` when one is asked for.
+
+    Gymnasium envs need their render mode when they are made, so a factory that takes a
+    `render_mode` keyword gets it; any other factory's env gets the attribute set after
+    it is made (an `Environment` that renders reads `self.render_mode`).
+    """
+    if not render_mode:
+        return factory()
+    if takes_keyword(factory, "render_mode"):
+        return factory(render_mode=render_mode)
+    env = factory()
+    env.render_mode = render_mode
+    return env
+
+
+def takes_keyword(fn: Callable[..., Any], name: str) -> bool:
+    """Whether `fn` accepts the keyword argument `name` (named, or through **kwargs)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return any(
+        (p.name == name and p.kind is not p.POSITIONAL_ONLY) or p.kind is p.VAR_KEYWORD
+        for p in parameters
+    )

@@ -15,6 +15,7 @@ production server leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import uuid
 from collections.abc import Callable, Iterator
@@ -796,7 +797,25 @@ def describe_json(reply: pb.DescribeResponse) -> dict[str, Any]:
             "autoreset_modes": [pb.AutoresetMode.Name(m) for m in caps.autoreset_modes],
         },
         "metadata": _json_safe(_decoded_metadata(reply)),
+        "tools": [
+            {
+                "name": tool.name,
+                "description": tool.description,
+                "input_schema": _schema(tool.input_schema_json),
+                "output_schema": _schema(tool.output_schema_json),
+            }
+            for tool in reply.tools
+        ],
     }
+
+
+def _schema(text: str) -> Any:
+    """A tool's JSON Schema from its JSON text (None when it has none; the text itself
+    when it is not JSON)."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
 
 
 def _space_text(msg: Any) -> str:

@@ -2,7 +2,8 @@
 
 `gymnasium_factory("CartPole-v1")` is what `openenv-grpc serve
 gymnasium:CartPole-v1` uses: one `gymnasium.make` per session, so every
-session has its own env, RNG and wrappers (TimeLimit and the rest).
+session has its own env, RNG and wrappers (TimeLimit and the rest), made in
+the render mode its client asked for.
 """
 
 from __future__ import annotations
@@ -49,6 +50,23 @@ class GymnasiumEnvironment(Environment):
             info=dict(info),
         )
 
+    @property
+    def render_mode(self) -> str | None:
+        """The wrapped env's render mode: Gymnasium fixes it when the env is made."""
+        return self.env.render_mode
+
+    @render_mode.setter
+    def render_mode(self, mode: str | None) -> None:
+        if mode != self.env.render_mode:
+            raise ValueError(
+                f"{self.name} was made with render_mode={self.env.render_mode!r}, not {mode!r}: "
+                "a Gymnasium env takes its render mode when it is made, so give its factory a "
+                "render_mode keyword and pass it on to gymnasium.make"
+            )
+
+    def render(self) -> Any:
+        return self.env.render()
+
     def close(self) -> None:
         self.env.close()
 
@@ -61,7 +79,8 @@ def gymnasium_factory(env_id: str, **make_kwargs: Any) -> EnvFactory:
     """
     gym.spec(env_id)
 
-    def make() -> Environment:
-        return GymnasiumEnvironment(gym.make(env_id, **make_kwargs))
+    def make(render_mode: str | None = None) -> Environment:
+        kwargs = {**make_kwargs, "render_mode": render_mode} if render_mode else make_kwargs
+        return GymnasiumEnvironment(gym.make(env_id, **kwargs))
 
     return make

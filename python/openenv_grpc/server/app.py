@@ -29,14 +29,22 @@ from openenv_proto.v1 import env_service_pb2 as pb
 from .. import spaces
 from ..codec import UnencodableValue, encode_map, encode_value
 from ..env import EnvFactory, Environment
+from ..loader import load_callable
+from ..rewards import FunctionHook, RewardHook
 from ..runner import EnvThreads
 from ..sessions import CloseReason, Session, SessionManager
+from ..tasks import tasksets_of
 from ..telemetry import Telemetry
 from ..version import PROTOCOL_VERSION, __version__
+from ..workers import check_source
 from .auth import Authenticator, TokensFile
 from .exposure import EnvErrors
+from .frames import default_render_mode_problem
+from .rewards import Scorer, ServiceHook
 from .servicer import EnvServicer, method_handlers
+from .tasks import TaskCatalog
 from .tls import ReloadingCredentials, TlsFiles, is_loopback
+from .tooling import describe_tools
 
 log = logging.getLogger("openenv_grpc.server")
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["EnvService"].full_name
@@ -61,7 +69,13 @@ class ServerConfig:
     workers: int | None = None
     max_num_envs: int = 1024
     vector_workers: int = 1
+    # Worker processes per batched session (0: threads), making envs from `env_spec` (the
+    # ENV argument), or from the factory itself when it pickles.
+    vector_processes: int = 0
+    env_spec: str = ""
     env_calls: str = "thread"
+    # Seconds the event loop waits for a quick env call on a worker (0: never; see sessions).
+    env_call_wait: float = 0.0005
     drain_seconds: float = 30.0
     grace_seconds: float = 5.0
     unready_at_limit: bool = False
@@ -78,6 +92,12 @@ class ServerConfig:
     max_sessions_per_principal: int = 0
     max_envs_per_principal: int = 0
     reflection: bool = True
+    render_mode: str = ""  # of sessions whose client asks for none, so watchers see frames
+    # The reward hook: a Python callable (`module:function`, `file.py:function`) or a
+    # RewardService address; at most one. Each call has reward_timeout seconds.
+    reward: str = ""
+    reward_service: str = ""
+    reward_timeout: float = 10.0
 
     @property
     def channel_options(self) -> list[tuple[str, Any]]:
@@ -111,6 +131,7 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
             step_timeout=_duration(config.step_timeout),
             reset_timeout=_duration(config.reset_timeout),
             max_envs=config.max_envs,
+            vector_processes=config.vector_processes,
             max_message_bytes=config.max_message_bytes,
             max_num_envs=config.max_num_envs,
             autoreset_modes=[
@@ -122,7 +143,23 @@ def describe_env(env: Environment, config: ServerConfig) -> pb.DescribeResponse:
         server_version=f"openenv-grpc {__version__}",
     )
     encode_map(_encodable_metadata(env.metadata), out=response.metadata)
+    response.tools.extend(describe_tools(env))
+    response.capabilities.tools = bool(response.tools)
+    TaskCatalog(tasksets_of(env)).describe(response)
     return response
+
+
+def reward_hook(config: ServerConfig) -> RewardHook | None:
+    """The hook the config names (--reward, --reward-service), or None."""
+    if config.reward and config.reward_service:
+        raise ValueError("name one reward hook: --reward or --reward-service, not both")
+    if config.reward:
+        return FunctionHook(
+            load_callable(config.reward), name=config.reward, timeout=config.reward_timeout
+        )
+    if config.reward_service:
+        return ServiceHook(config.reward_service, timeout=config.reward_timeout)
+    return None
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -210,10 +247,25 @@ class EnvServer:
         except Exception as exc:
             raise EnvFactoryFailed(f"the env factory failed: {type(exc).__name__}: {exc}") from exc
         try:
+            try:
+                tasksets = tasksets_of(probe)
+            except (TypeError, ValueError) as exc:
+                raise EnvFactoryFailed(f"the env's tasksets are not valid: {exc}") from exc
             self.description = describe_env(probe, self.config)
             observation_space, action_space = probe.observation_space, probe.action_space
         finally:
             probe.close()
+        try:
+            hook = reward_hook(self.config)
+        except (ImportError, ValueError) as exc:
+            raise EnvFactoryFailed(f"the reward hook: {exc}") from exc
+        self.scorer = Scorer(hook, self.telemetry, self.description.env_name)
+        source = self.config.env_spec or factory
+        if self.config.vector_processes:
+            try:
+                check_source(source)
+            except ValueError as exc:
+                raise EnvFactoryFailed(str(exc)) from None
         self.sessions = SessionManager(
             factory,
             max_sessions=self.config.max_sessions,
@@ -223,7 +275,11 @@ class EnvServer:
             listeners=[_SessionEvents(self)],
             max_num_envs=self.config.max_num_envs,
             vector_workers=self.config.vector_workers,
+            vector_processes=self.config.vector_processes,
+            worker_source=source if self.config.vector_processes else None,
+            vector_space=observation_space,
             env_calls=_env_calls(self.config.env_calls, probe),
+            env_call_wait=self.config.env_call_wait,
             step_timeout=self.config.step_timeout,
             reset_timeout=self.config.reset_timeout,
             close_timeout=self.config.close_timeout,
@@ -234,6 +290,8 @@ class EnvServer:
             max_envs_per_principal=self.config.max_envs_per_principal,
         )
         self.health = health_aio.HealthServicer()
+        if problem := default_render_mode_problem(self.config.render_mode, self.description):
+            raise EnvFactoryFailed(problem)
         self.servicer = EnvServicer(
             self.sessions,
             self.description,
@@ -246,6 +304,9 @@ class EnvServer:
                 TokensFile(self.config.tokens_file) if self.config.tokens_file else None,
                 client_certificates=bool(self.config.tls and self.config.tls.client_ca),
             ),
+            tasks=TaskCatalog(tasksets),
+            scorer=self.scorer,
+            default_render_mode=self.config.render_mode,
         )
         self._server: grpc.aio.Server | None = None
         self.tls: ReloadingCredentials | None = None
@@ -332,6 +393,7 @@ class EnvServer:
                 await self._reaper
         await self.sessions.close_all(CloseReason.SHUTDOWN)
         self.sessions.shutdown()
+        await self.scorer.close()
         self._server = None
 
     async def wait(self) -> None:

@@ -3,12 +3,16 @@
 A batch travels as one message each way: the actions of M sub-envs as one
 value of Gymnasium's batched action space (for Discrete, one int64 tensor),
 and back their observations as one batched value, rewards, terminations,
-truncations and each reward component as one tensor each, and one info per
-sub-env.
+truncations and each reward component as one tensor each, and the infos
+either in Gymnasium's vector layout (one map of arrays, for sessions created
+with INFO_LAYOUT_VECTOR, as our clients do since 1.4) or one map per
+sub-env (as before). Everything here works on whole arrays: the only
+per-sub-env Python is in `vector.SubEnvs`, next to the env calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,17 +22,19 @@ from gymnasium.vector.utils import iterate
 
 from openenv_proto.v1 import env_service_pb2 as pb
 
+from .. import vector_infos
 from ..codec import decode_action, decode_map, encode_map, encode_value
-from ..env import StepResult
-from ..errors import EnvError, InvalidRequest
+from ..errors import EnvCodeError, EnvError, InvalidRequest
 from ..modes import AUTORESET_FROM_PROTO
 from ..sessions import Session, SessionManager, batched
 from ..status import to_proto
 from ..telemetry import Telemetry, monotonic
-from ..tensors import encode_tensor
-from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
+from ..tensors import decode_tensor, encode_tensor
+from ..vector import FLAT_SPACES, AutoresetMode, BatchedSpaces, BatchStep, SubEnvStart
 from .exposure import EnvErrors
 from .limits import check_size
+from .rewards import Scorer
+from .tasks import TaskCatalog, selector_of
 
 
 class Batched:
@@ -43,12 +49,22 @@ class Batched:
         env_name: str,
         errors: EnvErrors,
         max_options_bytes: int = 0,
+        *,
+        tasks: TaskCatalog | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tasks = tasks or TaskCatalog(())
+        self._scorer = scorer or Scorer(None, telemetry, env_name)
         self._errors = errors
         self._options_limit = max_options_bytes
         self._observations = BatchedSpaces(observation_space)
         self._actions = BatchedSpaces(action_space)
+        self._action_range = (
+            (int(action_space.start), int(action_space.start + action_space.n - 1))
+            if isinstance(action_space, gs.Discrete)
+            else None
+        )
         self._telemetry = telemetry
         self._env_name = env_name
 
@@ -72,6 +88,8 @@ class Batched:
     ) -> None:
         vector = batched(session)
         ids = vector.check_ids(request.env_ids)
+        if request.WhichOneof("session") == "new_session":
+            session.vector_infos = request.new_session.info_layout == pb.INFO_LAYOUT_VECTOR
         with self._telemetry.env_span(
             "env.reset",
             **{
@@ -81,7 +99,7 @@ class Batched:
             },
         ):
             ids, results = await self._sessions.vector_reset(
-                session, ids, self._starts(request, ids), request_id
+                session, ids, self._starts(session, request, ids, request_id), request_id
             )
         out.session_id = session.id
         out.episode_id = session.episode_id
@@ -89,7 +107,8 @@ class Batched:
         encode_value(
             self._observations.stack([r.observation for r in results]), out=out.observations
         )
-        _encode_infos([r.info for r in results], out.infos)
+        infos = [(k, r.info) for k, r in enumerate(results) if r.info]
+        _encode_infos(infos, len(results), session.vector_infos, out)
 
     async def step(
         self, session: Session, request: pb.StepBatchRequest, out: pb.StepBatchResponse
@@ -105,10 +124,15 @@ class Batched:
                 "openenv.step.index": request.step_index or session.step_count + 1,
                 "openenv.batch.size": len(ids),
             },
-        ):
-            results = await self._sessions.vector_step(session, ids, actions, request.step_index)
+        ) as span:
+            scoring = self._scorer.enabled  # the reward hook's scores in place of the env's
+            before = self._scorer.before(session, ids, actions) if scoring else []
+            batch = await self._sessions.vector_step(session, ids, actions, request.step_index)
+            if scoring:
+                index = request.step_index or session.step_count
+                batch = await self._scorer.batch(session, ids, batch, before, index, span)
         self._telemetry.record_step(self._env_name, monotonic() - start, sub_envs=len(ids))
-        self.fill(out, ids, results, request.step_index or session.step_count)
+        self.fill(out, session, ids, batch, request.step_index or session.step_count)
 
     def send(self, session: Session, request: pb.SendRequest, out: pb.SendResponse) -> None:
         ids, actions = self._actions_of(session, request.env_ids, request, "SendRequest")
@@ -117,6 +141,8 @@ class Batched:
                 "SendRequest.env_ids is empty; name the sub-envs to start", field="env_ids"
             )
         self._sessions.send(session, ids, actions)
+        if self._scorer.enabled:
+            self._scorer.sent(session, ids, actions)
         out.env_ids[:] = ids
 
     async def recv(
@@ -125,60 +151,106 @@ class Batched:
         start = monotonic()
         done = await self._sessions.recv(session, request.num_envs)
         self._telemetry.record_step(self._env_name, monotonic() - start, sub_envs=len(done))
-        self.fill(out, [i for i, _ in done], [r for _, r in done], session.step_count)
+        batch = BatchStep.gather(self._observations.space, [r for _, r in done])
+        ids = [i for i, _ in done]
+        if self._scorer.enabled:
+            before = self._scorer.received(session, ids)
+            batch = await self._scorer.batch(session, ids, batch, before, session.step_count, None)
+        self.fill(out, session, ids, batch, session.step_count)
 
     def fill(
         self,
         out: pb.StepBatchResponse,
+        session: Session,
         ids: Sequence[int],
-        outcomes: Sequence[StepResult | EnvError],
+        batch: BatchStep,
         step_index: int,
     ) -> None:
-        """Write M sub-env outcomes into one StepBatchResponse: the results as batches,
-        each failed sub-env's error in `sub_env_errors`."""
-        results: list[StepResult] = []
-        succeeded: list[int] = []
-        for i, outcome in zip(ids, outcomes, strict=True):
-            if isinstance(outcome, EnvError):
-                failure = out.sub_env_errors.add(env_id=i)
-                to_proto(self._errors.shown(outcome), failure.status)
-            else:
-                results.append(outcome)
-                succeeded.append(i)
-        ids = succeeded
+        """Write a batched step of the sub-envs `ids` into one StepBatchResponse: the
+        results as arrays, each failed sub-env's error in `sub_env_errors`."""
+        for k, error in sorted(batch.errors.items()):
+            failure = out.sub_env_errors.add(env_id=ids[k])
+            shown = error if isinstance(error, EnvError) else EnvCodeError("step", error)
+            to_proto(self._errors.shown(shown), failure.status)
+        keep = batch.kept()
+        infos, components = batch.infos, batch.reward_components
+        if keep is not None:  # only the sub-envs that succeeded, renumbered
+            ids = [i for i, kept in zip(ids, keep.tolist(), strict=True) if kept]
+            renumber = np.cumsum(keep) - 1
+            infos = [(int(renumber[k]), info) for k, info in infos if keep[k]]
+            components = [(int(renumber[k]), c) for k, c in components if keep[k]]
         out.step_index = step_index
         out.env_ids[:] = ids
-        encode_value(
-            self._observations.stack([r.observation for r in results]), out=out.observations
-        )
-        encode_tensor(np.array([float(r.reward) for r in results], dtype=np.float64), out.rewards)
-        encode_tensor(np.array([bool(r.terminated) for r in results]), out.terminations)
-        encode_tensor(np.array([bool(r.truncated) for r in results]), out.truncations)
-        names = {name for r in results if r.reward_components for name in r.reward_components}
-        for name in sorted(names):
-            parts = [float(r.reward_components.get(name, 0.0)) for r in results]
-            encode_tensor(np.array(parts, dtype=np.float64), out.reward_components[name])
-        _encode_infos([r.info for r in results], out.infos)
+        encode_value(batch.rows.value(keep), out=out.observations)
+        for array, field in (
+            (batch.rewards, out.rewards),
+            (batch.terminations, out.terminations),
+            (batch.truncations, out.truncations),
+        ):
+            encode_tensor(array if keep is None else array[keep], field)
+        names = sorted({name for _, parts in components for name in parts})
+        for name in names:
+            column = np.zeros(len(ids), dtype=np.float64)
+            for k, parts in components:
+                column[k] = parts.get(name, 0.0)
+            encode_tensor(column, out.reward_components[name])
+        _encode_infos(infos, len(ids), session.vector_infos, out)
 
     def _actions_of(
         self, session: Session, env_ids: Sequence[int], request: Any, what: str
-    ) -> tuple[list[int], list[Any]]:
+    ) -> tuple[list[int], Any]:
+        """The sub-envs named and their actions: one array for spaces whose batch is an
+        array (its rows are the actions), else one value per sub-env."""
         ids = batched(session).check_ids(env_ids)
         if not request.HasField("actions"):
             raise InvalidRequest(
                 f"{what}.actions is not set; send the batch of actions", field="actions"
             )
         space = self._actions[len(ids)]
-        actions = decode_action(request.actions, space)
+        actions = self._quick_actions(request.actions, len(ids))
+        if actions is None:
+            actions = decode_action(request.actions, space)  # checked, or its precise error
+        if isinstance(self._actions.space, FLAT_SPACES):
+            return ids, actions  # one array: its rows are the sub-envs' actions
         return ids, list(iterate(space, actions))
 
-    def _starts(self, request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:
-        """Each reset sub-env's start: the same for all (seed + i), or one of its own."""
+    def _quick_actions(self, msg: Any, n: int) -> Any:
+        """A batch of Discrete actions as int64 array, checked with two comparisons instead
+        of Gymnasium's contains (a tenth of a small batch's time); None when the space is
+        another or the value is not plainly right, for decode_action to judge."""
+        if self._action_range is None or msg.WhichOneof("kind") != "tensor":
+            return None
+        try:
+            actions = decode_tensor(msg.tensor)
+        except EnvError:
+            return None
+        low, high = self._action_range
+        if actions.shape != (n,) or actions.dtype != np.int64 or not n:
+            return None
+        return actions if low <= actions.min() and actions.max() <= high else None
+
+    def _starts(
+        self, session: Session, request: pb.ResetBatchRequest, ids: Sequence[int], request_id: str
+    ) -> list[SubEnvStart]:
+        """Each reset sub-env's start: the same for all (seed + i), or one of its own; its
+        task chosen by its selector (not again for a repeat of the last reset)."""
         limit = self._options_limit
         check_size("all.options", request.all.options, limit)
         for one in request.sub_envs:
             check_size("sub_envs.options", one.options, limit)
-        return _starts(request, ids)
+        starts = _starts(request, ids)
+        last = session.last_reset
+        if request_id and last is not None and last[0] == request_id:
+            return starts
+        if request.sub_envs:
+            selectors = [selector_of(one) for one in request.sub_envs]
+        else:
+            every = selector_of(request.all)
+            selectors = [every and every.shifted(k) for k in range(len(ids))]
+        return [
+            dataclasses.replace(start, task_id=self._tasks.task_id(session, i, selector))
+            for i, start, selector in zip(ids, starts, selectors, strict=True)
+        ]
 
 
 def _starts(request: pb.ResetBatchRequest, ids: Sequence[int]) -> list[SubEnvStart]:
@@ -208,8 +280,20 @@ def _start(one: pb.SubEnvReset) -> SubEnvStart:
     )
 
 
-def _encode_infos(infos: Sequence[dict[str, Any]], out: Any) -> None:
-    """One MapValue per sub-env, or none when all are empty (so a plain batch costs nothing)."""
-    if any(infos):
-        for info in infos:
-            encode_map(info, out=out.add())
+def _encode_infos(
+    infos: Sequence[tuple[int, dict[str, Any]]],
+    n: int,
+    vector: bool,
+    out: pb.StepBatchResponse | pb.ResetBatchResponse,
+) -> None:
+    """The infos of n sub-envs (those not empty, by position): in Gymnasium's vector
+    layout, or one MapValue per sub-env; nothing when all are empty (a plain batch costs
+    nothing)."""
+    if not infos:
+        return
+    if vector:
+        vector_infos.encode(vector_infos.build(infos, n), out.vector_info)
+        return
+    by_position = dict(infos)
+    for k in range(n):
+        encode_map(by_position.get(k, {}), out=out.infos.add())
