@@ -2,7 +2,8 @@
 
 Configured by the standard variables, read by the OpenTelemetry SDK itself:
 OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ / _METRICS_ variants),
-OTEL_EXPORTER_OTLP_PROTOCOL is gRPC, OTEL_SERVICE_NAME,
+OTEL_EXPORTER_OTLP_PROTOCOL (`grpc`, the default, or `http/protobuf`; also per
+signal), OTEL_SERVICE_NAME,
 OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG,
 OTEL_METRIC_EXPORT_INTERVAL, OTEL_BSP_*, OTEL_SDK_DISABLED, and
 OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER=none to turn one signal off.
@@ -28,10 +29,14 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 log = logging.getLogger("openenv_grpc.telemetry")
@@ -42,6 +47,55 @@ SECONDS_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
+
+
+GRPC, HTTP_PROTOBUF = "grpc", "http/protobuf"
+
+
+def otlp_protocol(signal: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The OTLP transport of one signal (`TRACES` or `METRICS`): `grpc` or `http/protobuf`.
+
+    OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL wins over OTEL_EXPORTER_OTLP_PROTOCOL;
+    without either it is gRPC, as it always was here (the specification's
+    default is http/protobuf, but a server set up before this setting counted
+    must keep exporting where it did). `http/json`, which the Python exporter
+    lacks, becomes http/protobuf: every OTLP/HTTP receiver takes both on the
+    same port. Anything else is logged and taken as gRPC.
+    """
+    name = f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"
+    value = environ.get(name) or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or GRPC
+    value = value.strip().lower()
+    if value in (GRPC, HTTP_PROTOBUF):
+        return value
+    if value == "http/json":
+        log.warning("%s=http/json is not supported here: exporting OTLP as http/protobuf", name)
+        return HTTP_PROTOBUF
+    log.warning("OTLP protocol %r is unknown (grpc or http/protobuf): exporting over gRPC", value)
+    return GRPC
+
+
+def _span_exporter(protocol: str) -> SpanExporter:
+    if protocol == HTTP_PROTOBUF:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpSpanExporter,
+        )
+
+        return HttpSpanExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def _metric_exporter(protocol: str) -> MetricExporter:
+    if protocol == HTTP_PROTOBUF:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter as HttpMetricExporter,
+        )
+
+        return HttpMetricExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter()
 
 
 def otlp_signals(environ: Mapping[str, str] = os.environ) -> tuple[bool, bool]:
@@ -104,6 +158,12 @@ class Telemetry:
         self._errors = meter.create_counter(
             "openenv.rpc.errors", unit="{error}", description="Failed requests, by status code"
         )
+        self._reward_hook_duration = meter.create_histogram(
+            "openenv.reward.hook.duration",
+            unit="s",
+            description="Time the reward hook took to score a step (a batch: all its sub-envs)",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        )
 
     # --- traces --------------------------------------------------------------
 
@@ -139,6 +199,18 @@ class Telemetry:
             return
         with self._tracer.start_as_current_span(name, attributes=attributes) as span:
             yield span
+
+    def reward_hook(self, span: Span | None, seconds: float, outcome: str) -> None:
+        """The reward hook's latency on the env.step span (`openenv.reward.hook.duration`
+        and a `reward.hook` event) and in its histogram; outcome is "ok" or "error"."""
+        if span is not None:
+            span.set_attribute("openenv.reward.hook.duration", seconds)
+            span.add_event(
+                "reward.hook",
+                {"openenv.reward.hook.duration": seconds, "openenv.reward.hook.outcome": outcome},
+            )
+        if self.metrics:
+            self._reward_hook_duration.record(seconds, {"openenv.reward.hook.outcome": outcome})
 
     @staticmethod
     def end_rpc_span(span: Span | None, status_code: str, message: str = "") -> None:
@@ -215,23 +287,18 @@ def setup_telemetry(
     traces, metrics = otlp_signals()
     if not traces and not metrics and prometheus_port is None:
         return Telemetry()
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    if protocol != "grpc":
-        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s: this server exports OTLP over gRPC", protocol)
     resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": "openenv-grpc"}))
     tracer_provider = None
     readers: list[MetricReader] = []
+    traces_over = otlp_protocol("TRACES") if traces else ""
+    metrics_over = otlp_protocol("METRICS") if metrics else ""
     if traces:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter(traces_over)))
     if metrics:
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+        readers.append(PeriodicExportingMetricReader(_metric_exporter(metrics_over)))
     if prometheus_port is not None:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
@@ -243,10 +310,14 @@ def setup_telemetry(
         if readers
         else None
     )
-    exporters = [name for name, on in (("OTLP", metrics), ("Prometheus", prometheus_port)) if on]
+    exporters = [
+        name
+        for name, on in ((f"OTLP ({metrics_over})", metrics), ("Prometheus", prometheus_port))
+        if on
+    ]
     log.info(
         "telemetry on: traces %s, metrics %s",
-        "OTLP" if traces else "off",
+        f"OTLP ({traces_over})" if traces else "off",
         ", ".join(exporters) or "off",
     )
     return Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)
