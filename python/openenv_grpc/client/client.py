@@ -30,6 +30,7 @@ step index, so the retries the channel makes on UNAVAILABLE, and the
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
@@ -41,9 +42,11 @@ from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
+from openenv_proto.v1 import tasks_pb2, tools_pb2
 
 from .. import status
 from ..errors import Code, DeadlineExceeded, EnvError, Unavailable, from_status
+from ..tools import ToolResult, ToolSpec
 from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 from ..version import check_protocol
 from . import frames, wire
@@ -55,7 +58,11 @@ from .results import (
     ResetReply,
     StateReply,
     StepReply,
+    TaskPage,
+    tool_result,
+    tool_spec,
 )
+from .wire import TaskChoice
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -179,13 +186,16 @@ class AsyncEnvClient:
         seed: int | None = None,
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
+        task: TaskChoice | None = None,
         session_id: str = "",
         request_id: str = "",
         render_mode: str = "",
     ) -> ResetReply:
         """Start an episode: in a new session (no session_id; its env made in `render_mode`,
-        if given) or in the given one. `request_id` names this creation or reset for
-        retries (default: a fresh UUID)."""
+        if given) or in the given one. `task` chooses its task: a task id, or a
+        `tasks.TaskSelector` (or dict) by split and index or seed; unset, the next of the
+        default split. `request_id` names this creation or reset for retries (default: a
+        fresh UUID)."""
         space = (await self.spec()).observation_space
         request = wire.reset_request(
             session_id=session_id,
@@ -193,6 +203,7 @@ class AsyncEnvClient:
             seed=seed,
             options=options,
             task_id=task_id,
+            task=task,
             request_id=request_id,
             render_mode=render_mode,
         )
@@ -220,13 +231,17 @@ class AsyncEnvClient:
         seed: int | None = None,
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
+        task: TaskChoice | None = None,
         session_id: str = "",
         env_ids: Sequence[int] = (),
         starts: Sequence[SubEnvStart] = (),
+        tasks: Sequence[TaskChoice | None] = (),
     ) -> BatchResetReply:
         """Create a batched session of num_envs sub-envs (no session_id), or reset the
         sub-envs env_ids (all when empty) of an existing one. `starts` gives each sub-env
-        reset its own seed, options and task instead of seed + i and the shared ones."""
+        reset its own seed, options and task instead of seed + i and the shared ones.
+        `task` is every sub-env's task (by index or seed: sub-env i at index + i, seed +
+        i); `tasks` one each (with `starts`, one per start)."""
         request = wire.reset_batch_request(
             session_id=session_id,
             num_envs=0 if session_id else num_envs,
@@ -234,8 +249,10 @@ class AsyncEnvClient:
             seed=seed,
             options=options,
             task_id=task_id,
+            task=task,
             env_ids=env_ids,
             starts=starts,
+            tasks=tasks,
         )
         response = await self._invoke(self._stub.ResetBatch, request, session_id, idempotent=True)
         if not session_id or not env_ids:
@@ -257,6 +274,41 @@ class AsyncEnvClient:
             self._stub.State, pb.StateRequest(session_id=session_id), session_id
         )
         return StateReply.from_proto(response)
+
+    async def list_tasks(
+        self, taskset: str = "", split: str = "", start: int = 0, page_size: int = 0
+    ) -> TaskPage:
+        """A range of one split's tasks, public parts only (OpenEnv's `get_task_range`):
+        from index `start`, at most `page_size` (0: the server's page of 100). "" names
+        the env's first taskset and its default split. Needs no session."""
+        request = tasks_pb2.ListTasksRequest(
+            taskset=taskset, split=split, start=start, page_size=page_size
+        )
+        return TaskPage.from_proto(
+            await self._invoke(self._stub.ListTasks, request, idempotent=True)
+        )
+
+    async def list_tools(self, session_id: str) -> list[ToolSpec]:
+        """The MCP tools of a session's env (Describe's `tools` for a new session)."""
+        request = tools_pb2.ListToolsRequest(session_id=session_id)
+        response = await self._invoke(self._stub.ListTools, request, session_id, idempotent=True)
+        return [tool_spec(tool) for tool in response.tools]
+
+    async def call_tool(
+        self,
+        session_id: str,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        request_id: str = "",
+    ) -> ToolResult:
+        """Run one tool of a session's env with `arguments` (JSON values). A failure the
+        tool reports comes back with `is_error` set; an unknown tool or bad arguments
+        raise InvalidArgument. `request_id` (default: a fresh one) makes a retry return
+        the first call's answer instead of running the tool twice."""
+        request = tool_request(name, arguments, session_id, request_id or wire.new_request_id())
+        response = await self._invoke(self._stub.CallTool, request, session_id, idempotent=True)
+        return tool_result(response)
 
     async def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
@@ -349,6 +401,16 @@ class AsyncEnvClient:
         await self.close()
 
 
+def tool_request(
+    name: str, arguments: Mapping[str, Any] | None, session_id: str = "", request_id: str = ""
+) -> tools_pb2.CallToolRequest:
+    """A CallToolRequest: the arguments as the JSON text the contract carries."""
+    text = json.dumps(dict(arguments)) if arguments else ""
+    return tools_pb2.CallToolRequest(
+        session_id=session_id, name=name, arguments_json=text, request_id=request_id
+    )
+
+
 def _channel(address: str, options: ClientOptions) -> grpc.aio.Channel:
     """A grpc.aio channel to `address` (bound to the running loop), TLS when asked."""
     settings = wire.channel_options(
@@ -429,15 +491,18 @@ class AsyncStreamSession:
         seed: int | None = None,
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
+        task: TaskChoice | None = None,
     ) -> ResetReply:
         """Start an episode (the first reset creates the stream's session; after the
-        stream was lost, a new stream and session)."""
+        stream was lost, a new stream and session); `task` chooses its task (see
+        AsyncEnvClient.reset)."""
         self._reopen_if_lost()
         request = wire.reset_request(
             new=not self.session_id,
             seed=seed,
             options=options,
             task_id=task_id,
+            task=task,
             render_mode=self.render_mode,
         )
         response = await self._call("reset_request", request)
@@ -471,11 +536,14 @@ class AsyncStreamSession:
         seed: int | None = None,
         options: Mapping[str, Any] | None = None,
         task_id: str = "",
+        task: TaskChoice | None = None,
         env_ids: Sequence[int] = (),
         starts: Sequence[SubEnvStart] = (),
+        tasks: Sequence[TaskChoice | None] = (),
     ) -> BatchResetReply:
         """Reset a batched session: the first call creates it with num_envs sub-envs;
-        later calls reset the sub-envs in env_ids (all when empty)."""
+        later calls reset the sub-envs in env_ids (all when empty). `task` and `tasks`
+        choose tasks as in AsyncEnvClient.reset_batch."""
         self._reopen_if_lost()
         new = not self.session_id
         if new:
@@ -486,8 +554,10 @@ class AsyncStreamSession:
             seed=seed,
             options=options,
             task_id=task_id,
+            task=task,
             env_ids=env_ids,
             starts=starts,
+            tasks=tasks,
         )
         response = await self._call("reset_batch_request", request)
         self.session_id = response.session_id
@@ -516,6 +586,17 @@ class AsyncStreamSession:
         """The session's current frame (see AsyncEnvClient.render)."""
         request = frames.render_request("", frame_encoding, jpeg_quality)
         return frames.decode_frame((await self._call("render_request", request)).frame)
+
+    async def list_tools(self) -> list[ToolSpec]:
+        """The MCP tools of the stream's session's env."""
+        response = await self._call("list_tools_request", tools_pb2.ListToolsRequest())
+        return [tool_spec(tool) for tool in response.tools]
+
+    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> ToolResult:
+        """Run one tool on the stream's session, in order with its steps (see
+        AsyncEnvClient.call_tool)."""
+        response = await self._call("call_tool_request", tool_request(name, arguments))
+        return tool_result(response)
 
     async def close(self) -> None:
         """End the stream; the server closes a session the stream created."""
@@ -667,6 +748,9 @@ class EnvClient(Facade[AsyncEnvClient]):
     step_batch = blocking(AsyncEnvClient.step_batch)
     state = blocking(AsyncEnvClient.state)
     close_session = blocking(AsyncEnvClient.close_session)
+    list_tasks = blocking(AsyncEnvClient.list_tasks)
+    list_tools = blocking(AsyncEnvClient.list_tools)
+    call_tool = blocking(AsyncEnvClient.call_tool)
     render = blocking(AsyncEnvClient.render)
     watch = blocking_iter(AsyncEnvClient.watch)
     close = blocking(AsyncEnvClient.close)
@@ -714,6 +798,8 @@ class StreamSession(Facade[AsyncStreamSession]):
     send = blocking(AsyncStreamSession.send)
     recv = blocking(AsyncStreamSession.recv)
     render = blocking(AsyncStreamSession.render)
+    list_tools = blocking(AsyncStreamSession.list_tools)
+    call_tool = blocking(AsyncStreamSession.call_tool)
     close = blocking(AsyncStreamSession.close)
 
     def __enter__(self) -> StreamSession:

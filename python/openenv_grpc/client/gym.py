@@ -3,7 +3,8 @@
 Its spaces, metadata and spec come from Describe, and its episodes run on
 one StepStream (the fast path, pinned to one server), so any Gymnasium
 trainer or wrapper uses it unchanged. A multi-task env's task is chosen per
-RemoteEnv (`task_id`), and a reward breakdown arrives in
+RemoteEnv (`task_id`) or per episode (`reset(options={"task": ...})`: a task id,
+a `tasks.TaskSelector` or a dict of its fields), and a reward breakdown arrives in
 `info["reward_components"]`:
 
     env = gymnasium.wrappers.RecordEpisodeStatistics(RemoteEnv("localhost:50051"))
@@ -66,7 +67,12 @@ class RemoteEnv(gym.Env[Any, Any]):
         super().reset(seed=seed)
         if self._stream is None:
             self._stream = self.client.stream(render_mode=self.render_mode or "")
-        reply = self._stream.reset(seed=seed, options=options, task_id=self.task_id)
+        options = dict(options or {})
+        task = options.pop("task", None)  # a task selector, not an env option
+        if task is not None:
+            reply = self._stream.reset(seed=seed, options=options, task=task)
+        else:
+            reply = self._stream.reset(seed=seed, options=options, task_id=self.task_id)
         return reply.observation, reply.info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:

@@ -8,6 +8,7 @@ of the space's dtype, tuples for Tuple spaces, dicts for Dict spaces.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,14 @@ import numpy.typing as npt
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
+from openenv_proto.v1 import tasks_pb2, tools_pb2
 
 from .. import spaces, status, vector_infos
 from ..codec import decode_for_space, decode_map, decode_value
 from ..errors import EnvError
 from ..modes import AUTORESET_FROM_PROTO
 from ..tensors import decode_tensor
+from ..tools import ToolResult, ToolSpec
 from ..vector import AutoresetMode, BatchedSpaces
 
 
@@ -54,6 +57,9 @@ class EnvSpec:
     capabilities: Capabilities
     metadata: dict[str, Any]
     server_version: str
+    # The env's MCP tools (as a new session has them) and its tasksets (since 1.4).
+    tools: tuple[ToolSpec, ...] = ()
+    tasksets: tuple[TaskSetInfo, ...] = ()
 
     @classmethod
     def from_proto(cls, msg: pb.DescribeResponse) -> EnvSpec:
@@ -81,7 +87,86 @@ class EnvSpec:
             ),
             metadata=decode_map(msg.metadata),
             server_version=msg.server_version,
+            tools=tuple(tool_spec(tool) for tool in msg.tools),
+            tasksets=tuple(TaskSetInfo.from_proto(taskset) for taskset in msg.tasksets),
         )
+
+
+@dataclass(frozen=True)
+class TaskSplitInfo:
+    """One split of a taskset: its name, its role (train, validation, test) and size."""
+
+    name: str
+    type: str
+    num_tasks: int
+
+
+@dataclass(frozen=True)
+class TaskSetInfo:
+    """One taskset of the env, as Describe lists it (OpenEnv's `list_splits()`)."""
+
+    name: str
+    description: str
+    splits: tuple[TaskSplitInfo, ...]
+    default_split: str
+
+    @classmethod
+    def from_proto(cls, msg: tasks_pb2.TaskSet) -> TaskSetInfo:
+        return cls(
+            name=msg.name,
+            description=msg.description,
+            splits=tuple(TaskSplitInfo(s.name, s.type, s.num_tasks) for s in msg.splits),
+            default_split=msg.default_split,
+        )
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The public part of one task: where it sits and the fields its author shows (its
+    prompt, ...); its answer and verifier stay on the server."""
+
+    id: str
+    taskset: str
+    split: str
+    index: int
+    fields: dict[str, Any]
+
+    @classmethod
+    def from_proto(cls, msg: tasks_pb2.Task) -> TaskInfo:
+        return cls(msg.id, msg.taskset, msg.split, msg.index, decode_map(msg.fields))
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A range of one split's tasks (OpenEnv's `get_task_range`): ask for `next_start`
+    next; the page reaches the end of the split when it equals `num_tasks`."""
+
+    tasks: tuple[TaskInfo, ...]
+    next_start: int
+    num_tasks: int
+
+    @property
+    def last(self) -> bool:
+        """Whether this page reaches the end of the split."""
+        return self.next_start >= self.num_tasks
+
+    @classmethod
+    def from_proto(cls, msg: tasks_pb2.ListTasksResponse) -> TaskPage:
+        tasks = tuple(TaskInfo.from_proto(task) for task in msg.tasks)
+        return cls(tasks, msg.next_start, msg.num_tasks)
+
+
+def tool_spec(msg: tools_pb2.Tool) -> ToolSpec:
+    """A contract Tool as the ToolSpec env authors declare (schemas parsed from JSON)."""
+    output = json.loads(msg.output_schema_json) if msg.output_schema_json else None
+    return ToolSpec(msg.name, msg.description, json.loads(msg.input_schema_json or "{}"), output)
+
+
+def tool_result(msg: tools_pb2.CallToolResponse) -> ToolResult:
+    """A contract CallToolResponse as a ToolResult: text items, the structured result
+    parsed from JSON (None when the tool gave none) and the error flag."""
+    structured = json.loads(msg.structured_content_json) if msg.structured_content_json else None
+    return ToolResult([item.text for item in msg.content], structured, msg.is_error)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ from typing import Any
 from opentelemetry import propagate, trace
 
 from openenv_proto.v1 import env_service_pb2 as pb
+from openenv_proto.v1 import tasks_pb2
 
 from .. import status
 from ..codec import encode_map, encode_value
 from ..errors import Internal
 from ..modes import AUTORESET_TO_PROTO
+from ..tasks import TaskSelector
 from ..vector import AutoresetMode, SubEnvStart
 from ..version import PROTOCOL_HEADER, PROTOCOL_VERSION, SESSION_HEADER
 
@@ -36,7 +38,10 @@ _SERVICE_CONFIG = json.dumps(
             {
                 "name": [
                     {"service": SERVICE_NAME, "method": method}
-                    for method in ("Describe", "State", "Reset", "Step", "ResetBatch", "StepBatch")
+                    for method in (
+                        *("Describe", "State", "Reset", "Step", "ResetBatch", "StepBatch"),
+                        *("ListTasks", "ListTools"),
+                    )
                 ],
                 "retryPolicy": {
                     "maxAttempts": 4,
@@ -108,6 +113,38 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+TaskChoice = TaskSelector | str | Mapping[str, Any]
+"""Which task a reset starts: a TaskSelector, a task id, or a dict of TaskSelector's
+fields ({"split": "test", "index": 2})."""
+
+
+def task_selector(task: TaskChoice, out: tasks_pb2.TaskSelector) -> None:
+    """Write a reset's task choice into the contract's TaskSelector (at most one of
+    task_id, index and seed)."""
+    if isinstance(task, str):
+        task = TaskSelector(task_id=task)
+    elif not isinstance(task, TaskSelector):
+        unknown = set(task) - {"taskset", "split", "task_id", "index", "seed"}
+        if unknown:
+            raise ValueError(
+                f"a task selector has no {sorted(unknown)}; use taskset, split and one of "
+                "task_id, index, seed"
+            )
+        task = TaskSelector(**task)
+    chosen = [bool(task.task_id), task.index is not None, task.seed is not None]
+    if sum(chosen) > 1:
+        raise ValueError("a task selector takes one of task_id, index and seed, not several")
+    out.taskset, out.split = task.taskset, task.split
+    if task.task_id:
+        out.task_id = task.task_id
+    elif task.index is not None:
+        out.index = task.index
+    elif task.seed is not None:
+        out.seed = task.seed
+    else:
+        out.SetInParent()  # the split's next task: the selector is set, its choice is not
+
+
 def reset_request(
     *,
     session_id: str = "",
@@ -115,14 +152,17 @@ def reset_request(
     seed: int | None = None,
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
+    task: TaskChoice | None = None,
     request_id: str = "",
     render_mode: str = "",
 ) -> pb.ResetRequest:
     """A reset: of a new session (`new`, its env made in `render_mode`), of `session_id`,
     or (neither) of a stream's own; named by `request_id` (default: a fresh one) so that a
-    retry is answered, not redone."""
+    retry is answered, not redone. `task` chooses its task (or `task_id`, not both)."""
     rid = request_id or new_request_id()
     request = pb.ResetRequest(task_id=task_id)
+    if task is not None:
+        task_selector(task, request.task)
     if new:
         request.new_session.request_id = rid
         request.new_session.render_mode = render_mode
@@ -145,11 +185,15 @@ def reset_batch_request(
     seed: int | None = None,
     options: Mapping[str, Any] | None = None,
     task_id: str = "",
+    task: TaskChoice | None = None,
     env_ids: Sequence[int] = (),
     starts: Sequence[SubEnvStart] = (),
+    tasks: Sequence[TaskChoice | None] = (),
 ) -> pb.ResetBatchRequest:
     """A batched reset: a new session of num_envs sub-envs (num_envs > 0), or the sub-envs
-    env_ids (all when empty) of `session_id` (or of a stream's own session)."""
+    env_ids (all when empty) of `session_id` (or of a stream's own session). `task` is
+    every sub-env's task (sub-env i at index + i or seed + i), `tasks` one per entry of
+    `starts` (or per sub-env reset, with the shared seed and options)."""
     rid = new_request_id()
     request = pb.ResetBatchRequest(env_ids=[int(i) for i in env_ids])
     if num_envs:
@@ -161,11 +205,20 @@ def reset_batch_request(
         request.request_id = rid
         if session_id:
             request.session_id = session_id
+    if tasks and not starts:
+        starts = SubEnvStart.same_for(range(len(tasks)), seed, options=options, task_id=task_id)
+    if tasks and len(tasks) != len(starts):
+        raise ValueError(f"{len(tasks)} tasks for {len(starts)} sub-env starts; give one each")
     if starts:
-        for start in starts:
-            _sub_env_reset(start.seed, start.options, start.task_id, request.sub_envs.add())
+        for start, chosen in zip(starts, tasks or [None] * len(starts), strict=True):
+            out = request.sub_envs.add()
+            _sub_env_reset(start.seed, start.options, start.task_id, out)
+            if chosen is not None:
+                task_selector(chosen, out.task)
     else:
         _sub_env_reset(seed, options, task_id, request.all)
+        if task is not None:
+            task_selector(task, request.all.task)
     return request
 
 
@@ -225,4 +278,6 @@ ANSWERS = {
     "send_request": "send_response",
     "recv_request": "recv_response",
     "render_request": "render_response",
+    "list_tools_request": "list_tools_response",
+    "call_tool_request": "call_tool_response",
 }
