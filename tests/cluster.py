@@ -229,6 +229,10 @@ class ControlPlane:
                 "--endpoint-reconciler-type=none",
                 "--authorization-mode=RBAC",
                 "--allow-privileged=false",
+                # Debian's etcd 3.4 cannot report watch progress, which the watch cache
+                # needs to serve consistent reads; without the cache every read and
+                # watch goes to etcd, and controllers never see stale objects.
+                "--watch-cache=false",
             ],
         )
         wait_until(self._api_ready, "kube-apiserver /readyz")
