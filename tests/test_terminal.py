@@ -17,6 +17,7 @@ import pathlib
 import select
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,6 +183,18 @@ def sandbox_processes(marker: bytes) -> list[int]:
                     pids.append(int(entry.name))
             except OSError:
                 continue
+    return pids
+
+
+def wait_for_processes(marker: bytes, seconds: float = 30) -> list[int]:
+    """Pids of the processes whose command line is `marker`, once there is one.
+
+    Polls /proc against a deadline: the condition itself is what is waited for.
+    """
+    deadline = time.monotonic() + seconds
+    while not (pids := sandbox_processes(marker)):
+        assert time.monotonic() < deadline, f"no process {marker!r} within {seconds} s"
+        time.sleep(0.01)
     return pids
 
 
@@ -365,8 +378,9 @@ def test_a_crashed_servers_directories_and_commands_are_cleaned_up(
                 )
                 with open(workdir / "started") as fifo:  # opens once the command runs
                     fifo.read()
-                sleepers = sandbox_processes(b"sleep\x0031.5\x00")
-                assert sleepers
+                # The shell wrote to the FIFO just before it started `sleep`: look
+                # until the sleep's command line is there (it is a fork and an exec away).
+                sleepers = wait_for_processes(b"sleep\x0031.5\x00")
                 first.proc.send_signal(signal.SIGKILL)
                 first.wait()
         wait_gone(sleepers)  # the command died with the server
