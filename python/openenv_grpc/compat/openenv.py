@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import concurrent.futures
 import enum
-import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -50,6 +48,7 @@ from gymnasium import spaces as gs
 from ..adapters.openenv import ACTION_OUTSIDE, OBSERVATION_OUTSIDE
 from ..adapters.schema_spaces import Converter, converter
 from ..client import AsyncEnvClient, AsyncStreamSession, EnvSpec, StateReply
+from ..client.blocking import client_loop
 
 ActT = TypeVar("ActT")
 ObsT = TypeVar("ObsT")
@@ -146,7 +145,7 @@ class EnvClient(abc.ABC, Generic[ActT, ObsT, StateT]):
         return self._dispatch(self._disconnect_async)
 
     def sync(self) -> SyncEnvClient[ActT, ObsT, StateT]:
-        """The blocking face of this client (one background event loop thread)."""
+        """The blocking face of this client (on the blocking clients' shared loop)."""
         if self._sync_client is None:
             self._sync_client = SyncEnvClient(self)
         return self._sync_client
@@ -256,9 +255,6 @@ class SyncEnvClient(Generic[ActT, ObsT, StateT]):
 
     def __init__(self, async_client: EnvClient[ActT, ObsT, StateT]) -> None:
         self._async = async_client
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     @property
     def async_client(self) -> EnvClient[ActT, ObsT, StateT]:
@@ -284,38 +280,18 @@ class SyncEnvClient(Generic[ActT, ObsT, StateT]):
         return state
 
     def close(self) -> None:
-        """Close the session and the channel, then stop the loop thread."""
-        try:
-            if self._loop is not None:
-                self._run(self._async._disconnect_async())
-        finally:
-            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
-            if loop is not None and thread is not None:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join()
-                loop.close()
+        """Close the session and the channel, if this face ever used them."""
+        if self._async._mode == "sync":
+            self._run(self._async._disconnect_async())
 
     def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        """Run on the blocking clients' own loop (client/blocking.py), in this thread."""
         try:
             self._async._claim("sync")
         except RuntimeError:
             coroutine.close()
             raise
-        future: concurrent.futures.Future[_T] = asyncio.run_coroutine_threadsafe(
-            coroutine, self._ensure_loop()
-        )
-        return future.result()
-
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(
-                    target=loop.run_forever, name="openenv-compat-loop", daemon=True
-                )
-                self._thread.start()
-                self._loop = loop
-            return self._loop
+        return client_loop().run(coroutine)
 
     def __enter__(self) -> SyncEnvClient[ActT, ObsT, StateT]:
         return self.connect()
