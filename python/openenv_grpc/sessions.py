@@ -255,6 +255,16 @@ class SessionManager:
         """Whether so many env calls are stuck that new sessions are refused."""
         return bool(self.max_abandoned) and self._executor.written_off >= self.max_abandoned
 
+    @property
+    def held(self) -> int:
+        """Sessions open or being opened: what `max_sessions` counts (Describe's load)."""
+        return len(self._sessions) + self._opening
+
+    @property
+    def sub_envs(self) -> int:
+        """Sub-envs of batched sessions, open or being opened: what `max_envs` counts."""
+        return self._sub_envs
+
     def worker_pids(self) -> list[int]:
         """The worker processes of every open batched session (see `workers.py`)."""
         return [

@@ -15,7 +15,9 @@ tools (ListTools, CallTool, on streams too; tools in Describe; TOOL_NOT_FOUND,
 INVALID_TOOL_ARGUMENTS), tasksets (ListTasks, TaskSelector in resets, tasksets in
 Describe, TASK_NOT_FOUND), external rewards (RewardService, REWARD_ERROR), and
 batched infos in Gymnasium's vector layout (NewBatchSession.info_layout,
-vector_info) with Capabilities.vector_processes.
+vector_info) with Capabilities.vector_processes; 1.5 adds the server's current
+load in Describe (ServerLoad: open sessions, batched sub-envs, draining,
+saturated), so clients can spread sessions over several servers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from .errors import ProtocolMismatch
 
 __version__ = "0.2.0"
-PROTOCOL_VERSION = "1.4"
+PROTOCOL_VERSION = "1.5"
 PROTOCOL_HEADER = "openenv-protocol-version"
 SESSION_HEADER = "openenv-session-id"
 

@@ -798,6 +798,11 @@ pub struct DescribeResponse {
     /// none); ListTasks pages through their tasks. (Since 1.4.)
     #[prost(message, repeated, tag="11")]
     pub tasksets: ::prost::alloc::vec::Vec<TaskSet>,
+    /// What the server holds at the moment of this call, read fresh on every
+    /// Describe (the other fields do not change while a server runs). Unset
+    /// from servers older than 1.5. (Since 1.5.)
+    #[prost(message, optional, tag="12")]
+    pub load: ::core::option::Option<ServerLoad>,
 }
 /// RewardRange bounds the reward of a single step.
 #[derive(Clone, Copy, PartialEq, ::prost::Message)]
@@ -857,6 +862,28 @@ pub struct Capabilities {
     /// means the server's own threads step them. (Since 1.4.)
     #[prost(int32, tag="11")]
     pub vector_processes: i32,
+}
+/// ServerLoad is what a server holds at the moment of the Describe call, so a
+/// client that spreads sessions over several servers (pods behind one DNS
+/// name) can place them where there is room. (Since 1.5.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ServerLoad {
+    /// Sessions open now, single and batched, those being made included (what
+    /// Capabilities.max_sessions counts).
+    #[prost(int32, tag="1")]
+    pub sessions: i32,
+    /// Sub-environments held by batched sessions now, those being made included
+    /// (what Capabilities.max_envs counts).
+    #[prost(int32, tag="2")]
+    pub batched_envs: i32,
+    /// Whether the server is draining (SIGTERM): it takes no new sessions, and
+    /// its open ones end within its drain time.
+    #[prost(bool, tag="3")]
+    pub draining: bool,
+    /// Whether the server takes no new sessions because too many env calls are
+    /// stuck past their timeout (`--max-abandoned`); readiness is NOT_SERVING.
+    #[prost(bool, tag="4")]
+    pub saturated: bool,
 }
 /// NewSession asks for a new single-env session.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

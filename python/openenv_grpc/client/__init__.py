@@ -10,6 +10,7 @@ from .results import (
     Capabilities,
     EnvSpec,
     ResetReply,
+    ServerLoad,
     StateReply,
     StepReply,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "RemoteEnv",
     "RemoteVectorEnv",
     "ResetReply",
+    "ServerLoad",
     "StateReply",
     "StepReply",
     "StreamSession",

@@ -42,6 +42,24 @@ class Capabilities:
     autoreset_modes: tuple[AutoresetMode, ...]
     # Worker processes per batched session (0: the server's threads step sub-envs).
     vector_processes: int = 0
+    # The most sub-envs all batched sessions hold together (0: unlimited); what
+    # `ServerLoad.batched_envs` is measured against.
+    max_envs: int = 0
+
+
+@dataclass(frozen=True)
+class ServerLoad:
+    """What a server holds at the moment of a Describe (since 1.5), to choose among
+    servers the one with room: all zero from an older server, which sends none."""
+
+    sessions: int  # open or being opened; compare `Capabilities.max_sessions`
+    batched_envs: int  # sub-envs of batched sessions; compare `Capabilities.max_envs`
+    draining: bool  # stopping: takes no new sessions
+    saturated: bool  # too many env calls stuck: takes no new sessions
+
+    @classmethod
+    def from_proto(cls, msg: pb.ServerLoad) -> ServerLoad:
+        return cls(msg.sessions, msg.batched_envs, msg.draining, msg.saturated)
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,7 @@ class EnvSpec:
                     if m in AUTORESET_FROM_PROTO
                 ),
                 vector_processes=caps.vector_processes,
+                max_envs=caps.max_envs,
             ),
             metadata=decode_map(msg.metadata),
             server_version=msg.server_version,

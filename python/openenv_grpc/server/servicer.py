@@ -199,7 +199,17 @@ class EnvServicer:
     @_rpc
     async def Describe(self, request: pb.DescribeRequest, context: Context) -> pb.DescribeResponse:
         _check_client_protocol(context)
-        return self._description
+        return self.describe()
+
+    def describe(self) -> pb.DescribeResponse:
+        """The cached description with the load of this moment (a copy: a few µs); it
+        answers while the server drains, so a client sees `draining` and goes elsewhere."""
+        response = pb.DescribeResponse()
+        response.CopyFrom(self._description)
+        sessions, load = self._sessions, response.load
+        load.sessions, load.batched_envs = sessions.held, sessions.sub_envs
+        load.draining, load.saturated = sessions.draining, sessions.at_capacity
+        return response
 
     @_rpc
     async def Reset(self, request: pb.ResetRequest, context: Context) -> pb.ResetResponse:

@@ -46,6 +46,7 @@ PROTOBUF_CONSTEXPR DescribeResponse::DescribeResponse(
   , /*decltype(_impl_.reward_range_)*/nullptr
   , /*decltype(_impl_.capabilities_)*/nullptr
   , /*decltype(_impl_.metadata_)*/nullptr
+  , /*decltype(_impl_.load_)*/nullptr
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct DescribeResponseDefaultTypeInternal {
   PROTOBUF_CONSTEXPR DescribeResponseDefaultTypeInternal()
@@ -94,6 +95,22 @@ struct CapabilitiesDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 CapabilitiesDefaultTypeInternal _Capabilities_default_instance_;
+PROTOBUF_CONSTEXPR ServerLoad::ServerLoad(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.sessions_)*/0
+  , /*decltype(_impl_.batched_envs_)*/0
+  , /*decltype(_impl_.draining_)*/false
+  , /*decltype(_impl_.saturated_)*/false
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct ServerLoadDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR ServerLoadDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~ServerLoadDefaultTypeInternal() {}
+  union {
+    ServerLoad _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ServerLoadDefaultTypeInternal _ServerLoad_default_instance_;
 PROTOBUF_CONSTEXPR NewSession::NewSession(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -493,7 +510,7 @@ struct StepStreamResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 StepStreamResponseDefaultTypeInternal _StepStreamResponse_default_instance_;
 }  // namespace v1
 }  // namespace openenv
-static ::_pb::Metadata file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[30];
+static ::_pb::Metadata file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[31];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto[2];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto = nullptr;
 
@@ -521,6 +538,7 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.server_version_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.tools_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.tasksets_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::DescribeResponse, _impl_.load_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::RewardRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -546,6 +564,16 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.reset_timeout_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.max_envs_),
   PROTOBUF_FIELD_OFFSET(::openenv::v1::Capabilities, _impl_.vector_processes_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ServerLoad, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ServerLoad, _impl_.sessions_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ServerLoad, _impl_.batched_envs_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ServerLoad, _impl_.draining_),
+  PROTOBUF_FIELD_OFFSET(::openenv::v1::ServerLoad, _impl_.saturated_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::openenv::v1::NewSession, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -833,34 +861,35 @@ const uint32_t TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets[] PROTO
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, -1, -1, sizeof(::openenv::v1::DescribeRequest)},
   { 6, -1, -1, sizeof(::openenv::v1::DescribeResponse)},
-  { 23, -1, -1, sizeof(::openenv::v1::RewardRange)},
-  { 31, -1, -1, sizeof(::openenv::v1::Capabilities)},
-  { 48, -1, -1, sizeof(::openenv::v1::NewSession)},
-  { 56, 70, -1, sizeof(::openenv::v1::ResetRequest)},
-  { 77, -1, -1, sizeof(::openenv::v1::ResetResponse)},
-  { 87, -1, -1, sizeof(::openenv::v1::StepRequest)},
-  { 96, 104, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
-  { 106, -1, -1, sizeof(::openenv::v1::StepResponse)},
-  { 119, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
-  { 129, 139, -1, sizeof(::openenv::v1::SubEnvReset)},
-  { 143, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
-  { 156, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
-  { 168, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
-  { 178, 186, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
-  { 188, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
-  { 204, -1, -1, sizeof(::openenv::v1::SubEnvError)},
-  { 212, -1, -1, sizeof(::openenv::v1::SendRequest)},
-  { 220, -1, -1, sizeof(::openenv::v1::SendResponse)},
-  { 227, -1, -1, sizeof(::openenv::v1::RecvRequest)},
-  { 234, -1, -1, sizeof(::openenv::v1::StateRequest)},
-  { 241, -1, -1, sizeof(::openenv::v1::StateResponse)},
-  { 254, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
-  { 261, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
-  { 267, -1, -1, sizeof(::openenv::v1::AttachRequest)},
-  { 274, -1, -1, sizeof(::openenv::v1::AttachResponse)},
-  { 281, 289, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
-  { 291, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
-  { 311, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
+  { 24, -1, -1, sizeof(::openenv::v1::RewardRange)},
+  { 32, -1, -1, sizeof(::openenv::v1::Capabilities)},
+  { 49, -1, -1, sizeof(::openenv::v1::ServerLoad)},
+  { 59, -1, -1, sizeof(::openenv::v1::NewSession)},
+  { 67, 81, -1, sizeof(::openenv::v1::ResetRequest)},
+  { 88, -1, -1, sizeof(::openenv::v1::ResetResponse)},
+  { 98, -1, -1, sizeof(::openenv::v1::StepRequest)},
+  { 107, 115, -1, sizeof(::openenv::v1::StepResponse_RewardComponentsEntry_DoNotUse)},
+  { 117, -1, -1, sizeof(::openenv::v1::StepResponse)},
+  { 130, -1, -1, sizeof(::openenv::v1::NewBatchSession)},
+  { 140, 150, -1, sizeof(::openenv::v1::SubEnvReset)},
+  { 154, -1, -1, sizeof(::openenv::v1::ResetBatchRequest)},
+  { 167, -1, -1, sizeof(::openenv::v1::ResetBatchResponse)},
+  { 179, -1, -1, sizeof(::openenv::v1::StepBatchRequest)},
+  { 189, 197, -1, sizeof(::openenv::v1::StepBatchResponse_RewardComponentsEntry_DoNotUse)},
+  { 199, -1, -1, sizeof(::openenv::v1::StepBatchResponse)},
+  { 215, -1, -1, sizeof(::openenv::v1::SubEnvError)},
+  { 223, -1, -1, sizeof(::openenv::v1::SendRequest)},
+  { 231, -1, -1, sizeof(::openenv::v1::SendResponse)},
+  { 238, -1, -1, sizeof(::openenv::v1::RecvRequest)},
+  { 245, -1, -1, sizeof(::openenv::v1::StateRequest)},
+  { 252, -1, -1, sizeof(::openenv::v1::StateResponse)},
+  { 265, -1, -1, sizeof(::openenv::v1::CloseSessionRequest)},
+  { 272, -1, -1, sizeof(::openenv::v1::CloseSessionResponse)},
+  { 278, -1, -1, sizeof(::openenv::v1::AttachRequest)},
+  { 285, -1, -1, sizeof(::openenv::v1::AttachResponse)},
+  { 292, 300, -1, sizeof(::openenv::v1::StepStreamRequest_TraceContextEntry_DoNotUse)},
+  { 302, -1, -1, sizeof(::openenv::v1::StepStreamRequest)},
+  { 322, -1, -1, sizeof(::openenv::v1::StepStreamResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -868,6 +897,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::openenv::v1::_DescribeResponse_default_instance_._instance,
   &::openenv::v1::_RewardRange_default_instance_._instance,
   &::openenv::v1::_Capabilities_default_instance_._instance,
+  &::openenv::v1::_ServerLoad_default_instance_._instance,
   &::openenv::v1::_NewSession_default_instance_._instance,
   &::openenv::v1::_ResetRequest_default_instance_._instance,
   &::openenv::v1::_ResetResponse_default_instance_._instance,
@@ -903,7 +933,7 @@ const char descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto[] PROT
   "roto\032\027openenv/v1/spaces.proto\032\026openenv/v"
   "1/tasks.proto\032\026openenv/v1/tools.proto\032\027o"
   "penenv/v1/values.proto\"\021\n\017DescribeReques"
-  "t\"\233\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t"
+  "t\"\307\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t"
   "R\007envName\022\037\n\013env_version\030\002 \001(\tR\nenvVersi"
   "on\022)\n\020protocol_version\030\003 \001(\tR\017protocolVe"
   "rsion\022>\n\021observation_space\030\004 \001(\0132\021.opene"
@@ -916,186 +946,191 @@ const char descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto[] PROT
   "ValueR\010metadata\022%\n\016server_version\030\t \001(\tR"
   "\rserverVersion\022&\n\005tools\030\n \003(\0132\020.openenv."
   "v1.ToolR\005tools\022/\n\010tasksets\030\013 \003(\0132\023.opene"
-  "nv.v1.TaskSetR\010tasksets\"3\n\013RewardRange\022\020"
-  "\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\363\003\n"
-  "\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022"
-  "\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 "
-  "\001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031."
-  "google.protobuf.DurationR\nsessionTtl\022*\n\021"
-  "max_message_bytes\030\005 \001(\005R\017maxMessageBytes"
-  "\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017au"
-  "toreset_modes\030\007 \003(\0162\031.openenv.v1.Autores"
-  "etModeR\016autoresetModes\022<\n\014step_timeout\030\010"
-  " \001(\0132\031.google.protobuf.DurationR\013stepTim"
-  "eout\022>\n\rreset_timeout\030\t \001(\0132\031.google.pro"
-  "tobuf.DurationR\014resetTimeout\022\031\n\010max_envs"
-  "\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030\013 \001("
-  "\005R\017vectorProcesses\"L\n\nNewSession\022\035\n\nrequ"
-  "est_id\030\001 \001(\tR\trequestId\022\037\n\013render_mode\030\002"
-  " \001(\tR\nrenderMode\"\255\002\n\014ResetRequest\022\037\n\nses"
-  "sion_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sessio"
-  "n\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnewSe"
-  "ssion\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027\n\004"
-  "seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\0132\024"
-  ".openenv.v1.MapValueR\007options\022\027\n\007task_id"
-  "\030\006 \001(\tR\006taskId\022,\n\004task\030\007 \001(\0132\030.openenv.v"
-  "1.TaskSelectorR\004taskB\t\n\007sessionB\007\n\005_seed"
-  "\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\t"
-  "sessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId"
-  "\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Value"
-  "R\013observation\022(\n\004info\030\004 \001(\0132\024.openenv.v1"
-  ".MapValueR\004info\"v\n\013StepRequest\022\035\n\nsessio"
-  "n_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021."
-  "openenv.v1.ValueR\006action\022\035\n\nstep_index\030\003"
-  " \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013obse"
-  "rvation\030\001 \001(\0132\021.openenv.v1.ValueR\013observ"
-  "ation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_"
-  "components\030\003 \003(\0132..openenv.v1.StepRespon"
-  "se.RewardComponentsEntryR\020rewardComponen"
-  "ts\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttr"
-  "uncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024"
-  ".openenv.v1.MapValueR\004info\022\035\n\nstep_index"
-  "\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponentsEnt"
-  "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005val"
-  "ue:\0028\001\"\306\001\n\017NewBatchSession\022\035\n\nrequest_id"
-  "\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007num"
-  "Envs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v"
-  "1.AutoresetModeR\rautoresetMode\0227\n\013info_l"
-  "ayout\030\004 \001(\0162\026.openenv.v1.InfoLayoutR\ninf"
-  "oLayout\"\246\001\n\013SubEnvReset\022\027\n\004seed\030\001 \001(\004H\000R"
-  "\004seed\210\001\001\022\027\n\007task_id\030\002 \001(\tR\006taskId\022.\n\007opt"
-  "ions\030\003 \001(\0132\024.openenv.v1.MapValueR\007option"
-  "s\022,\n\004task\030\004 \001(\0132\030.openenv.v1.TaskSelecto"
-  "rR\004taskB\007\n\005_seed\"\226\002\n\021ResetBatchRequest\022\037"
-  "\n\nsession_id\030\001 \001(\tH\000R\tsessionId\022>\n\013new_s"
-  "ession\030\002 \001(\0132\033.openenv.v1.NewBatchSessio"
-  "nH\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\treq"
-  "uestId\022\027\n\007env_ids\030\004 \003(\005R\006envIds\022)\n\003all\030\005"
-  " \001(\0132\027.openenv.v1.SubEnvResetR\003all\0222\n\010su"
-  "b_envs\030\006 \003(\0132\027.openenv.v1.SubEnvResetR\007s"
-  "ubEnvsB\t\n\007session\"\205\002\n\022ResetBatchResponse"
-  "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepiso"
-  "de_id\030\002 \001(\tR\tepisodeId\022\027\n\007env_ids\030\003 \003(\005R"
-  "\006envIds\0225\n\014observations\030\004 \001(\0132\021.openenv."
-  "v1.ValueR\014observations\022*\n\005infos\030\005 \003(\0132\024."
-  "openenv.v1.MapValueR\005infos\0225\n\013vector_inf"
-  "o\030\006 \001(\0132\024.openenv.v1.MapValueR\nvectorInf"
-  "o\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001"
-  "(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+"
-  "\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007acti"
-  "ons\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\373\004\n\021S"
-  "tepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envId"
-  "s\0225\n\014observations\030\002 \001(\0132\021.openenv.v1.Val"
-  "ueR\014observations\022,\n\007rewards\030\003 \001(\0132\022.open"
-  "env.v1.TensorR\007rewards\0226\n\014terminations\030\004"
-  " \001(\0132\022.openenv.v1.TensorR\014terminations\0224"
-  "\n\013truncations\030\005 \001(\0132\022.openenv.v1.TensorR"
-  "\013truncations\022`\n\021reward_components\030\006 \003(\0132"
-  "3.openenv.v1.StepBatchResponse.RewardCom"
-  "ponentsEntryR\020rewardComponents\022*\n\005infos\030"
-  "\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nst"
-  "ep_index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_err"
-  "ors\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subE"
-  "nvErrors\0225\n\013vector_info\030\n \001(\0132\024.openenv."
-  "v1.MapValueR\nvectorInfo\032W\n\025RewardCompone"
-  "ntsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005value\030\002 \001("
-  "\0132\022.openenv.v1.TensorR\005value:\0028\001\"P\n\013SubE"
-  "nvError\022\025\n\006env_id\030\001 \001(\005R\005envId\022*\n\006status"
-  "\030\002 \001(\0132\022.google.rpc.StatusR\006status\"S\n\013Se"
-  "ndRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+\n\007ac"
-  "tions\030\002 \001(\0132\021.openenv.v1.ValueR\007actions\""
-  "\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds"
-  "\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007numEn"
-  "vs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001(\tR\t"
-  "sessionId\"\225\002\n\rStateResponse\022\035\n\nsession_i"
-  "d\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\t"
-  "episodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepCount"
-  "\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022\031\n\010n"
-  "um_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_mode"
-  "\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\rautor"
-  "esetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1.Val"
-  "ueR\005state\"4\n\023CloseSessionRequest\022\035\n\nsess"
-  "ion_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSessionR"
-  "esponse\".\n\rAttachRequest\022\035\n\nsession_id\030\001"
-  " \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n\005sta"
-  "te\030\001 \001(\0132\031.openenv.v1.StateResponseR\005sta"
-  "te\"\303\007\n\021StepStreamRequest\022\020\n\003seq\030\001 \001(\004R\003s"
-  "eq\022\?\n\rreset_request\030\002 \001(\0132\030.openenv.v1.R"
-  "esetRequestH\000R\014resetRequest\022<\n\014step_requ"
-  "est\030\003 \001(\0132\027.openenv.v1.StepRequestH\000R\013st"
-  "epRequest\022O\n\023reset_batch_request\030\004 \001(\0132\035"
-  ".openenv.v1.ResetBatchRequestH\000R\021resetBa"
-  "tchRequest\022L\n\022step_batch_request\030\005 \001(\0132\034"
-  ".openenv.v1.StepBatchRequestH\000R\020stepBatc"
-  "hRequest\022\?\n\rstate_request\030\006 \001(\0132\030.openen"
-  "v.v1.StateRequestH\000R\014stateRequest\022B\n\016att"
-  "ach_request\030\007 \001(\0132\031.openenv.v1.AttachReq"
-  "uestH\000R\rattachRequest\022<\n\014send_request\030\010 "
-  "\001(\0132\027.openenv.v1.SendRequestH\000R\013sendRequ"
-  "est\022<\n\014recv_request\030\t \001(\0132\027.openenv.v1.R"
-  "ecvRequestH\000R\013recvRequest\022L\n\022list_tools_"
-  "request\030\n \001(\0132\034.openenv.v1.ListToolsRequ"
-  "estH\000R\020listToolsRequest\022I\n\021call_tool_req"
-  "uest\030\013 \001(\0132\033.openenv.v1.CallToolRequestH"
-  "\000R\017callToolRequest\022B\n\016render_request\030\014 \001"
-  "(\0132\031.openenv.v1.RenderRequestH\000R\rrenderR"
-  "equest\022T\n\rtrace_context\030\017 \003(\0132/.openenv."
-  "v1.StepStreamRequest.TraceContextEntryR\014"
-  "traceContext\032\?\n\021TraceContextEntry\022\020\n\003key"
-  "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t\n"
-  "\007request\"\200\007\n\022StepStreamResponse\022\020\n\003seq\030\001"
-  " \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.open"
-  "env.v1.ResetResponseH\000R\rresetResponse\022\?\n"
-  "\rstep_response\030\003 \001(\0132\030.openenv.v1.StepRe"
-  "sponseH\000R\014stepResponse\022R\n\024reset_batch_re"
-  "sponse\030\004 \001(\0132\036.openenv.v1.ResetBatchResp"
-  "onseH\000R\022resetBatchResponse\022O\n\023step_batch"
-  "_response\030\005 \001(\0132\035.openenv.v1.StepBatchRe"
-  "sponseH\000R\021stepBatchResponse\022B\n\016state_res"
-  "ponse\030\006 \001(\0132\031.openenv.v1.StateResponseH\000"
-  "R\rstateResponse\022E\n\017attach_response\030\007 \001(\013"
-  "2\032.openenv.v1.AttachResponseH\000R\016attachRe"
-  "sponse\022\?\n\rsend_response\030\010 \001(\0132\030.openenv."
-  "v1.SendResponseH\000R\014sendResponse\022D\n\rrecv_"
-  "response\030\t \001(\0132\035.openenv.v1.StepBatchRes"
-  "ponseH\000R\014recvResponse\022O\n\023list_tools_resp"
-  "onse\030\n \001(\0132\035.openenv.v1.ListToolsRespons"
-  "eH\000R\021listToolsResponse\022L\n\022call_tool_resp"
-  "onse\030\013 \001(\0132\034.openenv.v1.CallToolResponse"
-  "H\000R\020callToolResponse\022E\n\017render_response\030"
-  "\014 \001(\0132\032.openenv.v1.RenderResponseH\000R\016ren"
-  "derResponse\022*\n\005error\030\017 \001(\0132\022.google.rpc."
-  "StatusH\000R\005errorB\n\n\010response*^\n\nInfoLayou"
-  "t\022\033\n\027INFO_LAYOUT_UNSPECIFIED\020\000\022\033\n\027INFO_L"
-  "AYOUT_PER_SUB_ENV\020\001\022\026\n\022INFO_LAYOUT_VECTO"
-  "R\020\002*\210\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_"
-  "UNSPECIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STE"
-  "P\020\001\022\034\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUT"
-  "ORESET_MODE_DISABLED\020\0032\266\007\n\nEnvService\022E\n"
-  "\010Describe\022\033.openenv.v1.DescribeRequest\032\034"
-  ".openenv.v1.DescribeResponse\022<\n\005Reset\022\030."
-  "openenv.v1.ResetRequest\032\031.openenv.v1.Res"
-  "etResponse\0229\n\004Step\022\027.openenv.v1.StepRequ"
-  "est\032\030.openenv.v1.StepResponse\022K\n\nResetBa"
-  "tch\022\035.openenv.v1.ResetBatchRequest\032\036.ope"
-  "nenv.v1.ResetBatchResponse\022H\n\tStepBatch\022"
-  "\034.openenv.v1.StepBatchRequest\032\035.openenv."
-  "v1.StepBatchResponse\022<\n\005State\022\030.openenv."
-  "v1.StateRequest\032\031.openenv.v1.StateRespon"
-  "se\022Q\n\014CloseSession\022\037.openenv.v1.CloseSes"
-  "sionRequest\032 .openenv.v1.CloseSessionRes"
-  "ponse\022O\n\nStepStream\022\035.openenv.v1.StepStr"
-  "eamRequest\032\036.openenv.v1.StepStreamRespon"
-  "se(\0010\001\022H\n\tListTools\022\034.openenv.v1.ListToo"
-  "lsRequest\032\035.openenv.v1.ListToolsResponse"
-  "\022E\n\010CallTool\022\033.openenv.v1.CallToolReques"
-  "t\032\034.openenv.v1.CallToolResponse\022H\n\tListT"
-  "asks\022\034.openenv.v1.ListTasksRequest\032\035.ope"
-  "nenv.v1.ListTasksResponse\022\?\n\006Render\022\031.op"
-  "enenv.v1.RenderRequest\032\032.openenv.v1.Rend"
-  "erResponse\022S\n\014WatchSession\022\037.openenv.v1."
-  "WatchSessionRequest\032 .openenv.v1.WatchSe"
-  "ssionResponse0\001b\006proto3"
+  "nv.v1.TaskSetR\010tasksets\022*\n\004load\030\014 \001(\0132\026."
+  "openenv.v1.ServerLoadR\004load\"3\n\013RewardRan"
+  "ge\022\020\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high"
+  "\"\363\003\n\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batc"
+  "hed\022\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_session"
+  "s\030\003 \001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001("
+  "\0132\031.google.protobuf.DurationR\nsessionTtl"
+  "\022*\n\021max_message_bytes\030\005 \001(\005R\017maxMessageB"
+  "ytes\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B"
+  "\n\017autoreset_modes\030\007 \003(\0162\031.openenv.v1.Aut"
+  "oresetModeR\016autoresetModes\022<\n\014step_timeo"
+  "ut\030\010 \001(\0132\031.google.protobuf.DurationR\013ste"
+  "pTimeout\022>\n\rreset_timeout\030\t \001(\0132\031.google"
+  ".protobuf.DurationR\014resetTimeout\022\031\n\010max_"
+  "envs\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030"
+  "\013 \001(\005R\017vectorProcesses\"\205\001\n\nServerLoad\022\032\n"
+  "\010sessions\030\001 \001(\005R\010sessions\022!\n\014batched_env"
+  "s\030\002 \001(\005R\013batchedEnvs\022\032\n\010draining\030\003 \001(\010R\010"
+  "draining\022\034\n\tsaturated\030\004 \001(\010R\tsaturated\"L"
+  "\n\nNewSession\022\035\n\nrequest_id\030\001 \001(\tR\treques"
+  "tId\022\037\n\013render_mode\030\002 \001(\tR\nrenderMode\"\255\002\n"
+  "\014ResetRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tses"
+  "sionId\0229\n\013new_session\030\002 \001(\0132\026.openenv.v1"
+  ".NewSessionH\000R\nnewSession\022\035\n\nrequest_id\030"
+  "\003 \001(\tR\trequestId\022\027\n\004seed\030\004 \001(\004H\001R\004seed\210\001"
+  "\001\022.\n\007options\030\005 \001(\0132\024.openenv.v1.MapValue"
+  "R\007options\022\027\n\007task_id\030\006 \001(\tR\006taskId\022,\n\004ta"
+  "sk\030\007 \001(\0132\030.openenv.v1.TaskSelectorR\004task"
+  "B\t\n\007sessionB\007\n\005_seed\"\254\001\n\rResetResponse\022\035"
+  "\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepisode"
+  "_id\030\002 \001(\tR\tepisodeId\0223\n\013observation\030\003 \001("
+  "\0132\021.openenv.v1.ValueR\013observation\022(\n\004inf"
+  "o\030\004 \001(\0132\024.openenv.v1.MapValueR\004info\"v\n\013S"
+  "tepRequest\022\035\n\nsession_id\030\001 \001(\tR\tsessionI"
+  "d\022)\n\006action\030\002 \001(\0132\021.openenv.v1.ValueR\006ac"
+  "tion\022\035\n\nstep_index\030\003 \001(\003R\tstepIndex\"\204\003\n\014"
+  "StepResponse\0223\n\013observation\030\001 \001(\0132\021.open"
+  "env.v1.ValueR\013observation\022\026\n\006reward\030\002 \001("
+  "\001R\006reward\022[\n\021reward_components\030\003 \003(\0132..o"
+  "penenv.v1.StepResponse.RewardComponentsE"
+  "ntryR\020rewardComponents\022\036\n\nterminated\030\004 \001"
+  "(\010R\nterminated\022\034\n\ttruncated\030\005 \001(\010R\ttrunc"
+  "ated\022(\n\004info\030\006 \001(\0132\024.openenv.v1.MapValue"
+  "R\004info\022\035\n\nstep_index\030\007 \001(\003R\tstepIndex\032C\n"
+  "\025RewardComponentsEntry\022\020\n\003key\030\001 \001(\tR\003key"
+  "\022\024\n\005value\030\002 \001(\001R\005value:\0028\001\"\306\001\n\017NewBatchS"
+  "ession\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\031\n"
+  "\010num_envs\030\002 \001(\005R\007numEnvs\022@\n\016autoreset_mo"
+  "de\030\003 \001(\0162\031.openenv.v1.AutoresetModeR\raut"
+  "oresetMode\0227\n\013info_layout\030\004 \001(\0162\026.openen"
+  "v.v1.InfoLayoutR\ninfoLayout\"\246\001\n\013SubEnvRe"
+  "set\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030"
+  "\002 \001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv"
+  ".v1.MapValueR\007options\022,\n\004task\030\004 \001(\0132\030.op"
+  "enenv.v1.TaskSelectorR\004taskB\007\n\005_seed\"\226\002\n"
+  "\021ResetBatchRequest\022\037\n\nsession_id\030\001 \001(\tH\000"
+  "R\tsessionId\022>\n\013new_session\030\002 \001(\0132\033.opene"
+  "nv.v1.NewBatchSessionH\000R\nnewSession\022\035\n\nr"
+  "equest_id\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 "
+  "\003(\005R\006envIds\022)\n\003all\030\005 \001(\0132\027.openenv.v1.Su"
+  "bEnvResetR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.opene"
+  "nv.v1.SubEnvResetR\007subEnvsB\t\n\007session\"\205\002"
+  "\n\022ResetBatchResponse\022\035\n\nsession_id\030\001 \001(\t"
+  "R\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisode"
+  "Id\022\027\n\007env_ids\030\003 \003(\005R\006envIds\0225\n\014observati"
+  "ons\030\004 \001(\0132\021.openenv.v1.ValueR\014observatio"
+  "ns\022*\n\005infos\030\005 \003(\0132\024.openenv.v1.MapValueR"
+  "\005infos\0225\n\013vector_info\030\006 \001(\0132\024.openenv.v1"
+  ".MapValueR\nvectorInfo\"\226\001\n\020StepBatchReque"
+  "st\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\027\n\007env"
+  "_ids\030\002 \003(\005R\006envIds\022+\n\007actions\030\003 \001(\0132\021.op"
+  "enenv.v1.ValueR\007actions\022\035\n\nstep_index\030\004 "
+  "\001(\003R\tstepIndex\"\373\004\n\021StepBatchResponse\022\027\n\007"
+  "env_ids\030\001 \003(\005R\006envIds\0225\n\014observations\030\002 "
+  "\001(\0132\021.openenv.v1.ValueR\014observations\022,\n\007"
+  "rewards\030\003 \001(\0132\022.openenv.v1.TensorR\007rewar"
+  "ds\0226\n\014terminations\030\004 \001(\0132\022.openenv.v1.Te"
+  "nsorR\014terminations\0224\n\013truncations\030\005 \001(\0132"
+  "\022.openenv.v1.TensorR\013truncations\022`\n\021rewa"
+  "rd_components\030\006 \003(\01323.openenv.v1.StepBat"
+  "chResponse.RewardComponentsEntryR\020reward"
+  "Components\022*\n\005infos\030\007 \003(\0132\024.openenv.v1.M"
+  "apValueR\005infos\022\035\n\nstep_index\030\010 \001(\003R\tstep"
+  "Index\022=\n\016sub_env_errors\030\t \003(\0132\027.openenv."
+  "v1.SubEnvErrorR\014subEnvErrors\0225\n\013vector_i"
+  "nfo\030\n \001(\0132\024.openenv.v1.MapValueR\nvectorI"
+  "nfo\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 \001("
+  "\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Tenso"
+  "rR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030\001 "
+  "\001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rpc."
+  "StatusR\006status\"S\n\013SendRequest\022\027\n\007env_ids"
+  "\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.openen"
+  "v.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n\007e"
+  "nv_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n\010n"
+  "um_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest\022\035"
+  "\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStateR"
+  "esponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035"
+  "\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_co"
+  "unt\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004 \001"
+  "(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007numEn"
+  "vs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v1."
+  "AutoresetModeR\rautoresetMode\022\'\n\005state\030\007 "
+  "\001(\0132\021.openenv.v1.ValueR\005state\"4\n\023CloseSe"
+  "ssionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsessio"
+  "nId\"\026\n\024CloseSessionResponse\".\n\rAttachReq"
+  "uest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n\016A"
+  "ttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv.v"
+  "1.StateResponseR\005state\"\303\007\n\021StepStreamReq"
+  "uest\022\020\n\003seq\030\001 \001(\004R\003seq\022\?\n\rreset_request\030"
+  "\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014reset"
+  "Request\022<\n\014step_request\030\003 \001(\0132\027.openenv."
+  "v1.StepRequestH\000R\013stepRequest\022O\n\023reset_b"
+  "atch_request\030\004 \001(\0132\035.openenv.v1.ResetBat"
+  "chRequestH\000R\021resetBatchRequest\022L\n\022step_b"
+  "atch_request\030\005 \001(\0132\034.openenv.v1.StepBatc"
+  "hRequestH\000R\020stepBatchRequest\022\?\n\rstate_re"
+  "quest\030\006 \001(\0132\030.openenv.v1.StateRequestH\000R"
+  "\014stateRequest\022B\n\016attach_request\030\007 \001(\0132\031."
+  "openenv.v1.AttachRequestH\000R\rattachReques"
+  "t\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.Sen"
+  "dRequestH\000R\013sendRequest\022<\n\014recv_request\030"
+  "\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recvRe"
+  "quest\022L\n\022list_tools_request\030\n \001(\0132\034.open"
+  "env.v1.ListToolsRequestH\000R\020listToolsRequ"
+  "est\022I\n\021call_tool_request\030\013 \001(\0132\033.openenv"
+  ".v1.CallToolRequestH\000R\017callToolRequest\022B"
+  "\n\016render_request\030\014 \001(\0132\031.openenv.v1.Rend"
+  "erRequestH\000R\rrenderRequest\022T\n\rtrace_cont"
+  "ext\030\017 \003(\0132/.openenv.v1.StepStreamRequest"
+  ".TraceContextEntryR\014traceContext\032\?\n\021Trac"
+  "eContextEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value"
+  "\030\002 \001(\tR\005value:\0028\001B\t\n\007request\"\200\007\n\022StepStr"
+  "eamResponse\022\020\n\003seq\030\001 \001(\004R\003seq\022B\n\016reset_r"
+  "esponse\030\002 \001(\0132\031.openenv.v1.ResetResponse"
+  "H\000R\rresetResponse\022\?\n\rstep_response\030\003 \001(\013"
+  "2\030.openenv.v1.StepResponseH\000R\014stepRespon"
+  "se\022R\n\024reset_batch_response\030\004 \001(\0132\036.opene"
+  "nv.v1.ResetBatchResponseH\000R\022resetBatchRe"
+  "sponse\022O\n\023step_batch_response\030\005 \001(\0132\035.op"
+  "enenv.v1.StepBatchResponseH\000R\021stepBatchR"
+  "esponse\022B\n\016state_response\030\006 \001(\0132\031.openen"
+  "v.v1.StateResponseH\000R\rstateResponse\022E\n\017a"
+  "ttach_response\030\007 \001(\0132\032.openenv.v1.Attach"
+  "ResponseH\000R\016attachResponse\022\?\n\rsend_respo"
+  "nse\030\010 \001(\0132\030.openenv.v1.SendResponseH\000R\014s"
+  "endResponse\022D\n\rrecv_response\030\t \001(\0132\035.ope"
+  "nenv.v1.StepBatchResponseH\000R\014recvRespons"
+  "e\022O\n\023list_tools_response\030\n \001(\0132\035.openenv"
+  ".v1.ListToolsResponseH\000R\021listToolsRespon"
+  "se\022L\n\022call_tool_response\030\013 \001(\0132\034.openenv"
+  ".v1.CallToolResponseH\000R\020callToolResponse"
+  "\022E\n\017render_response\030\014 \001(\0132\032.openenv.v1.R"
+  "enderResponseH\000R\016renderResponse\022*\n\005error"
+  "\030\017 \001(\0132\022.google.rpc.StatusH\000R\005errorB\n\n\010r"
+  "esponse*^\n\nInfoLayout\022\033\n\027INFO_LAYOUT_UNS"
+  "PECIFIED\020\000\022\033\n\027INFO_LAYOUT_PER_SUB_ENV\020\001\022"
+  "\026\n\022INFO_LAYOUT_VECTOR\020\002*\210\001\n\rAutoresetMod"
+  "e\022\036\n\032AUTORESET_MODE_UNSPECIFIED\020\000\022\034\n\030AUT"
+  "ORESET_MODE_NEXT_STEP\020\001\022\034\n\030AUTORESET_MOD"
+  "E_SAME_STEP\020\002\022\033\n\027AUTORESET_MODE_DISABLED"
+  "\020\0032\266\007\n\nEnvService\022E\n\010Describe\022\033.openenv."
+  "v1.DescribeRequest\032\034.openenv.v1.Describe"
+  "Response\022<\n\005Reset\022\030.openenv.v1.ResetRequ"
+  "est\032\031.openenv.v1.ResetResponse\0229\n\004Step\022\027"
+  ".openenv.v1.StepRequest\032\030.openenv.v1.Ste"
+  "pResponse\022K\n\nResetBatch\022\035.openenv.v1.Res"
+  "etBatchRequest\032\036.openenv.v1.ResetBatchRe"
+  "sponse\022H\n\tStepBatch\022\034.openenv.v1.StepBat"
+  "chRequest\032\035.openenv.v1.StepBatchResponse"
+  "\022<\n\005State\022\030.openenv.v1.StateRequest\032\031.op"
+  "enenv.v1.StateResponse\022Q\n\014CloseSession\022\037"
+  ".openenv.v1.CloseSessionRequest\032 .openen"
+  "v.v1.CloseSessionResponse\022O\n\nStepStream\022"
+  "\035.openenv.v1.StepStreamRequest\032\036.openenv"
+  ".v1.StepStreamResponse(\0010\001\022H\n\tListTools\022"
+  "\034.openenv.v1.ListToolsRequest\032\035.openenv."
+  "v1.ListToolsResponse\022E\n\010CallTool\022\033.opene"
+  "nv.v1.CallToolRequest\032\034.openenv.v1.CallT"
+  "oolResponse\022H\n\tListTasks\022\034.openenv.v1.Li"
+  "stTasksRequest\032\035.openenv.v1.ListTasksRes"
+  "ponse\022\?\n\006Render\022\031.openenv.v1.RenderReque"
+  "st\032\032.openenv.v1.RenderResponse\022S\n\014WatchS"
+  "ession\022\037.openenv.v1.WatchSessionRequest\032"
+  " .openenv.v1.WatchSessionResponse0\001b\006pro"
+  "to3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps[7] = {
   &::descriptor_table_google_2fprotobuf_2fduration_2eproto,
@@ -1108,9 +1143,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_openenv_2fv1_2fenv_
 };
 static ::_pbi::once_flag descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto = {
-    false, false, 7943, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
+    false, false, 8123, descriptor_table_protodef_openenv_2fv1_2fenv_5fservice_2eproto,
     "openenv/v1/env_service.proto",
-    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 7, 30,
+    &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once, descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_deps, 7, 31,
     schemas, file_default_instances, TableStruct_openenv_2fv1_2fenv_5fservice_2eproto::offsets,
     file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto, file_level_enum_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
     file_level_service_descriptors_openenv_2fv1_2fenv_5fservice_2eproto,
@@ -1204,6 +1239,7 @@ class DescribeResponse::_Internal {
   static const ::openenv::v1::RewardRange& reward_range(const DescribeResponse* msg);
   static const ::openenv::v1::Capabilities& capabilities(const DescribeResponse* msg);
   static const ::openenv::v1::MapValue& metadata(const DescribeResponse* msg);
+  static const ::openenv::v1::ServerLoad& load(const DescribeResponse* msg);
 };
 
 const ::openenv::v1::Space&
@@ -1225,6 +1261,10 @@ DescribeResponse::_Internal::capabilities(const DescribeResponse* msg) {
 const ::openenv::v1::MapValue&
 DescribeResponse::_Internal::metadata(const DescribeResponse* msg) {
   return *msg->_impl_.metadata_;
+}
+const ::openenv::v1::ServerLoad&
+DescribeResponse::_Internal::load(const DescribeResponse* msg) {
+  return *msg->_impl_.load_;
 }
 void DescribeResponse::clear_observation_space() {
   if (GetArenaForAllocation() == nullptr && _impl_.observation_space_ != nullptr) {
@@ -1271,6 +1311,7 @@ DescribeResponse::DescribeResponse(const DescribeResponse& from)
     , decltype(_impl_.reward_range_){nullptr}
     , decltype(_impl_.capabilities_){nullptr}
     , decltype(_impl_.metadata_){nullptr}
+    , decltype(_impl_.load_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1321,6 +1362,9 @@ DescribeResponse::DescribeResponse(const DescribeResponse& from)
   if (from._internal_has_metadata()) {
     _this->_impl_.metadata_ = new ::openenv::v1::MapValue(*from._impl_.metadata_);
   }
+  if (from._internal_has_load()) {
+    _this->_impl_.load_ = new ::openenv::v1::ServerLoad(*from._impl_.load_);
+  }
   // @@protoc_insertion_point(copy_constructor:openenv.v1.DescribeResponse)
 }
 
@@ -1340,6 +1384,7 @@ inline void DescribeResponse::SharedCtor(
     , decltype(_impl_.reward_range_){nullptr}
     , decltype(_impl_.capabilities_){nullptr}
     , decltype(_impl_.metadata_){nullptr}
+    , decltype(_impl_.load_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.env_name_.InitDefault();
@@ -1382,6 +1427,7 @@ inline void DescribeResponse::SharedDtor() {
   if (this != internal_default_instance()) delete _impl_.reward_range_;
   if (this != internal_default_instance()) delete _impl_.capabilities_;
   if (this != internal_default_instance()) delete _impl_.metadata_;
+  if (this != internal_default_instance()) delete _impl_.load_;
 }
 
 void DescribeResponse::SetCachedSize(int size) const {
@@ -1420,6 +1466,10 @@ void DescribeResponse::Clear() {
     delete _impl_.metadata_;
   }
   _impl_.metadata_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.load_ != nullptr) {
+    delete _impl_.load_;
+  }
+  _impl_.load_ = nullptr;
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -1532,6 +1582,14 @@ const char* DescribeResponse::_InternalParse(const char* ptr, ::_pbi::ParseConte
             CHK_(ptr);
             if (!ctx->DataAvailable(ptr)) break;
           } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<90>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // .openenv.v1.ServerLoad load = 12 [json_name = "load"];
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          ptr = ctx->ParseMessage(_internal_mutable_load(), ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1655,6 +1713,13 @@ uint8_t* DescribeResponse::_InternalSerialize(
         InternalWriteMessage(11, repfield, repfield.GetCachedSize(), target, stream);
   }
 
+  // .openenv.v1.ServerLoad load = 12 [json_name = "load"];
+  if (this->_internal_has_load()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(12, _Internal::load(this),
+        _Internal::load(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1748,6 +1813,13 @@ size_t DescribeResponse::ByteSizeLong() const {
         *_impl_.metadata_);
   }
 
+  // .openenv.v1.ServerLoad load = 12 [json_name = "load"];
+  if (this->_internal_has_load()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.load_);
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1800,6 +1872,10 @@ void DescribeResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const
     _this->_internal_mutable_metadata()->::openenv::v1::MapValue::MergeFrom(
         from._internal_metadata());
   }
+  if (from._internal_has_load()) {
+    _this->_internal_mutable_load()->::openenv::v1::ServerLoad::MergeFrom(
+        from._internal_load());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -1838,8 +1914,8 @@ void DescribeResponse::InternalSwap(DescribeResponse* other) {
       &other->_impl_.server_version_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(DescribeResponse, _impl_.metadata_)
-      + sizeof(DescribeResponse::_impl_.metadata_)
+      PROTOBUF_FIELD_OFFSET(DescribeResponse, _impl_.load_)
+      + sizeof(DescribeResponse::_impl_.load_)
       - PROTOBUF_FIELD_OFFSET(DescribeResponse, _impl_.observation_space_)>(
           reinterpret_cast<char*>(&_impl_.observation_space_),
           reinterpret_cast<char*>(&other->_impl_.observation_space_));
@@ -2606,6 +2682,265 @@ void Capabilities::InternalSwap(Capabilities* other) {
 
 // ===================================================================
 
+class ServerLoad::_Internal {
+ public:
+};
+
+ServerLoad::ServerLoad(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:openenv.v1.ServerLoad)
+}
+ServerLoad::ServerLoad(const ServerLoad& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  ServerLoad* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.sessions_){}
+    , decltype(_impl_.batched_envs_){}
+    , decltype(_impl_.draining_){}
+    , decltype(_impl_.saturated_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.sessions_, &from._impl_.sessions_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.saturated_) -
+    reinterpret_cast<char*>(&_impl_.sessions_)) + sizeof(_impl_.saturated_));
+  // @@protoc_insertion_point(copy_constructor:openenv.v1.ServerLoad)
+}
+
+inline void ServerLoad::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.sessions_){0}
+    , decltype(_impl_.batched_envs_){0}
+    , decltype(_impl_.draining_){false}
+    , decltype(_impl_.saturated_){false}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+ServerLoad::~ServerLoad() {
+  // @@protoc_insertion_point(destructor:openenv.v1.ServerLoad)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void ServerLoad::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+}
+
+void ServerLoad::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void ServerLoad::Clear() {
+// @@protoc_insertion_point(message_clear_start:openenv.v1.ServerLoad)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  ::memset(&_impl_.sessions_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.saturated_) -
+      reinterpret_cast<char*>(&_impl_.sessions_)) + sizeof(_impl_.saturated_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* ServerLoad::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // int32 sessions = 1 [json_name = "sessions"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.sessions_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 batched_envs = 2 [json_name = "batchedEnvs"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.batched_envs_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool draining = 3 [json_name = "draining"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.draining_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool saturated = 4 [json_name = "saturated"];
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.saturated_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* ServerLoad::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:openenv.v1.ServerLoad)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // int32 sessions = 1 [json_name = "sessions"];
+  if (this->_internal_sessions() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(1, this->_internal_sessions(), target);
+  }
+
+  // int32 batched_envs = 2 [json_name = "batchedEnvs"];
+  if (this->_internal_batched_envs() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(2, this->_internal_batched_envs(), target);
+  }
+
+  // bool draining = 3 [json_name = "draining"];
+  if (this->_internal_draining() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(3, this->_internal_draining(), target);
+  }
+
+  // bool saturated = 4 [json_name = "saturated"];
+  if (this->_internal_saturated() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(4, this->_internal_saturated(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:openenv.v1.ServerLoad)
+  return target;
+}
+
+size_t ServerLoad::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:openenv.v1.ServerLoad)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // int32 sessions = 1 [json_name = "sessions"];
+  if (this->_internal_sessions() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_sessions());
+  }
+
+  // int32 batched_envs = 2 [json_name = "batchedEnvs"];
+  if (this->_internal_batched_envs() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_batched_envs());
+  }
+
+  // bool draining = 3 [json_name = "draining"];
+  if (this->_internal_draining() != 0) {
+    total_size += 1 + 1;
+  }
+
+  // bool saturated = 4 [json_name = "saturated"];
+  if (this->_internal_saturated() != 0) {
+    total_size += 1 + 1;
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData ServerLoad::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    ServerLoad::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*ServerLoad::GetClassData() const { return &_class_data_; }
+
+
+void ServerLoad::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<ServerLoad*>(&to_msg);
+  auto& from = static_cast<const ServerLoad&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:openenv.v1.ServerLoad)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_sessions() != 0) {
+    _this->_internal_set_sessions(from._internal_sessions());
+  }
+  if (from._internal_batched_envs() != 0) {
+    _this->_internal_set_batched_envs(from._internal_batched_envs());
+  }
+  if (from._internal_draining() != 0) {
+    _this->_internal_set_draining(from._internal_draining());
+  }
+  if (from._internal_saturated() != 0) {
+    _this->_internal_set_saturated(from._internal_saturated());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void ServerLoad::CopyFrom(const ServerLoad& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:openenv.v1.ServerLoad)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool ServerLoad::IsInitialized() const {
+  return true;
+}
+
+void ServerLoad::InternalSwap(ServerLoad* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(ServerLoad, _impl_.saturated_)
+      + sizeof(ServerLoad::_impl_.saturated_)
+      - PROTOBUF_FIELD_OFFSET(ServerLoad, _impl_.sessions_)>(
+          reinterpret_cast<char*>(&_impl_.sessions_),
+          reinterpret_cast<char*>(&other->_impl_.sessions_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata ServerLoad::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[4]);
+}
+
+// ===================================================================
+
 class NewSession::_Internal {
  public:
 };
@@ -2854,7 +3189,7 @@ void NewSession::InternalSwap(NewSession* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata NewSession::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[4]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[5]);
 }
 
 // ===================================================================
@@ -3380,7 +3715,7 @@ void ResetRequest::InternalSwap(ResetRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResetRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[5]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[6]);
 }
 
 // ===================================================================
@@ -3733,7 +4068,7 @@ void ResetResponse::InternalSwap(ResetResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResetResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[6]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[7]);
 }
 
 // ===================================================================
@@ -4015,7 +4350,7 @@ void StepRequest::InternalSwap(StepRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[7]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[8]);
 }
 
 // ===================================================================
@@ -4029,7 +4364,7 @@ void StepResponse_RewardComponentsEntry_DoNotUse::MergeFrom(const StepResponse_R
 ::PROTOBUF_NAMESPACE_ID::Metadata StepResponse_RewardComponentsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[8]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[9]);
 }
 
 // ===================================================================
@@ -4458,7 +4793,7 @@ void StepResponse::InternalSwap(StepResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[9]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[10]);
 }
 
 // ===================================================================
@@ -4751,7 +5086,7 @@ void NewBatchSession::InternalSwap(NewBatchSession* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata NewBatchSession::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[10]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[11]);
 }
 
 // ===================================================================
@@ -5092,7 +5427,7 @@ void SubEnvReset::InternalSwap(SubEnvReset* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SubEnvReset::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[11]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[12]);
 }
 
 // ===================================================================
@@ -5548,7 +5883,7 @@ void ResetBatchRequest::InternalSwap(ResetBatchRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResetBatchRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[12]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[13]);
 }
 
 // ===================================================================
@@ -5980,7 +6315,7 @@ void ResetBatchResponse::InternalSwap(ResetBatchResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResetBatchResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[13]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[14]);
 }
 
 // ===================================================================
@@ -6304,7 +6639,7 @@ void StepBatchRequest::InternalSwap(StepBatchRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepBatchRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[14]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[15]);
 }
 
 // ===================================================================
@@ -6318,7 +6653,7 @@ void StepBatchResponse_RewardComponentsEntry_DoNotUse::MergeFrom(const StepBatch
 ::PROTOBUF_NAMESPACE_ID::Metadata StepBatchResponse_RewardComponentsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[15]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[16]);
 }
 
 // ===================================================================
@@ -6916,7 +7251,7 @@ void StepBatchResponse::InternalSwap(StepBatchResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepBatchResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[16]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[17]);
 }
 
 // ===================================================================
@@ -7146,7 +7481,7 @@ void SubEnvError::InternalSwap(SubEnvError* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SubEnvError::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[17]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[18]);
 }
 
 // ===================================================================
@@ -7387,7 +7722,7 @@ void SendRequest::InternalSwap(SendRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SendRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[18]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[19]);
 }
 
 // ===================================================================
@@ -7580,7 +7915,7 @@ void SendResponse::InternalSwap(SendResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SendResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[19]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[20]);
 }
 
 // ===================================================================
@@ -7758,7 +8093,7 @@ void RecvRequest::InternalSwap(RecvRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata RecvRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[20]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[21]);
 }
 
 // ===================================================================
@@ -7961,7 +8296,7 @@ void StateRequest::InternalSwap(StateRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StateRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[21]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[22]);
 }
 
 // ===================================================================
@@ -8372,7 +8707,7 @@ void StateResponse::InternalSwap(StateResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StateResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[22]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[23]);
 }
 
 // ===================================================================
@@ -8575,7 +8910,7 @@ void CloseSessionRequest::InternalSwap(CloseSessionRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CloseSessionRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[23]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[24]);
 }
 
 // ===================================================================
@@ -8615,7 +8950,7 @@ const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*CloseSessionResponse::GetClass
 ::PROTOBUF_NAMESPACE_ID::Metadata CloseSessionResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[24]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[25]);
 }
 
 // ===================================================================
@@ -8818,7 +9153,7 @@ void AttachRequest::InternalSwap(AttachRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata AttachRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[25]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[26]);
 }
 
 // ===================================================================
@@ -9011,7 +9346,7 @@ void AttachResponse::InternalSwap(AttachResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata AttachResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[26]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[27]);
 }
 
 // ===================================================================
@@ -9025,7 +9360,7 @@ void StepStreamRequest_TraceContextEntry_DoNotUse::MergeFrom(const StepStreamReq
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamRequest_TraceContextEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[27]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[28]);
 }
 
 // ===================================================================
@@ -9974,7 +10309,7 @@ void StepStreamRequest::InternalSwap(StepStreamRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[28]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[29]);
 }
 
 // ===================================================================
@@ -10922,7 +11257,7 @@ void StepStreamResponse::InternalSwap(StepStreamResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StepStreamResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_getter, &descriptor_table_openenv_2fv1_2fenv_5fservice_2eproto_once,
-      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[29]);
+      file_level_metadata_openenv_2fv1_2fenv_5fservice_2eproto[30]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -10944,6 +11279,10 @@ Arena::CreateMaybeMessage< ::openenv::v1::RewardRange >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::openenv::v1::Capabilities*
 Arena::CreateMaybeMessage< ::openenv::v1::Capabilities >(Arena* arena) {
   return Arena::CreateMessageInternal< ::openenv::v1::Capabilities >(arena);
+}
+template<> PROTOBUF_NOINLINE ::openenv::v1::ServerLoad*
+Arena::CreateMaybeMessage< ::openenv::v1::ServerLoad >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::openenv::v1::ServerLoad >(arena);
 }
 template<> PROTOBUF_NOINLINE ::openenv::v1::NewSession*
 Arena::CreateMaybeMessage< ::openenv::v1::NewSession >(Arena* arena) {

@@ -109,6 +109,9 @@ extern SendRequestDefaultTypeInternal _SendRequest_default_instance_;
 class SendResponse;
 struct SendResponseDefaultTypeInternal;
 extern SendResponseDefaultTypeInternal _SendResponse_default_instance_;
+class ServerLoad;
+struct ServerLoadDefaultTypeInternal;
+extern ServerLoadDefaultTypeInternal _ServerLoad_default_instance_;
 class StateRequest;
 struct StateRequestDefaultTypeInternal;
 extern StateRequestDefaultTypeInternal _StateRequest_default_instance_;
@@ -168,6 +171,7 @@ template<> ::openenv::v1::ResetResponse* Arena::CreateMaybeMessage<::openenv::v1
 template<> ::openenv::v1::RewardRange* Arena::CreateMaybeMessage<::openenv::v1::RewardRange>(Arena*);
 template<> ::openenv::v1::SendRequest* Arena::CreateMaybeMessage<::openenv::v1::SendRequest>(Arena*);
 template<> ::openenv::v1::SendResponse* Arena::CreateMaybeMessage<::openenv::v1::SendResponse>(Arena*);
+template<> ::openenv::v1::ServerLoad* Arena::CreateMaybeMessage<::openenv::v1::ServerLoad>(Arena*);
 template<> ::openenv::v1::StateRequest* Arena::CreateMaybeMessage<::openenv::v1::StateRequest>(Arena*);
 template<> ::openenv::v1::StateResponse* Arena::CreateMaybeMessage<::openenv::v1::StateResponse>(Arena*);
 template<> ::openenv::v1::StepBatchRequest* Arena::CreateMaybeMessage<::openenv::v1::StepBatchRequest>(Arena*);
@@ -490,6 +494,7 @@ class DescribeResponse final :
     kRewardRangeFieldNumber = 6,
     kCapabilitiesFieldNumber = 7,
     kMetadataFieldNumber = 8,
+    kLoadFieldNumber = 12,
   };
   // repeated .openenv.v1.Tool tools = 10 [json_name = "tools"];
   int tools_size() const;
@@ -673,6 +678,24 @@ class DescribeResponse final :
       ::openenv::v1::MapValue* metadata);
   ::openenv::v1::MapValue* unsafe_arena_release_metadata();
 
+  // .openenv.v1.ServerLoad load = 12 [json_name = "load"];
+  bool has_load() const;
+  private:
+  bool _internal_has_load() const;
+  public:
+  void clear_load();
+  const ::openenv::v1::ServerLoad& load() const;
+  PROTOBUF_NODISCARD ::openenv::v1::ServerLoad* release_load();
+  ::openenv::v1::ServerLoad* mutable_load();
+  void set_allocated_load(::openenv::v1::ServerLoad* load);
+  private:
+  const ::openenv::v1::ServerLoad& _internal_load() const;
+  ::openenv::v1::ServerLoad* _internal_mutable_load();
+  public:
+  void unsafe_arena_set_allocated_load(
+      ::openenv::v1::ServerLoad* load);
+  ::openenv::v1::ServerLoad* unsafe_arena_release_load();
+
   // @@protoc_insertion_point(class_scope:openenv.v1.DescribeResponse)
  private:
   class _Internal;
@@ -692,6 +715,7 @@ class DescribeResponse final :
     ::openenv::v1::RewardRange* reward_range_;
     ::openenv::v1::Capabilities* capabilities_;
     ::openenv::v1::MapValue* metadata_;
+    ::openenv::v1::ServerLoad* load_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -1152,6 +1176,187 @@ class Capabilities final :
 };
 // -------------------------------------------------------------------
 
+class ServerLoad final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:openenv.v1.ServerLoad) */ {
+ public:
+  inline ServerLoad() : ServerLoad(nullptr) {}
+  ~ServerLoad() override;
+  explicit PROTOBUF_CONSTEXPR ServerLoad(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  ServerLoad(const ServerLoad& from);
+  ServerLoad(ServerLoad&& from) noexcept
+    : ServerLoad() {
+    *this = ::std::move(from);
+  }
+
+  inline ServerLoad& operator=(const ServerLoad& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline ServerLoad& operator=(ServerLoad&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const ServerLoad& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const ServerLoad* internal_default_instance() {
+    return reinterpret_cast<const ServerLoad*>(
+               &_ServerLoad_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    4;
+
+  friend void swap(ServerLoad& a, ServerLoad& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(ServerLoad* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(ServerLoad* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  ServerLoad* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<ServerLoad>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const ServerLoad& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const ServerLoad& from) {
+    ServerLoad::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(ServerLoad* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "openenv.v1.ServerLoad";
+  }
+  protected:
+  explicit ServerLoad(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kSessionsFieldNumber = 1,
+    kBatchedEnvsFieldNumber = 2,
+    kDrainingFieldNumber = 3,
+    kSaturatedFieldNumber = 4,
+  };
+  // int32 sessions = 1 [json_name = "sessions"];
+  void clear_sessions();
+  int32_t sessions() const;
+  void set_sessions(int32_t value);
+  private:
+  int32_t _internal_sessions() const;
+  void _internal_set_sessions(int32_t value);
+  public:
+
+  // int32 batched_envs = 2 [json_name = "batchedEnvs"];
+  void clear_batched_envs();
+  int32_t batched_envs() const;
+  void set_batched_envs(int32_t value);
+  private:
+  int32_t _internal_batched_envs() const;
+  void _internal_set_batched_envs(int32_t value);
+  public:
+
+  // bool draining = 3 [json_name = "draining"];
+  void clear_draining();
+  bool draining() const;
+  void set_draining(bool value);
+  private:
+  bool _internal_draining() const;
+  void _internal_set_draining(bool value);
+  public:
+
+  // bool saturated = 4 [json_name = "saturated"];
+  void clear_saturated();
+  bool saturated() const;
+  void set_saturated(bool value);
+  private:
+  bool _internal_saturated() const;
+  void _internal_set_saturated(bool value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:openenv.v1.ServerLoad)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    int32_t sessions_;
+    int32_t batched_envs_;
+    bool draining_;
+    bool saturated_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_openenv_2fv1_2fenv_5fservice_2eproto;
+};
+// -------------------------------------------------------------------
+
 class NewSession final :
     public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:openenv.v1.NewSession) */ {
  public:
@@ -1200,7 +1405,7 @@ class NewSession final :
                &_NewSession_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    4;
+    5;
 
   friend void swap(NewSession& a, NewSession& b) {
     a.Swap(&b);
@@ -1375,7 +1580,7 @@ class ResetRequest final :
                &_ResetRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    5;
+    6;
 
   friend void swap(ResetRequest& a, ResetRequest& b) {
     a.Swap(&b);
@@ -1653,7 +1858,7 @@ class ResetResponse final :
                &_ResetResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    6;
+    7;
 
   friend void swap(ResetResponse& a, ResetResponse& b) {
     a.Swap(&b);
@@ -1862,7 +2067,7 @@ class StepRequest final :
                &_StepRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    7;
+    8;
 
   friend void swap(StepRequest& a, StepRequest& b) {
     a.Swap(&b);
@@ -2072,7 +2277,7 @@ class StepResponse final :
                &_StepResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    9;
+    10;
 
   friend void swap(StepResponse& a, StepResponse& b) {
     a.Swap(&b);
@@ -2319,7 +2524,7 @@ class NewBatchSession final :
                &_NewBatchSession_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    10;
+    11;
 
   friend void swap(NewBatchSession& a, NewBatchSession& b) {
     a.Swap(&b);
@@ -2505,7 +2710,7 @@ class SubEnvReset final :
                &_SubEnvReset_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    11;
+    12;
 
   friend void swap(SubEnvReset& a, SubEnvReset& b) {
     a.Swap(&b);
@@ -2720,7 +2925,7 @@ class ResetBatchRequest final :
                &_ResetBatchRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    12;
+    13;
 
   friend void swap(ResetBatchRequest& a, ResetBatchRequest& b) {
     a.Swap(&b);
@@ -2991,7 +3196,7 @@ class ResetBatchResponse final :
                &_ResetBatchResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    13;
+    14;
 
   friend void swap(ResetBatchResponse& a, ResetBatchResponse& b) {
     a.Swap(&b);
@@ -3245,7 +3450,7 @@ class StepBatchRequest final :
                &_StepBatchRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    14;
+    15;
 
   friend void swap(StepBatchRequest& a, StepBatchRequest& b) {
     a.Swap(&b);
@@ -3480,7 +3685,7 @@ class StepBatchResponse final :
                &_StepBatchResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    16;
+    17;
 
   friend void swap(StepBatchResponse& a, StepBatchResponse& b) {
     a.Swap(&b);
@@ -3819,7 +4024,7 @@ class SubEnvError final :
                &_SubEnvError_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    17;
+    18;
 
   friend void swap(SubEnvError& a, SubEnvError& b) {
     a.Swap(&b);
@@ -3987,7 +4192,7 @@ class SendRequest final :
                &_SendRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    18;
+    19;
 
   friend void swap(SendRequest& a, SendRequest& b) {
     a.Swap(&b);
@@ -4169,7 +4374,7 @@ class SendResponse final :
                &_SendResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    19;
+    20;
 
   friend void swap(SendResponse& a, SendResponse& b) {
     a.Swap(&b);
@@ -4331,7 +4536,7 @@ class RecvRequest final :
                &_RecvRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    20;
+    21;
 
   friend void swap(RecvRequest& a, RecvRequest& b) {
     a.Swap(&b);
@@ -4479,7 +4684,7 @@ class StateRequest final :
                &_StateRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    21;
+    22;
 
   friend void swap(StateRequest& a, StateRequest& b) {
     a.Swap(&b);
@@ -4632,7 +4837,7 @@ class StateResponse final :
                &_StateResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    22;
+    23;
 
   friend void swap(StateResponse& a, StateResponse& b) {
     a.Swap(&b);
@@ -4865,7 +5070,7 @@ class CloseSessionRequest final :
                &_CloseSessionRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    23;
+    24;
 
   friend void swap(CloseSessionRequest& a, CloseSessionRequest& b) {
     a.Swap(&b);
@@ -5017,7 +5222,7 @@ class CloseSessionResponse final :
                &_CloseSessionResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    24;
+    25;
 
   friend void swap(CloseSessionResponse& a, CloseSessionResponse& b) {
     a.Swap(&b);
@@ -5136,7 +5341,7 @@ class AttachRequest final :
                &_AttachRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    25;
+    26;
 
   friend void swap(AttachRequest& a, AttachRequest& b) {
     a.Swap(&b);
@@ -5289,7 +5494,7 @@ class AttachResponse final :
                &_AttachResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    26;
+    27;
 
   friend void swap(AttachResponse& a, AttachResponse& b) {
     a.Swap(&b);
@@ -5489,7 +5694,7 @@ class StepStreamRequest final :
                &_StepStreamRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    28;
+    29;
 
   friend void swap(StepStreamRequest& a, StepStreamRequest& b) {
     a.Swap(&b);
@@ -5921,7 +6126,7 @@ class StepStreamResponse final :
                &_StepStreamResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    29;
+    30;
 
   friend void swap(StepStreamResponse& a, StepStreamResponse& b) {
     a.Swap(&b);
@@ -7006,6 +7211,96 @@ DescribeResponse::tasksets() const {
   return _impl_.tasksets_;
 }
 
+// .openenv.v1.ServerLoad load = 12 [json_name = "load"];
+inline bool DescribeResponse::_internal_has_load() const {
+  return this != internal_default_instance() && _impl_.load_ != nullptr;
+}
+inline bool DescribeResponse::has_load() const {
+  return _internal_has_load();
+}
+inline void DescribeResponse::clear_load() {
+  if (GetArenaForAllocation() == nullptr && _impl_.load_ != nullptr) {
+    delete _impl_.load_;
+  }
+  _impl_.load_ = nullptr;
+}
+inline const ::openenv::v1::ServerLoad& DescribeResponse::_internal_load() const {
+  const ::openenv::v1::ServerLoad* p = _impl_.load_;
+  return p != nullptr ? *p : reinterpret_cast<const ::openenv::v1::ServerLoad&>(
+      ::openenv::v1::_ServerLoad_default_instance_);
+}
+inline const ::openenv::v1::ServerLoad& DescribeResponse::load() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.DescribeResponse.load)
+  return _internal_load();
+}
+inline void DescribeResponse::unsafe_arena_set_allocated_load(
+    ::openenv::v1::ServerLoad* load) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.load_);
+  }
+  _impl_.load_ = load;
+  if (load) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:openenv.v1.DescribeResponse.load)
+}
+inline ::openenv::v1::ServerLoad* DescribeResponse::release_load() {
+  
+  ::openenv::v1::ServerLoad* temp = _impl_.load_;
+  _impl_.load_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::openenv::v1::ServerLoad* DescribeResponse::unsafe_arena_release_load() {
+  // @@protoc_insertion_point(field_release:openenv.v1.DescribeResponse.load)
+  
+  ::openenv::v1::ServerLoad* temp = _impl_.load_;
+  _impl_.load_ = nullptr;
+  return temp;
+}
+inline ::openenv::v1::ServerLoad* DescribeResponse::_internal_mutable_load() {
+  
+  if (_impl_.load_ == nullptr) {
+    auto* p = CreateMaybeMessage<::openenv::v1::ServerLoad>(GetArenaForAllocation());
+    _impl_.load_ = p;
+  }
+  return _impl_.load_;
+}
+inline ::openenv::v1::ServerLoad* DescribeResponse::mutable_load() {
+  ::openenv::v1::ServerLoad* _msg = _internal_mutable_load();
+  // @@protoc_insertion_point(field_mutable:openenv.v1.DescribeResponse.load)
+  return _msg;
+}
+inline void DescribeResponse::set_allocated_load(::openenv::v1::ServerLoad* load) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.load_;
+  }
+  if (load) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(load);
+    if (message_arena != submessage_arena) {
+      load = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, load, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.load_ = load;
+  // @@protoc_insertion_point(field_set_allocated:openenv.v1.DescribeResponse.load)
+}
+
 // -------------------------------------------------------------------
 
 // RewardRange
@@ -7490,6 +7785,90 @@ inline void Capabilities::_internal_set_vector_processes(int32_t value) {
 inline void Capabilities::set_vector_processes(int32_t value) {
   _internal_set_vector_processes(value);
   // @@protoc_insertion_point(field_set:openenv.v1.Capabilities.vector_processes)
+}
+
+// -------------------------------------------------------------------
+
+// ServerLoad
+
+// int32 sessions = 1 [json_name = "sessions"];
+inline void ServerLoad::clear_sessions() {
+  _impl_.sessions_ = 0;
+}
+inline int32_t ServerLoad::_internal_sessions() const {
+  return _impl_.sessions_;
+}
+inline int32_t ServerLoad::sessions() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ServerLoad.sessions)
+  return _internal_sessions();
+}
+inline void ServerLoad::_internal_set_sessions(int32_t value) {
+  
+  _impl_.sessions_ = value;
+}
+inline void ServerLoad::set_sessions(int32_t value) {
+  _internal_set_sessions(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.ServerLoad.sessions)
+}
+
+// int32 batched_envs = 2 [json_name = "batchedEnvs"];
+inline void ServerLoad::clear_batched_envs() {
+  _impl_.batched_envs_ = 0;
+}
+inline int32_t ServerLoad::_internal_batched_envs() const {
+  return _impl_.batched_envs_;
+}
+inline int32_t ServerLoad::batched_envs() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ServerLoad.batched_envs)
+  return _internal_batched_envs();
+}
+inline void ServerLoad::_internal_set_batched_envs(int32_t value) {
+  
+  _impl_.batched_envs_ = value;
+}
+inline void ServerLoad::set_batched_envs(int32_t value) {
+  _internal_set_batched_envs(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.ServerLoad.batched_envs)
+}
+
+// bool draining = 3 [json_name = "draining"];
+inline void ServerLoad::clear_draining() {
+  _impl_.draining_ = false;
+}
+inline bool ServerLoad::_internal_draining() const {
+  return _impl_.draining_;
+}
+inline bool ServerLoad::draining() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ServerLoad.draining)
+  return _internal_draining();
+}
+inline void ServerLoad::_internal_set_draining(bool value) {
+  
+  _impl_.draining_ = value;
+}
+inline void ServerLoad::set_draining(bool value) {
+  _internal_set_draining(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.ServerLoad.draining)
+}
+
+// bool saturated = 4 [json_name = "saturated"];
+inline void ServerLoad::clear_saturated() {
+  _impl_.saturated_ = false;
+}
+inline bool ServerLoad::_internal_saturated() const {
+  return _impl_.saturated_;
+}
+inline bool ServerLoad::saturated() const {
+  // @@protoc_insertion_point(field_get:openenv.v1.ServerLoad.saturated)
+  return _internal_saturated();
+}
+inline void ServerLoad::_internal_set_saturated(bool value) {
+  
+  _impl_.saturated_ = value;
+}
+inline void ServerLoad::set_saturated(bool value) {
+  _internal_set_saturated(value);
+  // @@protoc_insertion_point(field_set:openenv.v1.ServerLoad.saturated)
 }
 
 // -------------------------------------------------------------------
@@ -13293,6 +13672,8 @@ inline StepStreamResponse::ResponseCase StepStreamResponse::response_case() cons
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

@@ -237,7 +237,11 @@ type DescribeResponse struct {
 	Tools []*Tool `protobuf:"bytes,10,rep,name=tools,proto3" json:"tools,omitempty"`
 	// The env's tasksets with their splits and sizes (empty when it has
 	// none); ListTasks pages through their tasks. (Since 1.4.)
-	Tasksets      []*TaskSet `protobuf:"bytes,11,rep,name=tasksets,proto3" json:"tasksets,omitempty"`
+	Tasksets []*TaskSet `protobuf:"bytes,11,rep,name=tasksets,proto3" json:"tasksets,omitempty"`
+	// What the server holds at the moment of this call, read fresh on every
+	// Describe (the other fields do not change while a server runs). Unset
+	// from servers older than 1.5. (Since 1.5.)
+	Load          *ServerLoad `protobuf:"bytes,12,opt,name=load,proto3" json:"load,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -345,6 +349,13 @@ func (x *DescribeResponse) GetTools() []*Tool {
 func (x *DescribeResponse) GetTasksets() []*TaskSet {
 	if x != nil {
 		return x.Tasksets
+	}
+	return nil
+}
+
+func (x *DescribeResponse) GetLoad() *ServerLoad {
+	if x != nil {
+		return x.Load
 	}
 	return nil
 }
@@ -552,6 +563,85 @@ func (x *Capabilities) GetVectorProcesses() int32 {
 	return 0
 }
 
+// ServerLoad is what a server holds at the moment of the Describe call, so a
+// client that spreads sessions over several servers (pods behind one DNS
+// name) can place them where there is room. (Since 1.5.)
+type ServerLoad struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sessions open now, single and batched, those being made included (what
+	// Capabilities.max_sessions counts).
+	Sessions int32 `protobuf:"varint,1,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	// Sub-environments held by batched sessions now, those being made included
+	// (what Capabilities.max_envs counts).
+	BatchedEnvs int32 `protobuf:"varint,2,opt,name=batched_envs,json=batchedEnvs,proto3" json:"batched_envs,omitempty"`
+	// Whether the server is draining (SIGTERM): it takes no new sessions, and
+	// its open ones end within its drain time.
+	Draining bool `protobuf:"varint,3,opt,name=draining,proto3" json:"draining,omitempty"`
+	// Whether the server takes no new sessions because too many env calls are
+	// stuck past their timeout (`--max-abandoned`); readiness is NOT_SERVING.
+	Saturated     bool `protobuf:"varint,4,opt,name=saturated,proto3" json:"saturated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerLoad) Reset() {
+	*x = ServerLoad{}
+	mi := &file_openenv_v1_env_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerLoad) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerLoad) ProtoMessage() {}
+
+func (x *ServerLoad) ProtoReflect() protoreflect.Message {
+	mi := &file_openenv_v1_env_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerLoad.ProtoReflect.Descriptor instead.
+func (*ServerLoad) Descriptor() ([]byte, []int) {
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ServerLoad) GetSessions() int32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *ServerLoad) GetBatchedEnvs() int32 {
+	if x != nil {
+		return x.BatchedEnvs
+	}
+	return 0
+}
+
+func (x *ServerLoad) GetDraining() bool {
+	if x != nil {
+		return x.Draining
+	}
+	return false
+}
+
+func (x *ServerLoad) GetSaturated() bool {
+	if x != nil {
+		return x.Saturated
+	}
+	return false
+}
+
 // NewSession asks for a new single-env session.
 type NewSession struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -572,7 +662,7 @@ type NewSession struct {
 
 func (x *NewSession) Reset() {
 	*x = NewSession{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[4]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +674,7 @@ func (x *NewSession) String() string {
 func (*NewSession) ProtoMessage() {}
 
 func (x *NewSession) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[4]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +687,7 @@ func (x *NewSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewSession.ProtoReflect.Descriptor instead.
 func (*NewSession) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{4}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NewSession) GetRequestId() string {
@@ -647,7 +737,7 @@ type ResetRequest struct {
 
 func (x *ResetRequest) Reset() {
 	*x = ResetRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[5]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +749,7 @@ func (x *ResetRequest) String() string {
 func (*ResetRequest) ProtoMessage() {}
 
 func (x *ResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[5]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +762,7 @@ func (x *ResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequest.ProtoReflect.Descriptor instead.
 func (*ResetRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{5}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ResetRequest) GetSession() isResetRequest_Session {
@@ -772,7 +862,7 @@ type ResetResponse struct {
 
 func (x *ResetResponse) Reset() {
 	*x = ResetResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[6]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +874,7 @@ func (x *ResetResponse) String() string {
 func (*ResetResponse) ProtoMessage() {}
 
 func (x *ResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[6]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +887,7 @@ func (x *ResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetResponse.ProtoReflect.Descriptor instead.
 func (*ResetResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{6}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResetResponse) GetSessionId() string {
@@ -848,7 +938,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[7]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +950,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[7]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +963,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{7}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StepRequest) GetSessionId() string {
@@ -922,7 +1012,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[8]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1024,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[8]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1037,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{8}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StepResponse) GetObservation() *Value {
@@ -1020,7 +1110,7 @@ type NewBatchSession struct {
 
 func (x *NewBatchSession) Reset() {
 	*x = NewBatchSession{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[9]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1122,7 @@ func (x *NewBatchSession) String() string {
 func (*NewBatchSession) ProtoMessage() {}
 
 func (x *NewBatchSession) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[9]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1135,7 @@ func (x *NewBatchSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewBatchSession.ProtoReflect.Descriptor instead.
 func (*NewBatchSession) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{9}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NewBatchSession) GetRequestId() string {
@@ -1095,7 +1185,7 @@ type SubEnvReset struct {
 
 func (x *SubEnvReset) Reset() {
 	*x = SubEnvReset{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[10]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1197,7 @@ func (x *SubEnvReset) String() string {
 func (*SubEnvReset) ProtoMessage() {}
 
 func (x *SubEnvReset) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[10]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1210,7 @@ func (x *SubEnvReset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubEnvReset.ProtoReflect.Descriptor instead.
 func (*SubEnvReset) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{10}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubEnvReset) GetSeed() uint64 {
@@ -1180,7 +1270,7 @@ type ResetBatchRequest struct {
 
 func (x *ResetBatchRequest) Reset() {
 	*x = ResetBatchRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[11]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1282,7 @@ func (x *ResetBatchRequest) String() string {
 func (*ResetBatchRequest) ProtoMessage() {}
 
 func (x *ResetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[11]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1295,7 @@ func (x *ResetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetBatchRequest.ProtoReflect.Descriptor instead.
 func (*ResetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{11}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResetBatchRequest) GetSession() isResetBatchRequest_Session {
@@ -1307,7 +1397,7 @@ type ResetBatchResponse struct {
 
 func (x *ResetBatchResponse) Reset() {
 	*x = ResetBatchResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[12]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1409,7 @@ func (x *ResetBatchResponse) String() string {
 func (*ResetBatchResponse) ProtoMessage() {}
 
 func (x *ResetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[12]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1422,7 @@ func (x *ResetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetBatchResponse.ProtoReflect.Descriptor instead.
 func (*ResetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{12}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResetBatchResponse) GetSessionId() string {
@@ -1397,7 +1487,7 @@ type StepBatchRequest struct {
 
 func (x *StepBatchRequest) Reset() {
 	*x = StepBatchRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[13]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1499,7 @@ func (x *StepBatchRequest) String() string {
 func (*StepBatchRequest) ProtoMessage() {}
 
 func (x *StepBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[13]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1512,7 @@ func (x *StepBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepBatchRequest.ProtoReflect.Descriptor instead.
 func (*StepBatchRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{13}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StepBatchRequest) GetSessionId() string {
@@ -1490,7 +1580,7 @@ type StepBatchResponse struct {
 
 func (x *StepBatchResponse) Reset() {
 	*x = StepBatchResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[14]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1592,7 @@ func (x *StepBatchResponse) String() string {
 func (*StepBatchResponse) ProtoMessage() {}
 
 func (x *StepBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[14]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1605,7 @@ func (x *StepBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepBatchResponse.ProtoReflect.Descriptor instead.
 func (*StepBatchResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{14}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StepBatchResponse) GetEnvIds() []int32 {
@@ -1601,7 +1691,7 @@ type SubEnvError struct {
 
 func (x *SubEnvError) Reset() {
 	*x = SubEnvError{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1703,7 @@ func (x *SubEnvError) String() string {
 func (*SubEnvError) ProtoMessage() {}
 
 func (x *SubEnvError) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[15]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1716,7 @@ func (x *SubEnvError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubEnvError.ProtoReflect.Descriptor instead.
 func (*SubEnvError) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{15}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubEnvError) GetEnvId() int32 {
@@ -1658,7 +1748,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1760,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[16]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1773,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{16}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SendRequest) GetEnvIds() []int32 {
@@ -1711,7 +1801,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1813,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[17]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1826,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{17}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SendResponse) GetEnvIds() []int32 {
@@ -1759,7 +1849,7 @@ type RecvRequest struct {
 
 func (x *RecvRequest) Reset() {
 	*x = RecvRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +1861,7 @@ func (x *RecvRequest) String() string {
 func (*RecvRequest) ProtoMessage() {}
 
 func (x *RecvRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[18]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +1874,7 @@ func (x *RecvRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecvRequest.ProtoReflect.Descriptor instead.
 func (*RecvRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{18}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecvRequest) GetNumEnvs() int32 {
@@ -1805,7 +1895,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1907,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[19]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1920,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{19}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StateRequest) GetSessionId() string {
@@ -1868,7 +1958,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1970,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[20]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1983,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{20}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StateResponse) GetSessionId() string {
@@ -1956,7 +2046,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2058,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[21]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2071,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{21}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -2000,7 +2090,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2102,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[22]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2115,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{22}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{23}
 }
 
 // AttachRequest binds a stream to a session created earlier (by a unary
@@ -2040,7 +2130,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2142,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[23]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2155,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{23}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AttachRequest) GetSessionId() string {
@@ -2086,7 +2176,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2188,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[24]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2201,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{24}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AttachResponse) GetState() *StateResponse {
@@ -2154,7 +2244,7 @@ type StepStreamRequest struct {
 
 func (x *StepStreamRequest) Reset() {
 	*x = StepStreamRequest{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2256,7 @@ func (x *StepStreamRequest) String() string {
 func (*StepStreamRequest) ProtoMessage() {}
 
 func (x *StepStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[25]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2269,7 @@ func (x *StepStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepStreamRequest.ProtoReflect.Descriptor instead.
 func (*StepStreamRequest) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{25}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StepStreamRequest) GetSeq() uint64 {
@@ -2415,7 +2505,7 @@ type StepStreamResponse struct {
 
 func (x *StepStreamResponse) Reset() {
 	*x = StepStreamResponse{}
-	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2517,7 @@ func (x *StepStreamResponse) String() string {
 func (*StepStreamResponse) ProtoMessage() {}
 
 func (x *StepStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openenv_v1_env_service_proto_msgTypes[26]
+	mi := &file_openenv_v1_env_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2530,7 @@ func (x *StepStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepStreamResponse.ProtoReflect.Descriptor instead.
 func (*StepStreamResponse) Descriptor() ([]byte, []int) {
-	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{26}
+	return file_openenv_v1_env_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StepStreamResponse) GetSeq() uint64 {
@@ -2660,7 +2750,7 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1copenenv/v1/env_service.proto\x12\n" +
 	"openenv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\x1a\x17openenv/v1/frames.proto\x1a\x17openenv/v1/spaces.proto\x1a\x16openenv/v1/tasks.proto\x1a\x16openenv/v1/tools.proto\x1a\x17openenv/v1/values.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\x9b\x04\n" +
+	"\x0fDescribeRequest\"\xc7\x04\n" +
 	"\x10DescribeResponse\x12\x19\n" +
 	"\benv_name\x18\x01 \x01(\tR\aenvName\x12\x1f\n" +
 	"\venv_version\x18\x02 \x01(\tR\n" +
@@ -2674,7 +2764,8 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\x0eserver_version\x18\t \x01(\tR\rserverVersion\x12&\n" +
 	"\x05tools\x18\n" +
 	" \x03(\v2\x10.openenv.v1.ToolR\x05tools\x12/\n" +
-	"\btasksets\x18\v \x03(\v2\x13.openenv.v1.TaskSetR\btasksets\"3\n" +
+	"\btasksets\x18\v \x03(\v2\x13.openenv.v1.TaskSetR\btasksets\x12*\n" +
+	"\x04load\x18\f \x01(\v2\x16.openenv.v1.ServerLoadR\x04load\"3\n" +
 	"\vRewardRange\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
 	"\x04high\x18\x02 \x01(\x01R\x04high\"\xf3\x03\n" +
@@ -2692,7 +2783,13 @@ const file_openenv_v1_env_service_proto_rawDesc = "" +
 	"\rreset_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\fresetTimeout\x12\x19\n" +
 	"\bmax_envs\x18\n" +
 	" \x01(\x05R\amaxEnvs\x12)\n" +
-	"\x10vector_processes\x18\v \x01(\x05R\x0fvectorProcesses\"L\n" +
+	"\x10vector_processes\x18\v \x01(\x05R\x0fvectorProcesses\"\x85\x01\n" +
+	"\n" +
+	"ServerLoad\x12\x1a\n" +
+	"\bsessions\x18\x01 \x01(\x05R\bsessions\x12!\n" +
+	"\fbatched_envs\x18\x02 \x01(\x05R\vbatchedEnvs\x12\x1a\n" +
+	"\bdraining\x18\x03 \x01(\bR\bdraining\x12\x1c\n" +
+	"\tsaturated\x18\x04 \x01(\bR\tsaturated\"L\n" +
 	"\n" +
 	"NewSession\x12\x1d\n" +
 	"\n" +
@@ -2910,7 +3007,7 @@ func file_openenv_v1_env_service_proto_rawDescGZIP() []byte {
 }
 
 var file_openenv_v1_env_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_openenv_v1_env_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_openenv_v1_env_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_openenv_v1_env_service_proto_goTypes = []any{
 	(InfoLayout)(0),              // 0: openenv.v1.InfoLayout
 	(AutoresetMode)(0),           // 1: openenv.v1.AutoresetMode
@@ -2918,153 +3015,155 @@ var file_openenv_v1_env_service_proto_goTypes = []any{
 	(*DescribeResponse)(nil),     // 3: openenv.v1.DescribeResponse
 	(*RewardRange)(nil),          // 4: openenv.v1.RewardRange
 	(*Capabilities)(nil),         // 5: openenv.v1.Capabilities
-	(*NewSession)(nil),           // 6: openenv.v1.NewSession
-	(*ResetRequest)(nil),         // 7: openenv.v1.ResetRequest
-	(*ResetResponse)(nil),        // 8: openenv.v1.ResetResponse
-	(*StepRequest)(nil),          // 9: openenv.v1.StepRequest
-	(*StepResponse)(nil),         // 10: openenv.v1.StepResponse
-	(*NewBatchSession)(nil),      // 11: openenv.v1.NewBatchSession
-	(*SubEnvReset)(nil),          // 12: openenv.v1.SubEnvReset
-	(*ResetBatchRequest)(nil),    // 13: openenv.v1.ResetBatchRequest
-	(*ResetBatchResponse)(nil),   // 14: openenv.v1.ResetBatchResponse
-	(*StepBatchRequest)(nil),     // 15: openenv.v1.StepBatchRequest
-	(*StepBatchResponse)(nil),    // 16: openenv.v1.StepBatchResponse
-	(*SubEnvError)(nil),          // 17: openenv.v1.SubEnvError
-	(*SendRequest)(nil),          // 18: openenv.v1.SendRequest
-	(*SendResponse)(nil),         // 19: openenv.v1.SendResponse
-	(*RecvRequest)(nil),          // 20: openenv.v1.RecvRequest
-	(*StateRequest)(nil),         // 21: openenv.v1.StateRequest
-	(*StateResponse)(nil),        // 22: openenv.v1.StateResponse
-	(*CloseSessionRequest)(nil),  // 23: openenv.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil), // 24: openenv.v1.CloseSessionResponse
-	(*AttachRequest)(nil),        // 25: openenv.v1.AttachRequest
-	(*AttachResponse)(nil),       // 26: openenv.v1.AttachResponse
-	(*StepStreamRequest)(nil),    // 27: openenv.v1.StepStreamRequest
-	(*StepStreamResponse)(nil),   // 28: openenv.v1.StepStreamResponse
-	nil,                          // 29: openenv.v1.StepResponse.RewardComponentsEntry
-	nil,                          // 30: openenv.v1.StepBatchResponse.RewardComponentsEntry
-	nil,                          // 31: openenv.v1.StepStreamRequest.TraceContextEntry
-	(*Space)(nil),                // 32: openenv.v1.Space
-	(*MapValue)(nil),             // 33: openenv.v1.MapValue
-	(*Tool)(nil),                 // 34: openenv.v1.Tool
-	(*TaskSet)(nil),              // 35: openenv.v1.TaskSet
-	(*durationpb.Duration)(nil),  // 36: google.protobuf.Duration
-	(*TaskSelector)(nil),         // 37: openenv.v1.TaskSelector
-	(*Value)(nil),                // 38: openenv.v1.Value
-	(*Tensor)(nil),               // 39: openenv.v1.Tensor
-	(*status.Status)(nil),        // 40: google.rpc.Status
-	(*ListToolsRequest)(nil),     // 41: openenv.v1.ListToolsRequest
-	(*CallToolRequest)(nil),      // 42: openenv.v1.CallToolRequest
-	(*RenderRequest)(nil),        // 43: openenv.v1.RenderRequest
-	(*ListToolsResponse)(nil),    // 44: openenv.v1.ListToolsResponse
-	(*CallToolResponse)(nil),     // 45: openenv.v1.CallToolResponse
-	(*RenderResponse)(nil),       // 46: openenv.v1.RenderResponse
-	(*ListTasksRequest)(nil),     // 47: openenv.v1.ListTasksRequest
-	(*WatchSessionRequest)(nil),  // 48: openenv.v1.WatchSessionRequest
-	(*ListTasksResponse)(nil),    // 49: openenv.v1.ListTasksResponse
-	(*WatchSessionResponse)(nil), // 50: openenv.v1.WatchSessionResponse
+	(*ServerLoad)(nil),           // 6: openenv.v1.ServerLoad
+	(*NewSession)(nil),           // 7: openenv.v1.NewSession
+	(*ResetRequest)(nil),         // 8: openenv.v1.ResetRequest
+	(*ResetResponse)(nil),        // 9: openenv.v1.ResetResponse
+	(*StepRequest)(nil),          // 10: openenv.v1.StepRequest
+	(*StepResponse)(nil),         // 11: openenv.v1.StepResponse
+	(*NewBatchSession)(nil),      // 12: openenv.v1.NewBatchSession
+	(*SubEnvReset)(nil),          // 13: openenv.v1.SubEnvReset
+	(*ResetBatchRequest)(nil),    // 14: openenv.v1.ResetBatchRequest
+	(*ResetBatchResponse)(nil),   // 15: openenv.v1.ResetBatchResponse
+	(*StepBatchRequest)(nil),     // 16: openenv.v1.StepBatchRequest
+	(*StepBatchResponse)(nil),    // 17: openenv.v1.StepBatchResponse
+	(*SubEnvError)(nil),          // 18: openenv.v1.SubEnvError
+	(*SendRequest)(nil),          // 19: openenv.v1.SendRequest
+	(*SendResponse)(nil),         // 20: openenv.v1.SendResponse
+	(*RecvRequest)(nil),          // 21: openenv.v1.RecvRequest
+	(*StateRequest)(nil),         // 22: openenv.v1.StateRequest
+	(*StateResponse)(nil),        // 23: openenv.v1.StateResponse
+	(*CloseSessionRequest)(nil),  // 24: openenv.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil), // 25: openenv.v1.CloseSessionResponse
+	(*AttachRequest)(nil),        // 26: openenv.v1.AttachRequest
+	(*AttachResponse)(nil),       // 27: openenv.v1.AttachResponse
+	(*StepStreamRequest)(nil),    // 28: openenv.v1.StepStreamRequest
+	(*StepStreamResponse)(nil),   // 29: openenv.v1.StepStreamResponse
+	nil,                          // 30: openenv.v1.StepResponse.RewardComponentsEntry
+	nil,                          // 31: openenv.v1.StepBatchResponse.RewardComponentsEntry
+	nil,                          // 32: openenv.v1.StepStreamRequest.TraceContextEntry
+	(*Space)(nil),                // 33: openenv.v1.Space
+	(*MapValue)(nil),             // 34: openenv.v1.MapValue
+	(*Tool)(nil),                 // 35: openenv.v1.Tool
+	(*TaskSet)(nil),              // 36: openenv.v1.TaskSet
+	(*durationpb.Duration)(nil),  // 37: google.protobuf.Duration
+	(*TaskSelector)(nil),         // 38: openenv.v1.TaskSelector
+	(*Value)(nil),                // 39: openenv.v1.Value
+	(*Tensor)(nil),               // 40: openenv.v1.Tensor
+	(*status.Status)(nil),        // 41: google.rpc.Status
+	(*ListToolsRequest)(nil),     // 42: openenv.v1.ListToolsRequest
+	(*CallToolRequest)(nil),      // 43: openenv.v1.CallToolRequest
+	(*RenderRequest)(nil),        // 44: openenv.v1.RenderRequest
+	(*ListToolsResponse)(nil),    // 45: openenv.v1.ListToolsResponse
+	(*CallToolResponse)(nil),     // 46: openenv.v1.CallToolResponse
+	(*RenderResponse)(nil),       // 47: openenv.v1.RenderResponse
+	(*ListTasksRequest)(nil),     // 48: openenv.v1.ListTasksRequest
+	(*WatchSessionRequest)(nil),  // 49: openenv.v1.WatchSessionRequest
+	(*ListTasksResponse)(nil),    // 50: openenv.v1.ListTasksResponse
+	(*WatchSessionResponse)(nil), // 51: openenv.v1.WatchSessionResponse
 }
 var file_openenv_v1_env_service_proto_depIdxs = []int32{
-	32, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
-	32, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
+	33, // 0: openenv.v1.DescribeResponse.observation_space:type_name -> openenv.v1.Space
+	33, // 1: openenv.v1.DescribeResponse.action_space:type_name -> openenv.v1.Space
 	4,  // 2: openenv.v1.DescribeResponse.reward_range:type_name -> openenv.v1.RewardRange
 	5,  // 3: openenv.v1.DescribeResponse.capabilities:type_name -> openenv.v1.Capabilities
-	33, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
-	34, // 5: openenv.v1.DescribeResponse.tools:type_name -> openenv.v1.Tool
-	35, // 6: openenv.v1.DescribeResponse.tasksets:type_name -> openenv.v1.TaskSet
-	36, // 7: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
-	1,  // 8: openenv.v1.Capabilities.autoreset_modes:type_name -> openenv.v1.AutoresetMode
-	36, // 9: openenv.v1.Capabilities.step_timeout:type_name -> google.protobuf.Duration
-	36, // 10: openenv.v1.Capabilities.reset_timeout:type_name -> google.protobuf.Duration
-	6,  // 11: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
-	33, // 12: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
-	37, // 13: openenv.v1.ResetRequest.task:type_name -> openenv.v1.TaskSelector
-	38, // 14: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
-	33, // 15: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
-	38, // 16: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
-	38, // 17: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
-	29, // 18: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
-	33, // 19: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
-	1,  // 20: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	0,  // 21: openenv.v1.NewBatchSession.info_layout:type_name -> openenv.v1.InfoLayout
-	33, // 22: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
-	37, // 23: openenv.v1.SubEnvReset.task:type_name -> openenv.v1.TaskSelector
-	11, // 24: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
-	12, // 25: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
-	12, // 26: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
-	38, // 27: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
-	33, // 28: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
-	33, // 29: openenv.v1.ResetBatchResponse.vector_info:type_name -> openenv.v1.MapValue
-	38, // 30: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
-	38, // 31: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
-	39, // 32: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
-	39, // 33: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
-	39, // 34: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
-	30, // 35: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
-	33, // 36: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
-	17, // 37: openenv.v1.StepBatchResponse.sub_env_errors:type_name -> openenv.v1.SubEnvError
-	33, // 38: openenv.v1.StepBatchResponse.vector_info:type_name -> openenv.v1.MapValue
-	40, // 39: openenv.v1.SubEnvError.status:type_name -> google.rpc.Status
-	38, // 40: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
-	1,  // 41: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
-	38, // 42: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
-	22, // 43: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
-	7,  // 44: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
-	9,  // 45: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
-	13, // 46: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
-	15, // 47: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
-	21, // 48: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
-	25, // 49: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
-	18, // 50: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
-	20, // 51: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
-	41, // 52: openenv.v1.StepStreamRequest.list_tools_request:type_name -> openenv.v1.ListToolsRequest
-	42, // 53: openenv.v1.StepStreamRequest.call_tool_request:type_name -> openenv.v1.CallToolRequest
-	43, // 54: openenv.v1.StepStreamRequest.render_request:type_name -> openenv.v1.RenderRequest
-	31, // 55: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
-	8,  // 56: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
-	10, // 57: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
-	14, // 58: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
-	16, // 59: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
-	22, // 60: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
-	26, // 61: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
-	19, // 62: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
-	16, // 63: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
-	44, // 64: openenv.v1.StepStreamResponse.list_tools_response:type_name -> openenv.v1.ListToolsResponse
-	45, // 65: openenv.v1.StepStreamResponse.call_tool_response:type_name -> openenv.v1.CallToolResponse
-	46, // 66: openenv.v1.StepStreamResponse.render_response:type_name -> openenv.v1.RenderResponse
-	40, // 67: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
-	39, // 68: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
-	2,  // 69: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
-	7,  // 70: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
-	9,  // 71: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
-	13, // 72: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
-	15, // 73: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
-	21, // 74: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
-	23, // 75: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
-	27, // 76: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
-	41, // 77: openenv.v1.EnvService.ListTools:input_type -> openenv.v1.ListToolsRequest
-	42, // 78: openenv.v1.EnvService.CallTool:input_type -> openenv.v1.CallToolRequest
-	47, // 79: openenv.v1.EnvService.ListTasks:input_type -> openenv.v1.ListTasksRequest
-	43, // 80: openenv.v1.EnvService.Render:input_type -> openenv.v1.RenderRequest
-	48, // 81: openenv.v1.EnvService.WatchSession:input_type -> openenv.v1.WatchSessionRequest
-	3,  // 82: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
-	8,  // 83: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
-	10, // 84: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
-	14, // 85: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
-	16, // 86: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
-	22, // 87: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
-	24, // 88: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
-	28, // 89: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
-	44, // 90: openenv.v1.EnvService.ListTools:output_type -> openenv.v1.ListToolsResponse
-	45, // 91: openenv.v1.EnvService.CallTool:output_type -> openenv.v1.CallToolResponse
-	49, // 92: openenv.v1.EnvService.ListTasks:output_type -> openenv.v1.ListTasksResponse
-	46, // 93: openenv.v1.EnvService.Render:output_type -> openenv.v1.RenderResponse
-	50, // 94: openenv.v1.EnvService.WatchSession:output_type -> openenv.v1.WatchSessionResponse
-	82, // [82:95] is the sub-list for method output_type
-	69, // [69:82] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	34, // 4: openenv.v1.DescribeResponse.metadata:type_name -> openenv.v1.MapValue
+	35, // 5: openenv.v1.DescribeResponse.tools:type_name -> openenv.v1.Tool
+	36, // 6: openenv.v1.DescribeResponse.tasksets:type_name -> openenv.v1.TaskSet
+	6,  // 7: openenv.v1.DescribeResponse.load:type_name -> openenv.v1.ServerLoad
+	37, // 8: openenv.v1.Capabilities.session_ttl:type_name -> google.protobuf.Duration
+	1,  // 9: openenv.v1.Capabilities.autoreset_modes:type_name -> openenv.v1.AutoresetMode
+	37, // 10: openenv.v1.Capabilities.step_timeout:type_name -> google.protobuf.Duration
+	37, // 11: openenv.v1.Capabilities.reset_timeout:type_name -> google.protobuf.Duration
+	7,  // 12: openenv.v1.ResetRequest.new_session:type_name -> openenv.v1.NewSession
+	34, // 13: openenv.v1.ResetRequest.options:type_name -> openenv.v1.MapValue
+	38, // 14: openenv.v1.ResetRequest.task:type_name -> openenv.v1.TaskSelector
+	39, // 15: openenv.v1.ResetResponse.observation:type_name -> openenv.v1.Value
+	34, // 16: openenv.v1.ResetResponse.info:type_name -> openenv.v1.MapValue
+	39, // 17: openenv.v1.StepRequest.action:type_name -> openenv.v1.Value
+	39, // 18: openenv.v1.StepResponse.observation:type_name -> openenv.v1.Value
+	30, // 19: openenv.v1.StepResponse.reward_components:type_name -> openenv.v1.StepResponse.RewardComponentsEntry
+	34, // 20: openenv.v1.StepResponse.info:type_name -> openenv.v1.MapValue
+	1,  // 21: openenv.v1.NewBatchSession.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	0,  // 22: openenv.v1.NewBatchSession.info_layout:type_name -> openenv.v1.InfoLayout
+	34, // 23: openenv.v1.SubEnvReset.options:type_name -> openenv.v1.MapValue
+	38, // 24: openenv.v1.SubEnvReset.task:type_name -> openenv.v1.TaskSelector
+	12, // 25: openenv.v1.ResetBatchRequest.new_session:type_name -> openenv.v1.NewBatchSession
+	13, // 26: openenv.v1.ResetBatchRequest.all:type_name -> openenv.v1.SubEnvReset
+	13, // 27: openenv.v1.ResetBatchRequest.sub_envs:type_name -> openenv.v1.SubEnvReset
+	39, // 28: openenv.v1.ResetBatchResponse.observations:type_name -> openenv.v1.Value
+	34, // 29: openenv.v1.ResetBatchResponse.infos:type_name -> openenv.v1.MapValue
+	34, // 30: openenv.v1.ResetBatchResponse.vector_info:type_name -> openenv.v1.MapValue
+	39, // 31: openenv.v1.StepBatchRequest.actions:type_name -> openenv.v1.Value
+	39, // 32: openenv.v1.StepBatchResponse.observations:type_name -> openenv.v1.Value
+	40, // 33: openenv.v1.StepBatchResponse.rewards:type_name -> openenv.v1.Tensor
+	40, // 34: openenv.v1.StepBatchResponse.terminations:type_name -> openenv.v1.Tensor
+	40, // 35: openenv.v1.StepBatchResponse.truncations:type_name -> openenv.v1.Tensor
+	31, // 36: openenv.v1.StepBatchResponse.reward_components:type_name -> openenv.v1.StepBatchResponse.RewardComponentsEntry
+	34, // 37: openenv.v1.StepBatchResponse.infos:type_name -> openenv.v1.MapValue
+	18, // 38: openenv.v1.StepBatchResponse.sub_env_errors:type_name -> openenv.v1.SubEnvError
+	34, // 39: openenv.v1.StepBatchResponse.vector_info:type_name -> openenv.v1.MapValue
+	41, // 40: openenv.v1.SubEnvError.status:type_name -> google.rpc.Status
+	39, // 41: openenv.v1.SendRequest.actions:type_name -> openenv.v1.Value
+	1,  // 42: openenv.v1.StateResponse.autoreset_mode:type_name -> openenv.v1.AutoresetMode
+	39, // 43: openenv.v1.StateResponse.state:type_name -> openenv.v1.Value
+	23, // 44: openenv.v1.AttachResponse.state:type_name -> openenv.v1.StateResponse
+	8,  // 45: openenv.v1.StepStreamRequest.reset_request:type_name -> openenv.v1.ResetRequest
+	10, // 46: openenv.v1.StepStreamRequest.step_request:type_name -> openenv.v1.StepRequest
+	14, // 47: openenv.v1.StepStreamRequest.reset_batch_request:type_name -> openenv.v1.ResetBatchRequest
+	16, // 48: openenv.v1.StepStreamRequest.step_batch_request:type_name -> openenv.v1.StepBatchRequest
+	22, // 49: openenv.v1.StepStreamRequest.state_request:type_name -> openenv.v1.StateRequest
+	26, // 50: openenv.v1.StepStreamRequest.attach_request:type_name -> openenv.v1.AttachRequest
+	19, // 51: openenv.v1.StepStreamRequest.send_request:type_name -> openenv.v1.SendRequest
+	21, // 52: openenv.v1.StepStreamRequest.recv_request:type_name -> openenv.v1.RecvRequest
+	42, // 53: openenv.v1.StepStreamRequest.list_tools_request:type_name -> openenv.v1.ListToolsRequest
+	43, // 54: openenv.v1.StepStreamRequest.call_tool_request:type_name -> openenv.v1.CallToolRequest
+	44, // 55: openenv.v1.StepStreamRequest.render_request:type_name -> openenv.v1.RenderRequest
+	32, // 56: openenv.v1.StepStreamRequest.trace_context:type_name -> openenv.v1.StepStreamRequest.TraceContextEntry
+	9,  // 57: openenv.v1.StepStreamResponse.reset_response:type_name -> openenv.v1.ResetResponse
+	11, // 58: openenv.v1.StepStreamResponse.step_response:type_name -> openenv.v1.StepResponse
+	15, // 59: openenv.v1.StepStreamResponse.reset_batch_response:type_name -> openenv.v1.ResetBatchResponse
+	17, // 60: openenv.v1.StepStreamResponse.step_batch_response:type_name -> openenv.v1.StepBatchResponse
+	23, // 61: openenv.v1.StepStreamResponse.state_response:type_name -> openenv.v1.StateResponse
+	27, // 62: openenv.v1.StepStreamResponse.attach_response:type_name -> openenv.v1.AttachResponse
+	20, // 63: openenv.v1.StepStreamResponse.send_response:type_name -> openenv.v1.SendResponse
+	17, // 64: openenv.v1.StepStreamResponse.recv_response:type_name -> openenv.v1.StepBatchResponse
+	45, // 65: openenv.v1.StepStreamResponse.list_tools_response:type_name -> openenv.v1.ListToolsResponse
+	46, // 66: openenv.v1.StepStreamResponse.call_tool_response:type_name -> openenv.v1.CallToolResponse
+	47, // 67: openenv.v1.StepStreamResponse.render_response:type_name -> openenv.v1.RenderResponse
+	41, // 68: openenv.v1.StepStreamResponse.error:type_name -> google.rpc.Status
+	40, // 69: openenv.v1.StepBatchResponse.RewardComponentsEntry.value:type_name -> openenv.v1.Tensor
+	2,  // 70: openenv.v1.EnvService.Describe:input_type -> openenv.v1.DescribeRequest
+	8,  // 71: openenv.v1.EnvService.Reset:input_type -> openenv.v1.ResetRequest
+	10, // 72: openenv.v1.EnvService.Step:input_type -> openenv.v1.StepRequest
+	14, // 73: openenv.v1.EnvService.ResetBatch:input_type -> openenv.v1.ResetBatchRequest
+	16, // 74: openenv.v1.EnvService.StepBatch:input_type -> openenv.v1.StepBatchRequest
+	22, // 75: openenv.v1.EnvService.State:input_type -> openenv.v1.StateRequest
+	24, // 76: openenv.v1.EnvService.CloseSession:input_type -> openenv.v1.CloseSessionRequest
+	28, // 77: openenv.v1.EnvService.StepStream:input_type -> openenv.v1.StepStreamRequest
+	42, // 78: openenv.v1.EnvService.ListTools:input_type -> openenv.v1.ListToolsRequest
+	43, // 79: openenv.v1.EnvService.CallTool:input_type -> openenv.v1.CallToolRequest
+	48, // 80: openenv.v1.EnvService.ListTasks:input_type -> openenv.v1.ListTasksRequest
+	44, // 81: openenv.v1.EnvService.Render:input_type -> openenv.v1.RenderRequest
+	49, // 82: openenv.v1.EnvService.WatchSession:input_type -> openenv.v1.WatchSessionRequest
+	3,  // 83: openenv.v1.EnvService.Describe:output_type -> openenv.v1.DescribeResponse
+	9,  // 84: openenv.v1.EnvService.Reset:output_type -> openenv.v1.ResetResponse
+	11, // 85: openenv.v1.EnvService.Step:output_type -> openenv.v1.StepResponse
+	15, // 86: openenv.v1.EnvService.ResetBatch:output_type -> openenv.v1.ResetBatchResponse
+	17, // 87: openenv.v1.EnvService.StepBatch:output_type -> openenv.v1.StepBatchResponse
+	23, // 88: openenv.v1.EnvService.State:output_type -> openenv.v1.StateResponse
+	25, // 89: openenv.v1.EnvService.CloseSession:output_type -> openenv.v1.CloseSessionResponse
+	29, // 90: openenv.v1.EnvService.StepStream:output_type -> openenv.v1.StepStreamResponse
+	45, // 91: openenv.v1.EnvService.ListTools:output_type -> openenv.v1.ListToolsResponse
+	46, // 92: openenv.v1.EnvService.CallTool:output_type -> openenv.v1.CallToolResponse
+	50, // 93: openenv.v1.EnvService.ListTasks:output_type -> openenv.v1.ListTasksResponse
+	47, // 94: openenv.v1.EnvService.Render:output_type -> openenv.v1.RenderResponse
+	51, // 95: openenv.v1.EnvService.WatchSession:output_type -> openenv.v1.WatchSessionResponse
+	83, // [83:96] is the sub-list for method output_type
+	70, // [70:83] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_openenv_v1_env_service_proto_init() }
@@ -3077,16 +3176,16 @@ func file_openenv_v1_env_service_proto_init() {
 	file_openenv_v1_tasks_proto_init()
 	file_openenv_v1_tools_proto_init()
 	file_openenv_v1_values_proto_init()
-	file_openenv_v1_env_service_proto_msgTypes[5].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[6].OneofWrappers = []any{
 		(*ResetRequest_SessionId)(nil),
 		(*ResetRequest_NewSession)(nil),
 	}
-	file_openenv_v1_env_service_proto_msgTypes[10].OneofWrappers = []any{}
-	file_openenv_v1_env_service_proto_msgTypes[11].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[11].OneofWrappers = []any{}
+	file_openenv_v1_env_service_proto_msgTypes[12].OneofWrappers = []any{
 		(*ResetBatchRequest_SessionId)(nil),
 		(*ResetBatchRequest_NewSession)(nil),
 	}
-	file_openenv_v1_env_service_proto_msgTypes[25].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*StepStreamRequest_ResetRequest)(nil),
 		(*StepStreamRequest_StepRequest)(nil),
 		(*StepStreamRequest_ResetBatchRequest)(nil),
@@ -3099,7 +3198,7 @@ func file_openenv_v1_env_service_proto_init() {
 		(*StepStreamRequest_CallToolRequest)(nil),
 		(*StepStreamRequest_RenderRequest)(nil),
 	}
-	file_openenv_v1_env_service_proto_msgTypes[26].OneofWrappers = []any{
+	file_openenv_v1_env_service_proto_msgTypes[27].OneofWrappers = []any{
 		(*StepStreamResponse_ResetResponse)(nil),
 		(*StepStreamResponse_StepResponse)(nil),
 		(*StepStreamResponse_ResetBatchResponse)(nil),
@@ -3119,7 +3218,7 @@ func file_openenv_v1_env_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openenv_v1_env_service_proto_rawDesc), len(file_openenv_v1_env_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

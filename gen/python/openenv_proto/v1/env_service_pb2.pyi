@@ -171,6 +171,7 @@ class DescribeResponse(_message.Message):
     SERVER_VERSION_FIELD_NUMBER: _builtins.int
     TOOLS_FIELD_NUMBER: _builtins.int
     TASKSETS_FIELD_NUMBER: _builtins.int
+    LOAD_FIELD_NUMBER: _builtins.int
     env_name: _builtins.str
     """The environment's name, e.g. "CartPole-v1"."""
     env_version: _builtins.str
@@ -214,6 +215,13 @@ class DescribeResponse(_message.Message):
         none); ListTasks pages through their tasks. (Since 1.4.)
         """
 
+    @_builtins.property
+    def load(self) -> Global___ServerLoad:
+        """What the server holds at the moment of this call, read fresh on every
+        Describe (the other fields do not change while a server runs). Unset
+        from servers older than 1.5. (Since 1.5.)
+        """
+
     def __init__(
         self,
         *,
@@ -228,10 +236,11 @@ class DescribeResponse(_message.Message):
         server_version: _builtins.str = ...,
         tools: _abc.Iterable[_tools_pb2.Tool] | None = ...,
         tasksets: _abc.Iterable[_tasks_pb2.TaskSet] | None = ...,
+        load: Global___ServerLoad | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "metadata", b"metadata", "observation_space", b"observation_space", "reward_range", b"reward_range"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "load", b"load", "metadata", b"metadata", "observation_space", b"observation_space", "reward_range", b"reward_range"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "env_name", b"env_name", "env_version", b"env_version", "metadata", b"metadata", "observation_space", b"observation_space", "protocol_version", b"protocol_version", "reward_range", b"reward_range", "server_version", b"server_version", "tasksets", b"tasksets", "tools", b"tools"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_space", b"action_space", "capabilities", b"capabilities", "env_name", b"env_name", "env_version", b"env_version", "load", b"load", "metadata", b"metadata", "observation_space", b"observation_space", "protocol_version", b"protocol_version", "reward_range", b"reward_range", "server_version", b"server_version", "tasksets", b"tasksets", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -354,6 +363,51 @@ class Capabilities(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Capabilities: _TypeAlias = Capabilities  # noqa: Y015
+
+@_typing.final
+class ServerLoad(_message.Message):
+    """ServerLoad is what a server holds at the moment of the Describe call, so a
+    client that spreads sessions over several servers (pods behind one DNS
+    name) can place them where there is room. (Since 1.5.)
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    BATCHED_ENVS_FIELD_NUMBER: _builtins.int
+    DRAINING_FIELD_NUMBER: _builtins.int
+    SATURATED_FIELD_NUMBER: _builtins.int
+    sessions: _builtins.int
+    """Sessions open now, single and batched, those being made included (what
+    Capabilities.max_sessions counts).
+    """
+    batched_envs: _builtins.int
+    """Sub-environments held by batched sessions now, those being made included
+    (what Capabilities.max_envs counts).
+    """
+    draining: _builtins.bool
+    """Whether the server is draining (SIGTERM): it takes no new sessions, and
+    its open ones end within its drain time.
+    """
+    saturated: _builtins.bool
+    """Whether the server takes no new sessions because too many env calls are
+    stuck past their timeout (`--max-abandoned`); readiness is NOT_SERVING.
+    """
+    def __init__(
+        self,
+        *,
+        sessions: _builtins.int = ...,
+        batched_envs: _builtins.int = ...,
+        draining: _builtins.bool = ...,
+        saturated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batched_envs", b"batched_envs", "draining", b"draining", "saturated", b"saturated", "sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServerLoad: _TypeAlias = ServerLoad  # noqa: Y015
 
 @_typing.final
 class NewSession(_message.Message):

@@ -50,7 +50,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file openenv/v1/env_service.proto.
  */
 export const file_openenv_v1_env_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCKRAwoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJEh8KBXRvb2xzGAogAygLMhAub3BlbmVudi52MS5Ub29sEiUKCHRhc2tzZXRzGAsgAygLMhMub3BlbmVudi52MS5UYXNrU2V0IigKC1Jld2FyZFJhbmdlEgsKA2xvdxgBIAEoARIMCgRoaWdoGAIgASgBIugCCgxDYXBhYmlsaXRpZXMSDwoHYmF0Y2hlZBgBIAEoCBINCgV0b29scxgCIAEoCBIUCgxtYXhfc2Vzc2lvbnMYAyABKAUSLgoLc2Vzc2lvbl90dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKAUSFAoMbWF4X251bV9lbnZzGAYgASgFEjIKD2F1dG9yZXNldF9tb2RlcxgHIAMoDjIZLm9wZW5lbnYudjEuQXV0b3Jlc2V0TW9kZRIvCgxzdGVwX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNcmVzZXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghtYXhfZW52cxgKIAEoBRIYChB2ZWN0b3JfcHJvY2Vzc2VzGAsgASgFIjUKCk5ld1Nlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtyZW5kZXJfbW9kZRgCIAEoCSLuAQoMUmVzZXRSZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABItCgtuZXdfc2Vzc2lvbhgCIAEoCzIWLm9wZW5lbnYudjEuTmV3U2Vzc2lvbkgAEhIKCnJlcXVlc3RfaWQYAyABKAkSEQoEc2VlZBgEIAEoBEgBiAEBEiUKB29wdGlvbnMYBSABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEg8KB3Rhc2tfaWQYBiABKAkSJgoEdGFzaxgHIAEoCzIYLm9wZW5lbnYudjEuVGFza1NlbGVjdG9yQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKXAQoPTmV3QmF0Y2hTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkSEAoIbnVtX2VudnMYAiABKAUSMQoOYXV0b3Jlc2V0X21vZGUYAyABKA4yGS5vcGVuZW52LnYxLkF1dG9yZXNldE1vZGUSKwoLaW5mb19sYXlvdXQYBCABKA4yFi5vcGVuZW52LnYxLkluZm9MYXlvdXQiiQEKC1N1YkVudlJlc2V0EhEKBHNlZWQYASABKARIAIgBARIPCgd0YXNrX2lkGAIgASgJEiUKB29wdGlvbnMYAyABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEiYKBHRhc2sYBCABKAsyGC5vcGVuZW52LnYxLlRhc2tTZWxlY3RvckIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiLGAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEikKC3ZlY3Rvcl9pbmZvGAYgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJvChBTdGVwQmF0Y2hSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDwoHZW52X2lkcxgCIAMoBRIiCgdhY3Rpb25zGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRISCgpzdGVwX2luZGV4GAQgASgDIvcDChFTdGVwQmF0Y2hSZXNwb25zZRIPCgdlbnZfaWRzGAEgAygFEicKDG9ic2VydmF0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoHcmV3YXJkcxgDIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEigKDHRlcm1pbmF0aW9ucxgEIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEicKC3RydW5jYXRpb25zGAUgASgLMhIub3BlbmVudi52MS5UZW5zb3ISTgoRcmV3YXJkX2NvbXBvbmVudHMYBiADKAsyMy5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlLlJld2FyZENvbXBvbmVudHNFbnRyeRIjCgVpbmZvcxgHIAMoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgIIAEoAxIvCg5zdWJfZW52X2Vycm9ycxgJIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52RXJyb3ISKQoLdmVjdG9yX2luZm8YCiABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlGksKFVJld2FyZENvbXBvbmVudHNFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5vcGVuZW52LnYxLlRlbnNvcjoCOAEiQQoLU3ViRW52RXJyb3ISDgoGZW52X2lkGAEgASgFEiIKBnN0YXR1cxgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzIkIKC1NlbmRSZXF1ZXN0Eg8KB2Vudl9pZHMYASADKAUSIgoHYWN0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUiHwoMU2VuZFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUiHwoLUmVjdlJlcXVlc3QSEAoIbnVtX2VudnMYASABKAUiIgoMU3RhdGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiyAEKDVN0YXRlUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEhIKCnN0ZXBfY291bnQYAyABKAMSFAoMZXBpc29kZV9kb25lGAQgASgIEhAKCG51bV9lbnZzGAUgASgFEjEKDmF1dG9yZXNldF9tb2RlGAYgASgOMhkub3BlbmVudi52MS5BdXRvcmVzZXRNb2RlEiAKBXN0YXRlGAcgASgLMhEub3BlbmVudi52MS5WYWx1ZSIpChNDbG9zZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2UiIwoNQXR0YWNoUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjoKDkF0dGFjaFJlc3BvbnNlEigKBXN0YXRlGAEgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlIvsFChFTdGVwU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSMQoNcmVzZXRfcmVxdWVzdBgCIAEoCzIYLm9wZW5lbnYudjEuUmVzZXRSZXF1ZXN0SAASLwoMc3RlcF9yZXF1ZXN0GAMgASgLMhcub3BlbmVudi52MS5TdGVwUmVxdWVzdEgAEjwKE3Jlc2V0X2JhdGNoX3JlcXVlc3QYBCABKAsyHS5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXF1ZXN0SAASOgoSc3RlcF9iYXRjaF9yZXF1ZXN0GAUgASgLMhwub3BlbmVudi52MS5TdGVwQmF0Y2hSZXF1ZXN0SAASMQoNc3RhdGVfcmVxdWVzdBgGIAEoCzIYLm9wZW5lbnYudjEuU3RhdGVSZXF1ZXN0SAASMwoOYXR0YWNoX3JlcXVlc3QYByABKAsyGS5vcGVuZW52LnYxLkF0dGFjaFJlcXVlc3RIABIvCgxzZW5kX3JlcXVlc3QYCCABKAsyFy5vcGVuZW52LnYxLlNlbmRSZXF1ZXN0SAASLwoMcmVjdl9yZXF1ZXN0GAkgASgLMhcub3BlbmVudi52MS5SZWN2UmVxdWVzdEgAEjoKEmxpc3RfdG9vbHNfcmVxdWVzdBgKIAEoCzIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdEgAEjgKEWNhbGxfdG9vbF9yZXF1ZXN0GAsgASgLMhsub3BlbmVudi52MS5DYWxsVG9vbFJlcXVlc3RIABIzCg5yZW5kZXJfcmVxdWVzdBgMIAEoCzIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdEgAEkYKDXRyYWNlX2NvbnRleHQYDyADKAsyLy5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0LlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHcmVxdWVzdCLABQoSU3RlcFN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBIzCg5yZXNldF9yZXNwb25zZRgCIAEoCzIZLm9wZW5lbnYudjEuUmVzZXRSZXNwb25zZUgAEjEKDXN0ZXBfcmVzcG9uc2UYAyABKAsyGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZUgAEj4KFHJlc2V0X2JhdGNoX3Jlc3BvbnNlGAQgASgLMh4ub3BlbmVudi52MS5SZXNldEJhdGNoUmVzcG9uc2VIABI8ChNzdGVwX2JhdGNoX3Jlc3BvbnNlGAUgASgLMh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZUgAEjMKDnN0YXRlX3Jlc3BvbnNlGAYgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlSAASNQoPYXR0YWNoX3Jlc3BvbnNlGAcgASgLMhoub3BlbmVudi52MS5BdHRhY2hSZXNwb25zZUgAEjEKDXNlbmRfcmVzcG9uc2UYCCABKAsyGC5vcGVuZW52LnYxLlNlbmRSZXNwb25zZUgAEjYKDXJlY3ZfcmVzcG9uc2UYCSABKAsyHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlSAASPAoTbGlzdF90b29sc19yZXNwb25zZRgKIAEoCzIdLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2VIABI6ChJjYWxsX3Rvb2xfcmVzcG9uc2UYCyABKAsyHC5vcGVuZW52LnYxLkNhbGxUb29sUmVzcG9uc2VIABI1Cg9yZW5kZXJfcmVzcG9uc2UYDCABKAsyGi5vcGVuZW52LnYxLlJlbmRlclJlc3BvbnNlSAASIwoFZXJyb3IYDyABKAsyEi5nb29nbGUucnBjLlN0YXR1c0gAQgoKCHJlc3BvbnNlKl4KCkluZm9MYXlvdXQSGwoXSU5GT19MQVlPVVRfVU5TUEVDSUZJRUQQABIbChdJTkZPX0xBWU9VVF9QRVJfU1VCX0VOVhABEhYKEklORk9fTEFZT1VUX1ZFQ1RPUhACKogBCg1BdXRvcmVzZXRNb2RlEh4KGkFVVE9SRVNFVF9NT0RFX1VOU1BFQ0lGSUVEEAASHAoYQVVUT1JFU0VUX01PREVfTkVYVF9TVEVQEAESHAoYQVVUT1JFU0VUX01PREVfU0FNRV9TVEVQEAISGwoXQVVUT1JFU0VUX01PREVfRElTQUJMRUQQAzK2BwoKRW52U2VydmljZRJFCghEZXNjcmliZRIbLm9wZW5lbnYudjEuRGVzY3JpYmVSZXF1ZXN0Ghwub3BlbmVudi52MS5EZXNjcmliZVJlc3BvbnNlEjwKBVJlc2V0Ehgub3BlbmVudi52MS5SZXNldFJlcXVlc3QaGS5vcGVuZW52LnYxLlJlc2V0UmVzcG9uc2USOQoEU3RlcBIXLm9wZW5lbnYudjEuU3RlcFJlcXVlc3QaGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZRJLCgpSZXNldEJhdGNoEh0ub3BlbmVudi52MS5SZXNldEJhdGNoUmVxdWVzdBoeLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlc3BvbnNlEkgKCVN0ZXBCYXRjaBIcLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVxdWVzdBodLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2USPAoFU3RhdGUSGC5vcGVuZW52LnYxLlN0YXRlUmVxdWVzdBoZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZRJRCgxDbG9zZVNlc3Npb24SHy5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIC5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEk8KClN0ZXBTdHJlYW0SHS5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0Gh4ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVzcG9uc2UoATABEkgKCUxpc3RUb29scxIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdBodLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2USRQoIQ2FsbFRvb2wSGy5vcGVuZW52LnYxLkNhbGxUb29sUmVxdWVzdBocLm9wZW5lbnYudjEuQ2FsbFRvb2xSZXNwb25zZRJICglMaXN0VGFza3MSHC5vcGVuZW52LnYxLkxpc3RUYXNrc1JlcXVlc3QaHS5vcGVuZW52LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEj8KBlJlbmRlchIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdBoaLm9wZW5lbnYudjEuUmVuZGVyUmVzcG9uc2USUwoMV2F0Y2hTZXNzaW9uEh8ub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiAub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_frames, file_openenv_v1_spaces, file_openenv_v1_tasks, file_openenv_v1_tools, file_openenv_v1_values]);
+  fileDesc("ChxvcGVuZW52L3YxL2Vudl9zZXJ2aWNlLnByb3RvEgpvcGVuZW52LnYxIhEKD0Rlc2NyaWJlUmVxdWVzdCK3AwoQRGVzY3JpYmVSZXNwb25zZRIQCghlbnZfbmFtZRgBIAEoCRITCgtlbnZfdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgJEiwKEW9ic2VydmF0aW9uX3NwYWNlGAQgASgLMhEub3BlbmVudi52MS5TcGFjZRInCgxhY3Rpb25fc3BhY2UYBSABKAsyES5vcGVuZW52LnYxLlNwYWNlEi0KDHJld2FyZF9yYW5nZRgGIAEoCzIXLm9wZW5lbnYudjEuUmV3YXJkUmFuZ2USLgoMY2FwYWJpbGl0aWVzGAcgASgLMhgub3BlbmVudi52MS5DYXBhYmlsaXRpZXMSJgoIbWV0YWRhdGEYCCABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEhYKDnNlcnZlcl92ZXJzaW9uGAkgASgJEh8KBXRvb2xzGAogAygLMhAub3BlbmVudi52MS5Ub29sEiUKCHRhc2tzZXRzGAsgAygLMhMub3BlbmVudi52MS5UYXNrU2V0EiQKBGxvYWQYDCABKAsyFi5vcGVuZW52LnYxLlNlcnZlckxvYWQiKAoLUmV3YXJkUmFuZ2USCwoDbG93GAEgASgBEgwKBGhpZ2gYAiABKAEi6AIKDENhcGFiaWxpdGllcxIPCgdiYXRjaGVkGAEgASgIEg0KBXRvb2xzGAIgASgIEhQKDG1heF9zZXNzaW9ucxgDIAEoBRIuCgtzZXNzaW9uX3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIZChFtYXhfbWVzc2FnZV9ieXRlcxgFIAEoBRIUCgxtYXhfbnVtX2VudnMYBiABKAUSMgoPYXV0b3Jlc2V0X21vZGVzGAcgAygOMhkub3BlbmVudi52MS5BdXRvcmVzZXRNb2RlEi8KDHN0ZXBfdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1yZXNldF90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCG1heF9lbnZzGAogASgFEhgKEHZlY3Rvcl9wcm9jZXNzZXMYCyABKAUiWQoKU2VydmVyTG9hZBIQCghzZXNzaW9ucxgBIAEoBRIUCgxiYXRjaGVkX2VudnMYAiABKAUSEAoIZHJhaW5pbmcYAyABKAgSEQoJc2F0dXJhdGVkGAQgASgIIjUKCk5ld1Nlc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtyZW5kZXJfbW9kZRgCIAEoCSLuAQoMUmVzZXRSZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABItCgtuZXdfc2Vzc2lvbhgCIAEoCzIWLm9wZW5lbnYudjEuTmV3U2Vzc2lvbkgAEhIKCnJlcXVlc3RfaWQYAyABKAkSEQoEc2VlZBgEIAEoBEgBiAEBEiUKB29wdGlvbnMYBSABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEg8KB3Rhc2tfaWQYBiABKAkSJgoEdGFzaxgHIAEoCzIYLm9wZW5lbnYudjEuVGFza1NlbGVjdG9yQgkKB3Nlc3Npb25CBwoFX3NlZWQigwEKDVJlc2V0UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEiYKC29ic2VydmF0aW9uGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRIiCgRpbmZvGAQgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJYCgtTdGVwUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiEKBmFjdGlvbhgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSEgoKc3RlcF9pbmRleBgDIAEoAyKpAgoMU3RlcFJlc3BvbnNlEiYKC29ic2VydmF0aW9uGAEgASgLMhEub3BlbmVudi52MS5WYWx1ZRIOCgZyZXdhcmQYAiABKAESSQoRcmV3YXJkX2NvbXBvbmVudHMYAyADKAsyLi5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZS5SZXdhcmRDb21wb25lbnRzRW50cnkSEgoKdGVybWluYXRlZBgEIAEoCBIRCgl0cnVuY2F0ZWQYBSABKAgSIgoEaW5mbxgGIAEoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgHIAEoAxo3ChVSZXdhcmRDb21wb25lbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKXAQoPTmV3QmF0Y2hTZXNzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkSEAoIbnVtX2VudnMYAiABKAUSMQoOYXV0b3Jlc2V0X21vZGUYAyABKA4yGS5vcGVuZW52LnYxLkF1dG9yZXNldE1vZGUSKwoLaW5mb19sYXlvdXQYBCABKA4yFi5vcGVuZW52LnYxLkluZm9MYXlvdXQiiQEKC1N1YkVudlJlc2V0EhEKBHNlZWQYASABKARIAIgBARIPCgd0YXNrX2lkGAIgASgJEiUKB29wdGlvbnMYAyABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEiYKBHRhc2sYBCABKAsyGC5vcGVuZW52LnYxLlRhc2tTZWxlY3RvckIHCgVfc2VlZCLeAQoRUmVzZXRCYXRjaFJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEjIKC25ld19zZXNzaW9uGAIgASgLMhsub3BlbmVudi52MS5OZXdCYXRjaFNlc3Npb25IABISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2Vudl9pZHMYBCADKAUSJAoDYWxsGAUgASgLMhcub3BlbmVudi52MS5TdWJFbnZSZXNldBIpCghzdWJfZW52cxgGIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52UmVzZXRCCQoHc2Vzc2lvbiLGAQoSUmVzZXRCYXRjaFJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSEgoKZXBpc29kZV9pZBgCIAEoCRIPCgdlbnZfaWRzGAMgAygFEicKDG9ic2VydmF0aW9ucxgEIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoFaW5mb3MYBSADKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlEikKC3ZlY3Rvcl9pbmZvGAYgASgLMhQub3BlbmVudi52MS5NYXBWYWx1ZSJvChBTdGVwQmF0Y2hSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDwoHZW52X2lkcxgCIAMoBRIiCgdhY3Rpb25zGAMgASgLMhEub3BlbmVudi52MS5WYWx1ZRISCgpzdGVwX2luZGV4GAQgASgDIvcDChFTdGVwQmF0Y2hSZXNwb25zZRIPCgdlbnZfaWRzGAEgAygFEicKDG9ic2VydmF0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUSIwoHcmV3YXJkcxgDIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEigKDHRlcm1pbmF0aW9ucxgEIAEoCzISLm9wZW5lbnYudjEuVGVuc29yEicKC3RydW5jYXRpb25zGAUgASgLMhIub3BlbmVudi52MS5UZW5zb3ISTgoRcmV3YXJkX2NvbXBvbmVudHMYBiADKAsyMy5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlLlJld2FyZENvbXBvbmVudHNFbnRyeRIjCgVpbmZvcxgHIAMoCzIULm9wZW5lbnYudjEuTWFwVmFsdWUSEgoKc3RlcF9pbmRleBgIIAEoAxIvCg5zdWJfZW52X2Vycm9ycxgJIAMoCzIXLm9wZW5lbnYudjEuU3ViRW52RXJyb3ISKQoLdmVjdG9yX2luZm8YCiABKAsyFC5vcGVuZW52LnYxLk1hcFZhbHVlGksKFVJld2FyZENvbXBvbmVudHNFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5vcGVuZW52LnYxLlRlbnNvcjoCOAEiQQoLU3ViRW52RXJyb3ISDgoGZW52X2lkGAEgASgFEiIKBnN0YXR1cxgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzIkIKC1NlbmRSZXF1ZXN0Eg8KB2Vudl9pZHMYASADKAUSIgoHYWN0aW9ucxgCIAEoCzIRLm9wZW5lbnYudjEuVmFsdWUiHwoMU2VuZFJlc3BvbnNlEg8KB2Vudl9pZHMYASADKAUiHwoLUmVjdlJlcXVlc3QSEAoIbnVtX2VudnMYASABKAUiIgoMU3RhdGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiyAEKDVN0YXRlUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgplcGlzb2RlX2lkGAIgASgJEhIKCnN0ZXBfY291bnQYAyABKAMSFAoMZXBpc29kZV9kb25lGAQgASgIEhAKCG51bV9lbnZzGAUgASgFEjEKDmF1dG9yZXNldF9tb2RlGAYgASgOMhkub3BlbmVudi52MS5BdXRvcmVzZXRNb2RlEiAKBXN0YXRlGAcgASgLMhEub3BlbmVudi52MS5WYWx1ZSIpChNDbG9zZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2UiIwoNQXR0YWNoUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjoKDkF0dGFjaFJlc3BvbnNlEigKBXN0YXRlGAEgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlIvsFChFTdGVwU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSMQoNcmVzZXRfcmVxdWVzdBgCIAEoCzIYLm9wZW5lbnYudjEuUmVzZXRSZXF1ZXN0SAASLwoMc3RlcF9yZXF1ZXN0GAMgASgLMhcub3BlbmVudi52MS5TdGVwUmVxdWVzdEgAEjwKE3Jlc2V0X2JhdGNoX3JlcXVlc3QYBCABKAsyHS5vcGVuZW52LnYxLlJlc2V0QmF0Y2hSZXF1ZXN0SAASOgoSc3RlcF9iYXRjaF9yZXF1ZXN0GAUgASgLMhwub3BlbmVudi52MS5TdGVwQmF0Y2hSZXF1ZXN0SAASMQoNc3RhdGVfcmVxdWVzdBgGIAEoCzIYLm9wZW5lbnYudjEuU3RhdGVSZXF1ZXN0SAASMwoOYXR0YWNoX3JlcXVlc3QYByABKAsyGS5vcGVuZW52LnYxLkF0dGFjaFJlcXVlc3RIABIvCgxzZW5kX3JlcXVlc3QYCCABKAsyFy5vcGVuZW52LnYxLlNlbmRSZXF1ZXN0SAASLwoMcmVjdl9yZXF1ZXN0GAkgASgLMhcub3BlbmVudi52MS5SZWN2UmVxdWVzdEgAEjoKEmxpc3RfdG9vbHNfcmVxdWVzdBgKIAEoCzIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdEgAEjgKEWNhbGxfdG9vbF9yZXF1ZXN0GAsgASgLMhsub3BlbmVudi52MS5DYWxsVG9vbFJlcXVlc3RIABIzCg5yZW5kZXJfcmVxdWVzdBgMIAEoCzIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdEgAEkYKDXRyYWNlX2NvbnRleHQYDyADKAsyLy5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0LlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHcmVxdWVzdCLABQoSU3RlcFN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBIzCg5yZXNldF9yZXNwb25zZRgCIAEoCzIZLm9wZW5lbnYudjEuUmVzZXRSZXNwb25zZUgAEjEKDXN0ZXBfcmVzcG9uc2UYAyABKAsyGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZUgAEj4KFHJlc2V0X2JhdGNoX3Jlc3BvbnNlGAQgASgLMh4ub3BlbmVudi52MS5SZXNldEJhdGNoUmVzcG9uc2VIABI8ChNzdGVwX2JhdGNoX3Jlc3BvbnNlGAUgASgLMh0ub3BlbmVudi52MS5TdGVwQmF0Y2hSZXNwb25zZUgAEjMKDnN0YXRlX3Jlc3BvbnNlGAYgASgLMhkub3BlbmVudi52MS5TdGF0ZVJlc3BvbnNlSAASNQoPYXR0YWNoX3Jlc3BvbnNlGAcgASgLMhoub3BlbmVudi52MS5BdHRhY2hSZXNwb25zZUgAEjEKDXNlbmRfcmVzcG9uc2UYCCABKAsyGC5vcGVuZW52LnYxLlNlbmRSZXNwb25zZUgAEjYKDXJlY3ZfcmVzcG9uc2UYCSABKAsyHS5vcGVuZW52LnYxLlN0ZXBCYXRjaFJlc3BvbnNlSAASPAoTbGlzdF90b29sc19yZXNwb25zZRgKIAEoCzIdLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2VIABI6ChJjYWxsX3Rvb2xfcmVzcG9uc2UYCyABKAsyHC5vcGVuZW52LnYxLkNhbGxUb29sUmVzcG9uc2VIABI1Cg9yZW5kZXJfcmVzcG9uc2UYDCABKAsyGi5vcGVuZW52LnYxLlJlbmRlclJlc3BvbnNlSAASIwoFZXJyb3IYDyABKAsyEi5nb29nbGUucnBjLlN0YXR1c0gAQgoKCHJlc3BvbnNlKl4KCkluZm9MYXlvdXQSGwoXSU5GT19MQVlPVVRfVU5TUEVDSUZJRUQQABIbChdJTkZPX0xBWU9VVF9QRVJfU1VCX0VOVhABEhYKEklORk9fTEFZT1VUX1ZFQ1RPUhACKogBCg1BdXRvcmVzZXRNb2RlEh4KGkFVVE9SRVNFVF9NT0RFX1VOU1BFQ0lGSUVEEAASHAoYQVVUT1JFU0VUX01PREVfTkVYVF9TVEVQEAESHAoYQVVUT1JFU0VUX01PREVfU0FNRV9TVEVQEAISGwoXQVVUT1JFU0VUX01PREVfRElTQUJMRUQQAzK2BwoKRW52U2VydmljZRJFCghEZXNjcmliZRIbLm9wZW5lbnYudjEuRGVzY3JpYmVSZXF1ZXN0Ghwub3BlbmVudi52MS5EZXNjcmliZVJlc3BvbnNlEjwKBVJlc2V0Ehgub3BlbmVudi52MS5SZXNldFJlcXVlc3QaGS5vcGVuZW52LnYxLlJlc2V0UmVzcG9uc2USOQoEU3RlcBIXLm9wZW5lbnYudjEuU3RlcFJlcXVlc3QaGC5vcGVuZW52LnYxLlN0ZXBSZXNwb25zZRJLCgpSZXNldEJhdGNoEh0ub3BlbmVudi52MS5SZXNldEJhdGNoUmVxdWVzdBoeLm9wZW5lbnYudjEuUmVzZXRCYXRjaFJlc3BvbnNlEkgKCVN0ZXBCYXRjaBIcLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVxdWVzdBodLm9wZW5lbnYudjEuU3RlcEJhdGNoUmVzcG9uc2USPAoFU3RhdGUSGC5vcGVuZW52LnYxLlN0YXRlUmVxdWVzdBoZLm9wZW5lbnYudjEuU3RhdGVSZXNwb25zZRJRCgxDbG9zZVNlc3Npb24SHy5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIC5vcGVuZW52LnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEk8KClN0ZXBTdHJlYW0SHS5vcGVuZW52LnYxLlN0ZXBTdHJlYW1SZXF1ZXN0Gh4ub3BlbmVudi52MS5TdGVwU3RyZWFtUmVzcG9uc2UoATABEkgKCUxpc3RUb29scxIcLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVxdWVzdBodLm9wZW5lbnYudjEuTGlzdFRvb2xzUmVzcG9uc2USRQoIQ2FsbFRvb2wSGy5vcGVuZW52LnYxLkNhbGxUb29sUmVxdWVzdBocLm9wZW5lbnYudjEuQ2FsbFRvb2xSZXNwb25zZRJICglMaXN0VGFza3MSHC5vcGVuZW52LnYxLkxpc3RUYXNrc1JlcXVlc3QaHS5vcGVuZW52LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEj8KBlJlbmRlchIZLm9wZW5lbnYudjEuUmVuZGVyUmVxdWVzdBoaLm9wZW5lbnYudjEuUmVuZGVyUmVzcG9uc2USUwoMV2F0Y2hTZXNzaW9uEh8ub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiAub3BlbmVudi52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_rpc_status, file_openenv_v1_frames, file_openenv_v1_spaces, file_openenv_v1_tasks, file_openenv_v1_tools, file_openenv_v1_values]);
 
 /**
  * DescribeRequest asks for the environment spec.
@@ -153,6 +153,15 @@ export type DescribeResponse = Message<"openenv.v1.DescribeResponse"> & {
    * @generated from field: repeated openenv.v1.TaskSet tasksets = 11;
    */
   tasksets: TaskSet[];
+
+  /**
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   *
+   * @generated from field: openenv.v1.ServerLoad load = 12;
+   */
+  load?: ServerLoad | undefined;
 };
 
 /**
@@ -294,6 +303,54 @@ export const CapabilitiesSchema: GenMessage<Capabilities> = /*@__PURE__*/
   messageDesc(file_openenv_v1_env_service, 3);
 
 /**
+ * ServerLoad is what a server holds at the moment of the Describe call, so a
+ * client that spreads sessions over several servers (pods behind one DNS
+ * name) can place them where there is room. (Since 1.5.)
+ *
+ * @generated from message openenv.v1.ServerLoad
+ */
+export type ServerLoad = Message<"openenv.v1.ServerLoad"> & {
+  /**
+   * Sessions open now, single and batched, those being made included (what
+   * Capabilities.max_sessions counts).
+   *
+   * @generated from field: int32 sessions = 1;
+   */
+  sessions: number;
+
+  /**
+   * Sub-environments held by batched sessions now, those being made included
+   * (what Capabilities.max_envs counts).
+   *
+   * @generated from field: int32 batched_envs = 2;
+   */
+  batchedEnvs: number;
+
+  /**
+   * Whether the server is draining (SIGTERM): it takes no new sessions, and
+   * its open ones end within its drain time.
+   *
+   * @generated from field: bool draining = 3;
+   */
+  draining: boolean;
+
+  /**
+   * Whether the server takes no new sessions because too many env calls are
+   * stuck past their timeout (`--max-abandoned`); readiness is NOT_SERVING.
+   *
+   * @generated from field: bool saturated = 4;
+   */
+  saturated: boolean;
+};
+
+/**
+ * Describes the message openenv.v1.ServerLoad.
+ * Use `create(ServerLoadSchema)` to create a new message.
+ */
+export const ServerLoadSchema: GenMessage<ServerLoad> = /*@__PURE__*/
+  messageDesc(file_openenv_v1_env_service, 4);
+
+/**
  * NewSession asks for a new single-env session.
  *
  * @generated from message openenv.v1.NewSession
@@ -326,7 +383,7 @@ export type NewSession = Message<"openenv.v1.NewSession"> & {
  * Use `create(NewSessionSchema)` to create a new message.
  */
 export const NewSessionSchema: GenMessage<NewSession> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 4);
+  messageDesc(file_openenv_v1_env_service, 5);
 
 /**
  * ResetRequest starts a new episode of a single-env session.
@@ -407,7 +464,7 @@ export type ResetRequest = Message<"openenv.v1.ResetRequest"> & {
  * Use `create(ResetRequestSchema)` to create a new message.
  */
 export const ResetRequestSchema: GenMessage<ResetRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 5);
+  messageDesc(file_openenv_v1_env_service, 6);
 
 /**
  * ResetResponse is the first observation of the new episode.
@@ -449,7 +506,7 @@ export type ResetResponse = Message<"openenv.v1.ResetResponse"> & {
  * Use `create(ResetResponseSchema)` to create a new message.
  */
 export const ResetResponseSchema: GenMessage<ResetResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 6);
+  messageDesc(file_openenv_v1_env_service, 7);
 
 /**
  * StepRequest applies one action to a single-env session.
@@ -489,7 +546,7 @@ export type StepRequest = Message<"openenv.v1.StepRequest"> & {
  * Use `create(StepRequestSchema)` to create a new message.
  */
 export const StepRequestSchema: GenMessage<StepRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 7);
+  messageDesc(file_openenv_v1_env_service, 8);
 
 /**
  * StepResponse is the outcome of one step (Gymnasium's five values).
@@ -554,7 +611,7 @@ export type StepResponse = Message<"openenv.v1.StepResponse"> & {
  * Use `create(StepResponseSchema)` to create a new message.
  */
 export const StepResponseSchema: GenMessage<StepResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 8);
+  messageDesc(file_openenv_v1_env_service, 9);
 
 /**
  * NewBatchSession asks for a new batched session.
@@ -600,7 +657,7 @@ export type NewBatchSession = Message<"openenv.v1.NewBatchSession"> & {
  * Use `create(NewBatchSessionSchema)` to create a new message.
  */
 export const NewBatchSessionSchema: GenMessage<NewBatchSession> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 9);
+  messageDesc(file_openenv_v1_env_service, 10);
 
 /**
  * SubEnvReset is how one sub-environment of a batch starts its episode.
@@ -644,7 +701,7 @@ export type SubEnvReset = Message<"openenv.v1.SubEnvReset"> & {
  * Use `create(SubEnvResetSchema)` to create a new message.
  */
 export const SubEnvResetSchema: GenMessage<SubEnvReset> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 10);
+  messageDesc(file_openenv_v1_env_service, 11);
 
 /**
  * ResetBatchRequest resets sub-environments of a batched session.
@@ -716,7 +773,7 @@ export type ResetBatchRequest = Message<"openenv.v1.ResetBatchRequest"> & {
  * Use `create(ResetBatchRequestSchema)` to create a new message.
  */
 export const ResetBatchRequestSchema: GenMessage<ResetBatchRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 11);
+  messageDesc(file_openenv_v1_env_service, 12);
 
 /**
  * ResetBatchResponse is the first observations of the reset sub-envs.
@@ -777,7 +834,7 @@ export type ResetBatchResponse = Message<"openenv.v1.ResetBatchResponse"> & {
  * Use `create(ResetBatchResponseSchema)` to create a new message.
  */
 export const ResetBatchResponseSchema: GenMessage<ResetBatchResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 12);
+  messageDesc(file_openenv_v1_env_service, 13);
 
 /**
  * StepBatchRequest steps sub-environments of a batched session together.
@@ -822,7 +879,7 @@ export type StepBatchRequest = Message<"openenv.v1.StepBatchRequest"> & {
  * Use `create(StepBatchRequestSchema)` to create a new message.
  */
 export const StepBatchRequestSchema: GenMessage<StepBatchRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 13);
+  messageDesc(file_openenv_v1_env_service, 14);
 
 /**
  * StepBatchResponse is the outcome of one batched step, or of a recv.
@@ -914,7 +971,7 @@ export type StepBatchResponse = Message<"openenv.v1.StepBatchResponse"> & {
  * Use `create(StepBatchResponseSchema)` to create a new message.
  */
 export const StepBatchResponseSchema: GenMessage<StepBatchResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 14);
+  messageDesc(file_openenv_v1_env_service, 15);
 
 /**
  * SubEnvError is the failure of one sub-environment's step.
@@ -942,7 +999,7 @@ export type SubEnvError = Message<"openenv.v1.SubEnvError"> & {
  * Use `create(SubEnvErrorSchema)` to create a new message.
  */
 export const SubEnvErrorSchema: GenMessage<SubEnvError> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 15);
+  messageDesc(file_openenv_v1_env_service, 16);
 
 /**
  * SendRequest starts sub-environment steps without waiting for them
@@ -972,7 +1029,7 @@ export type SendRequest = Message<"openenv.v1.SendRequest"> & {
  * Use `create(SendRequestSchema)` to create a new message.
  */
 export const SendRequestSchema: GenMessage<SendRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 16);
+  messageDesc(file_openenv_v1_env_service, 17);
 
 /**
  * SendResponse confirms that sub-environments have started stepping.
@@ -993,7 +1050,7 @@ export type SendResponse = Message<"openenv.v1.SendResponse"> & {
  * Use `create(SendResponseSchema)` to create a new message.
  */
 export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 17);
+  messageDesc(file_openenv_v1_env_service, 18);
 
 /**
  * RecvRequest collects finished sub-environment steps (EnvPool's recv,
@@ -1016,7 +1073,7 @@ export type RecvRequest = Message<"openenv.v1.RecvRequest"> & {
  * Use `create(RecvRequestSchema)` to create a new message.
  */
 export const RecvRequestSchema: GenMessage<RecvRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 18);
+  messageDesc(file_openenv_v1_env_service, 19);
 
 /**
  * StateRequest asks for a session's state.
@@ -1037,7 +1094,7 @@ export type StateRequest = Message<"openenv.v1.StateRequest"> & {
  * Use `create(StateRequestSchema)` to create a new message.
  */
 export const StateRequestSchema: GenMessage<StateRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 19);
+  messageDesc(file_openenv_v1_env_service, 20);
 
 /**
  * StateResponse is where a session stands.
@@ -1105,7 +1162,7 @@ export type StateResponse = Message<"openenv.v1.StateResponse"> & {
  * Use `create(StateResponseSchema)` to create a new message.
  */
 export const StateResponseSchema: GenMessage<StateResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 20);
+  messageDesc(file_openenv_v1_env_service, 21);
 
 /**
  * CloseSessionRequest closes a session.
@@ -1126,7 +1183,7 @@ export type CloseSessionRequest = Message<"openenv.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 21);
+  messageDesc(file_openenv_v1_env_service, 22);
 
 /**
  * CloseSessionResponse confirms the session is closed.
@@ -1141,7 +1198,7 @@ export type CloseSessionResponse = Message<"openenv.v1.CloseSessionResponse"> & 
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 22);
+  messageDesc(file_openenv_v1_env_service, 23);
 
 /**
  * AttachRequest binds a stream to a session created earlier (by a unary
@@ -1163,7 +1220,7 @@ export type AttachRequest = Message<"openenv.v1.AttachRequest"> & {
  * Use `create(AttachRequestSchema)` to create a new message.
  */
 export const AttachRequestSchema: GenMessage<AttachRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 23);
+  messageDesc(file_openenv_v1_env_service, 24);
 
 /**
  * AttachResponse confirms the attachment and tells where the session stands.
@@ -1184,7 +1241,7 @@ export type AttachResponse = Message<"openenv.v1.AttachResponse"> & {
  * Use `create(AttachResponseSchema)` to create a new message.
  */
 export const AttachResponseSchema: GenMessage<AttachResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 24);
+  messageDesc(file_openenv_v1_env_service, 25);
 
 /**
  * StepStreamRequest is one request on a StepStream.
@@ -1315,7 +1372,7 @@ export type StepStreamRequest = Message<"openenv.v1.StepStreamRequest"> & {
  * Use `create(StepStreamRequestSchema)` to create a new message.
  */
 export const StepStreamRequestSchema: GenMessage<StepStreamRequest> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 25);
+  messageDesc(file_openenv_v1_env_service, 26);
 
 /**
  * StepStreamResponse answers one StepStreamRequest.
@@ -1440,7 +1497,7 @@ export type StepStreamResponse = Message<"openenv.v1.StepStreamResponse"> & {
  * Use `create(StepStreamResponseSchema)` to create a new message.
  */
 export const StepStreamResponseSchema: GenMessage<StepStreamResponse> = /*@__PURE__*/
-  messageDesc(file_openenv_v1_env_service, 26);
+  messageDesc(file_openenv_v1_env_service, 27);
 
 /**
  * InfoLayout is how the infos of a batched session travel.

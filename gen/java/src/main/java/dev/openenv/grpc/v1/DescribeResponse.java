@@ -576,6 +576,50 @@ private static final long serialVersionUID = 0L;
     return tasksets_.get(index);
   }
 
+  public static final int LOAD_FIELD_NUMBER = 12;
+  private dev.openenv.grpc.v1.ServerLoad load_;
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   * @return Whether the load field is set.
+   */
+  @java.lang.Override
+  public boolean hasLoad() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   * @return The load.
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ServerLoad getLoad() {
+    return load_ == null ? dev.openenv.grpc.v1.ServerLoad.getDefaultInstance() : load_;
+  }
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   */
+  @java.lang.Override
+  public dev.openenv.grpc.v1.ServerLoadOrBuilder getLoadOrBuilder() {
+    return load_ == null ? dev.openenv.grpc.v1.ServerLoad.getDefaultInstance() : load_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -622,6 +666,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < tasksets_.size(); i++) {
       output.writeMessage(11, tasksets_.get(i));
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeMessage(12, getLoad());
     }
     getUnknownFields().writeTo(output);
   }
@@ -677,6 +724,10 @@ private static final long serialVersionUID = 0L;
           }
           size += 1 * count;
         }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, getLoad());
+    }
     return size;
   }
   @java.lang.Override
@@ -738,6 +789,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getToolsList())) return false;
     if (!getTasksetsList()
         .equals(other.getTasksetsList())) return false;
+    if (hasLoad() != other.hasLoad()) return false;
+    if (hasLoad()) {
+      if (!getLoad()
+          .equals(other.getLoad())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -784,6 +840,10 @@ private static final long serialVersionUID = 0L;
     if (getTasksetsCount() > 0) {
       hash = (37 * hash) + TASKSETS_FIELD_NUMBER;
       hash = (53 * hash) + getTasksetsList().hashCode();
+    }
+    if (hasLoad()) {
+      hash = (37 * hash) + LOAD_FIELD_NUMBER;
+      hash = (53 * hash) + getLoad().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -926,6 +986,7 @@ private static final long serialVersionUID = 0L;
         internalGetMetadataFieldBuilder();
         internalGetToolsFieldBuilder();
         internalGetTasksetsFieldBuilder();
+        internalGetLoadFieldBuilder();
       }
     }
     @java.lang.Override
@@ -975,6 +1036,11 @@ private static final long serialVersionUID = 0L;
         tasksetsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000400);
+      load_ = null;
+      if (loadBuilder_ != null) {
+        loadBuilder_.dispose();
+        loadBuilder_ = null;
+      }
       return this;
     }
 
@@ -1072,6 +1138,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.serverVersion_ = serverVersion_;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.load_ = loadBuilder_ == null
+            ? load_
+            : loadBuilder_.build();
+        to_bitField0_ |= 0x00000020;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1174,6 +1246,9 @@ private static final long serialVersionUID = 0L;
             tasksetsBuilder_.addAllMessages(other.tasksets_);
           }
         }
+      }
+      if (other.hasLoad()) {
+        mergeLoad(other.getLoad());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1280,6 +1355,13 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 90
+            case 98: {
+              input.readMessage(
+                  internalGetLoadFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3109,6 +3191,179 @@ private static final long serialVersionUID = 0L;
         tasksets_ = null;
       }
       return tasksetsBuilder_;
+    }
+
+    private dev.openenv.grpc.v1.ServerLoad load_;
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ServerLoad, dev.openenv.grpc.v1.ServerLoad.Builder, dev.openenv.grpc.v1.ServerLoadOrBuilder> loadBuilder_;
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     * @return Whether the load field is set.
+     */
+    public boolean hasLoad() {
+      return ((bitField0_ & 0x00000800) != 0);
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     * @return The load.
+     */
+    public dev.openenv.grpc.v1.ServerLoad getLoad() {
+      if (loadBuilder_ == null) {
+        return load_ == null ? dev.openenv.grpc.v1.ServerLoad.getDefaultInstance() : load_;
+      } else {
+        return loadBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public Builder setLoad(dev.openenv.grpc.v1.ServerLoad value) {
+      if (loadBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        load_ = value;
+      } else {
+        loadBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public Builder setLoad(
+        dev.openenv.grpc.v1.ServerLoad.Builder builderForValue) {
+      if (loadBuilder_ == null) {
+        load_ = builderForValue.build();
+      } else {
+        loadBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public Builder mergeLoad(dev.openenv.grpc.v1.ServerLoad value) {
+      if (loadBuilder_ == null) {
+        if (((bitField0_ & 0x00000800) != 0) &&
+          load_ != null &&
+          load_ != dev.openenv.grpc.v1.ServerLoad.getDefaultInstance()) {
+          getLoadBuilder().mergeFrom(value);
+        } else {
+          load_ = value;
+        }
+      } else {
+        loadBuilder_.mergeFrom(value);
+      }
+      if (load_ != null) {
+        bitField0_ |= 0x00000800;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public Builder clearLoad() {
+      bitField0_ = (bitField0_ & ~0x00000800);
+      load_ = null;
+      if (loadBuilder_ != null) {
+        loadBuilder_.dispose();
+        loadBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public dev.openenv.grpc.v1.ServerLoad.Builder getLoadBuilder() {
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return internalGetLoadFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    public dev.openenv.grpc.v1.ServerLoadOrBuilder getLoadOrBuilder() {
+      if (loadBuilder_ != null) {
+        return loadBuilder_.getMessageOrBuilder();
+      } else {
+        return load_ == null ?
+            dev.openenv.grpc.v1.ServerLoad.getDefaultInstance() : load_;
+      }
+    }
+    /**
+     * <pre>
+     * What the server holds at the moment of this call, read fresh on every
+     * Describe (the other fields do not change while a server runs). Unset
+     * from servers older than 1.5. (Since 1.5.)
+     * </pre>
+     *
+     * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.openenv.grpc.v1.ServerLoad, dev.openenv.grpc.v1.ServerLoad.Builder, dev.openenv.grpc.v1.ServerLoadOrBuilder> 
+        internalGetLoadFieldBuilder() {
+      if (loadBuilder_ == null) {
+        loadBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.openenv.grpc.v1.ServerLoad, dev.openenv.grpc.v1.ServerLoad.Builder, dev.openenv.grpc.v1.ServerLoadOrBuilder>(
+                getLoad(),
+                getParentForChildren(),
+                isClean());
+        load_ = null;
+      }
+      return loadBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:openenv.v1.DescribeResponse)

@@ -329,4 +329,37 @@ public interface DescribeResponseOrBuilder extends
    */
   dev.openenv.grpc.v1.TaskSetOrBuilder getTasksetsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   * @return Whether the load field is set.
+   */
+  boolean hasLoad();
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   * @return The load.
+   */
+  dev.openenv.grpc.v1.ServerLoad getLoad();
+  /**
+   * <pre>
+   * What the server holds at the moment of this call, read fresh on every
+   * Describe (the other fields do not change while a server runs). Unset
+   * from servers older than 1.5. (Since 1.5.)
+   * </pre>
+   *
+   * <code>.openenv.v1.ServerLoad load = 12 [json_name = "load"];</code>
+   */
+  dev.openenv.grpc.v1.ServerLoadOrBuilder getLoadOrBuilder();
 }

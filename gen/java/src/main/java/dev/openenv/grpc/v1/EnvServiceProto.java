@@ -47,6 +47,11 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_openenv_v1_Capabilities_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_openenv_v1_ServerLoad_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_openenv_v1_ServerLoad_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_openenv_v1_NewSession_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -191,7 +196,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
       "roto\032\027openenv/v1/spaces.proto\032\026openenv/v" +
       "1/tasks.proto\032\026openenv/v1/tools.proto\032\027o" +
       "penenv/v1/values.proto\"\021\n\017DescribeReques" +
-      "t\"\233\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t" +
+      "t\"\307\004\n\020DescribeResponse\022\031\n\010env_name\030\001 \001(\t" +
       "R\007envName\022\037\n\013env_version\030\002 \001(\tR\nenvVersi" +
       "on\022)\n\020protocol_version\030\003 \001(\tR\017protocolVe" +
       "rsion\022>\n\021observation_space\030\004 \001(\0132\021.opene" +
@@ -204,189 +209,193 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
       "ValueR\010metadata\022%\n\016server_version\030\t \001(\tR" +
       "\rserverVersion\022&\n\005tools\030\n \003(\0132\020.openenv." +
       "v1.ToolR\005tools\022/\n\010tasksets\030\013 \003(\0132\023.opene" +
-      "nv.v1.TaskSetR\010tasksets\"3\n\013RewardRange\022\020" +
-      "\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high\"\363\003\n" +
-      "\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batched\022" +
-      "\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_sessions\030\003 " +
-      "\001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(\0132\031." +
-      "google.protobuf.DurationR\nsessionTtl\022*\n\021" +
-      "max_message_bytes\030\005 \001(\005R\017maxMessageBytes" +
-      "\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B\n\017au" +
-      "toreset_modes\030\007 \003(\0162\031.openenv.v1.Autores" +
-      "etModeR\016autoresetModes\022<\n\014step_timeout\030\010" +
-      " \001(\0132\031.google.protobuf.DurationR\013stepTim" +
-      "eout\022>\n\rreset_timeout\030\t \001(\0132\031.google.pro" +
-      "tobuf.DurationR\014resetTimeout\022\031\n\010max_envs" +
-      "\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030\013 \001(" +
-      "\005R\017vectorProcesses\"L\n\nNewSession\022\035\n\nrequ" +
-      "est_id\030\001 \001(\tR\trequestId\022\037\n\013render_mode\030\002" +
-      " \001(\tR\nrenderMode\"\255\002\n\014ResetRequest\022\037\n\nses" +
-      "sion_id\030\001 \001(\tH\000R\tsessionId\0229\n\013new_sessio" +
-      "n\030\002 \001(\0132\026.openenv.v1.NewSessionH\000R\nnewSe" +
-      "ssion\022\035\n\nrequest_id\030\003 \001(\tR\trequestId\022\027\n\004" +
-      "seed\030\004 \001(\004H\001R\004seed\210\001\001\022.\n\007options\030\005 \001(\0132\024" +
-      ".openenv.v1.MapValueR\007options\022\027\n\007task_id" +
-      "\030\006 \001(\tR\006taskId\022,\n\004task\030\007 \001(\0132\030.openenv.v" +
-      "1.TaskSelectorR\004taskB\t\n\007sessionB\007\n\005_seed" +
-      "\"\254\001\n\rResetResponse\022\035\n\nsession_id\030\001 \001(\tR\t" +
-      "sessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisodeId" +
-      "\0223\n\013observation\030\003 \001(\0132\021.openenv.v1.Value" +
-      "R\013observation\022(\n\004info\030\004 \001(\0132\024.openenv.v1" +
-      ".MapValueR\004info\"v\n\013StepRequest\022\035\n\nsessio" +
-      "n_id\030\001 \001(\tR\tsessionId\022)\n\006action\030\002 \001(\0132\021." +
-      "openenv.v1.ValueR\006action\022\035\n\nstep_index\030\003" +
-      " \001(\003R\tstepIndex\"\204\003\n\014StepResponse\0223\n\013obse" +
-      "rvation\030\001 \001(\0132\021.openenv.v1.ValueR\013observ" +
-      "ation\022\026\n\006reward\030\002 \001(\001R\006reward\022[\n\021reward_" +
-      "components\030\003 \003(\0132..openenv.v1.StepRespon" +
-      "se.RewardComponentsEntryR\020rewardComponen" +
-      "ts\022\036\n\nterminated\030\004 \001(\010R\nterminated\022\034\n\ttr" +
-      "uncated\030\005 \001(\010R\ttruncated\022(\n\004info\030\006 \001(\0132\024" +
-      ".openenv.v1.MapValueR\004info\022\035\n\nstep_index" +
-      "\030\007 \001(\003R\tstepIndex\032C\n\025RewardComponentsEnt" +
-      "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\001R\005val" +
-      "ue:\0028\001\"\306\001\n\017NewBatchSession\022\035\n\nrequest_id" +
-      "\030\001 \001(\tR\trequestId\022\031\n\010num_envs\030\002 \001(\005R\007num" +
-      "Envs\022@\n\016autoreset_mode\030\003 \001(\0162\031.openenv.v" +
-      "1.AutoresetModeR\rautoresetMode\0227\n\013info_l" +
-      "ayout\030\004 \001(\0162\026.openenv.v1.InfoLayoutR\ninf" +
-      "oLayout\"\246\001\n\013SubEnvReset\022\027\n\004seed\030\001 \001(\004H\000R" +
-      "\004seed\210\001\001\022\027\n\007task_id\030\002 \001(\tR\006taskId\022.\n\007opt" +
-      "ions\030\003 \001(\0132\024.openenv.v1.MapValueR\007option" +
-      "s\022,\n\004task\030\004 \001(\0132\030.openenv.v1.TaskSelecto" +
-      "rR\004taskB\007\n\005_seed\"\226\002\n\021ResetBatchRequest\022\037" +
-      "\n\nsession_id\030\001 \001(\tH\000R\tsessionId\022>\n\013new_s" +
-      "ession\030\002 \001(\0132\033.openenv.v1.NewBatchSessio" +
-      "nH\000R\nnewSession\022\035\n\nrequest_id\030\003 \001(\tR\treq" +
-      "uestId\022\027\n\007env_ids\030\004 \003(\005R\006envIds\022)\n\003all\030\005" +
-      " \001(\0132\027.openenv.v1.SubEnvResetR\003all\0222\n\010su" +
-      "b_envs\030\006 \003(\0132\027.openenv.v1.SubEnvResetR\007s" +
-      "ubEnvsB\t\n\007session\"\205\002\n\022ResetBatchResponse" +
-      "\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepiso" +
-      "de_id\030\002 \001(\tR\tepisodeId\022\027\n\007env_ids\030\003 \003(\005R" +
-      "\006envIds\0225\n\014observations\030\004 \001(\0132\021.openenv." +
-      "v1.ValueR\014observations\022*\n\005infos\030\005 \003(\0132\024." +
-      "openenv.v1.MapValueR\005infos\0225\n\013vector_inf" +
-      "o\030\006 \001(\0132\024.openenv.v1.MapValueR\nvectorInf" +
-      "o\"\226\001\n\020StepBatchRequest\022\035\n\nsession_id\030\001 \001" +
-      "(\tR\tsessionId\022\027\n\007env_ids\030\002 \003(\005R\006envIds\022+" +
-      "\n\007actions\030\003 \001(\0132\021.openenv.v1.ValueR\007acti" +
-      "ons\022\035\n\nstep_index\030\004 \001(\003R\tstepIndex\"\373\004\n\021S" +
-      "tepBatchResponse\022\027\n\007env_ids\030\001 \003(\005R\006envId" +
-      "s\0225\n\014observations\030\002 \001(\0132\021.openenv.v1.Val" +
-      "ueR\014observations\022,\n\007rewards\030\003 \001(\0132\022.open" +
-      "env.v1.TensorR\007rewards\0226\n\014terminations\030\004" +
-      " \001(\0132\022.openenv.v1.TensorR\014terminations\0224" +
-      "\n\013truncations\030\005 \001(\0132\022.openenv.v1.TensorR" +
-      "\013truncations\022`\n\021reward_components\030\006 \003(\0132" +
-      "3.openenv.v1.StepBatchResponse.RewardCom" +
-      "ponentsEntryR\020rewardComponents\022*\n\005infos\030" +
-      "\007 \003(\0132\024.openenv.v1.MapValueR\005infos\022\035\n\nst" +
-      "ep_index\030\010 \001(\003R\tstepIndex\022=\n\016sub_env_err" +
-      "ors\030\t \003(\0132\027.openenv.v1.SubEnvErrorR\014subE" +
-      "nvErrors\0225\n\013vector_info\030\n \001(\0132\024.openenv." +
-      "v1.MapValueR\nvectorInfo\032W\n\025RewardCompone" +
-      "ntsEntry\022\020\n\003key\030\001 \001(\tR\003key\022(\n\005value\030\002 \001(" +
-      "\0132\022.openenv.v1.TensorR\005value:\0028\001\"P\n\013SubE" +
-      "nvError\022\025\n\006env_id\030\001 \001(\005R\005envId\022*\n\006status" +
-      "\030\002 \001(\0132\022.google.rpc.StatusR\006status\"S\n\013Se" +
-      "ndRequest\022\027\n\007env_ids\030\001 \003(\005R\006envIds\022+\n\007ac" +
-      "tions\030\002 \001(\0132\021.openenv.v1.ValueR\007actions\"" +
-      "\'\n\014SendResponse\022\027\n\007env_ids\030\001 \003(\005R\006envIds" +
-      "\"(\n\013RecvRequest\022\031\n\010num_envs\030\001 \001(\005R\007numEn" +
-      "vs\"-\n\014StateRequest\022\035\n\nsession_id\030\001 \001(\tR\t" +
-      "sessionId\"\225\002\n\rStateResponse\022\035\n\nsession_i" +
-      "d\030\001 \001(\tR\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\t" +
-      "episodeId\022\035\n\nstep_count\030\003 \001(\003R\tstepCount" +
-      "\022!\n\014episode_done\030\004 \001(\010R\013episodeDone\022\031\n\010n" +
-      "um_envs\030\005 \001(\005R\007numEnvs\022@\n\016autoreset_mode" +
-      "\030\006 \001(\0162\031.openenv.v1.AutoresetModeR\rautor" +
-      "esetMode\022\'\n\005state\030\007 \001(\0132\021.openenv.v1.Val" +
-      "ueR\005state\"4\n\023CloseSessionRequest\022\035\n\nsess" +
-      "ion_id\030\001 \001(\tR\tsessionId\"\026\n\024CloseSessionR" +
-      "esponse\".\n\rAttachRequest\022\035\n\nsession_id\030\001" +
-      " \001(\tR\tsessionId\"A\n\016AttachResponse\022/\n\005sta" +
-      "te\030\001 \001(\0132\031.openenv.v1.StateResponseR\005sta" +
-      "te\"\303\007\n\021StepStreamRequest\022\020\n\003seq\030\001 \001(\004R\003s" +
-      "eq\022?\n\rreset_request\030\002 \001(\0132\030.openenv.v1.R" +
-      "esetRequestH\000R\014resetRequest\022<\n\014step_requ" +
-      "est\030\003 \001(\0132\027.openenv.v1.StepRequestH\000R\013st" +
-      "epRequest\022O\n\023reset_batch_request\030\004 \001(\0132\035" +
-      ".openenv.v1.ResetBatchRequestH\000R\021resetBa" +
-      "tchRequest\022L\n\022step_batch_request\030\005 \001(\0132\034" +
-      ".openenv.v1.StepBatchRequestH\000R\020stepBatc" +
-      "hRequest\022?\n\rstate_request\030\006 \001(\0132\030.openen" +
-      "v.v1.StateRequestH\000R\014stateRequest\022B\n\016att" +
-      "ach_request\030\007 \001(\0132\031.openenv.v1.AttachReq" +
-      "uestH\000R\rattachRequest\022<\n\014send_request\030\010 " +
-      "\001(\0132\027.openenv.v1.SendRequestH\000R\013sendRequ" +
-      "est\022<\n\014recv_request\030\t \001(\0132\027.openenv.v1.R" +
-      "ecvRequestH\000R\013recvRequest\022L\n\022list_tools_" +
-      "request\030\n \001(\0132\034.openenv.v1.ListToolsRequ" +
-      "estH\000R\020listToolsRequest\022I\n\021call_tool_req" +
-      "uest\030\013 \001(\0132\033.openenv.v1.CallToolRequestH" +
-      "\000R\017callToolRequest\022B\n\016render_request\030\014 \001" +
-      "(\0132\031.openenv.v1.RenderRequestH\000R\rrenderR" +
-      "equest\022T\n\rtrace_context\030\017 \003(\0132/.openenv." +
-      "v1.StepStreamRequest.TraceContextEntryR\014" +
-      "traceContext\032?\n\021TraceContextEntry\022\020\n\003key" +
-      "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\t\n" +
-      "\007request\"\200\007\n\022StepStreamResponse\022\020\n\003seq\030\001" +
-      " \001(\004R\003seq\022B\n\016reset_response\030\002 \001(\0132\031.open" +
-      "env.v1.ResetResponseH\000R\rresetResponse\022?\n" +
-      "\rstep_response\030\003 \001(\0132\030.openenv.v1.StepRe" +
-      "sponseH\000R\014stepResponse\022R\n\024reset_batch_re" +
-      "sponse\030\004 \001(\0132\036.openenv.v1.ResetBatchResp" +
-      "onseH\000R\022resetBatchResponse\022O\n\023step_batch" +
-      "_response\030\005 \001(\0132\035.openenv.v1.StepBatchRe" +
-      "sponseH\000R\021stepBatchResponse\022B\n\016state_res" +
-      "ponse\030\006 \001(\0132\031.openenv.v1.StateResponseH\000" +
-      "R\rstateResponse\022E\n\017attach_response\030\007 \001(\013" +
-      "2\032.openenv.v1.AttachResponseH\000R\016attachRe" +
-      "sponse\022?\n\rsend_response\030\010 \001(\0132\030.openenv." +
-      "v1.SendResponseH\000R\014sendResponse\022D\n\rrecv_" +
-      "response\030\t \001(\0132\035.openenv.v1.StepBatchRes" +
-      "ponseH\000R\014recvResponse\022O\n\023list_tools_resp" +
-      "onse\030\n \001(\0132\035.openenv.v1.ListToolsRespons" +
-      "eH\000R\021listToolsResponse\022L\n\022call_tool_resp" +
-      "onse\030\013 \001(\0132\034.openenv.v1.CallToolResponse" +
-      "H\000R\020callToolResponse\022E\n\017render_response\030" +
-      "\014 \001(\0132\032.openenv.v1.RenderResponseH\000R\016ren" +
-      "derResponse\022*\n\005error\030\017 \001(\0132\022.google.rpc." +
-      "StatusH\000R\005errorB\n\n\010response*^\n\nInfoLayou" +
-      "t\022\033\n\027INFO_LAYOUT_UNSPECIFIED\020\000\022\033\n\027INFO_L" +
-      "AYOUT_PER_SUB_ENV\020\001\022\026\n\022INFO_LAYOUT_VECTO" +
-      "R\020\002*\210\001\n\rAutoresetMode\022\036\n\032AUTORESET_MODE_" +
-      "UNSPECIFIED\020\000\022\034\n\030AUTORESET_MODE_NEXT_STE" +
-      "P\020\001\022\034\n\030AUTORESET_MODE_SAME_STEP\020\002\022\033\n\027AUT" +
-      "ORESET_MODE_DISABLED\020\0032\266\007\n\nEnvService\022E\n" +
-      "\010Describe\022\033.openenv.v1.DescribeRequest\032\034" +
-      ".openenv.v1.DescribeResponse\022<\n\005Reset\022\030." +
-      "openenv.v1.ResetRequest\032\031.openenv.v1.Res" +
-      "etResponse\0229\n\004Step\022\027.openenv.v1.StepRequ" +
-      "est\032\030.openenv.v1.StepResponse\022K\n\nResetBa" +
-      "tch\022\035.openenv.v1.ResetBatchRequest\032\036.ope" +
-      "nenv.v1.ResetBatchResponse\022H\n\tStepBatch\022" +
-      "\034.openenv.v1.StepBatchRequest\032\035.openenv." +
-      "v1.StepBatchResponse\022<\n\005State\022\030.openenv." +
-      "v1.StateRequest\032\031.openenv.v1.StateRespon" +
-      "se\022Q\n\014CloseSession\022\037.openenv.v1.CloseSes" +
-      "sionRequest\032 .openenv.v1.CloseSessionRes" +
-      "ponse\022O\n\nStepStream\022\035.openenv.v1.StepStr" +
-      "eamRequest\032\036.openenv.v1.StepStreamRespon" +
-      "se(\0010\001\022H\n\tListTools\022\034.openenv.v1.ListToo" +
-      "lsRequest\032\035.openenv.v1.ListToolsResponse" +
-      "\022E\n\010CallTool\022\033.openenv.v1.CallToolReques" +
-      "t\032\034.openenv.v1.CallToolResponse\022H\n\tListT" +
-      "asks\022\034.openenv.v1.ListTasksRequest\032\035.ope" +
-      "nenv.v1.ListTasksResponse\022?\n\006Render\022\031.op" +
-      "enenv.v1.RenderRequest\032\032.openenv.v1.Rend" +
-      "erResponse\022S\n\014WatchSession\022\037.openenv.v1." +
-      "WatchSessionRequest\032 .openenv.v1.WatchSe" +
-      "ssionResponse0\001Bo\n\023dev.openenv.grpc.v1B\017" +
-      "EnvServiceProtoP\001\242\002\003OXX\252\002\nOpenenv.V1\312\002\nO" +
-      "penenv\\V1\342\002\026Openenv\\V1\\GPBMetadata\352\002\013Ope" +
-      "nenv::V1b\006proto3"
+      "nv.v1.TaskSetR\010tasksets\022*\n\004load\030\014 \001(\0132\026." +
+      "openenv.v1.ServerLoadR\004load\"3\n\013RewardRan" +
+      "ge\022\020\n\003low\030\001 \001(\001R\003low\022\022\n\004high\030\002 \001(\001R\004high" +
+      "\"\363\003\n\014Capabilities\022\030\n\007batched\030\001 \001(\010R\007batc" +
+      "hed\022\024\n\005tools\030\002 \001(\010R\005tools\022!\n\014max_session" +
+      "s\030\003 \001(\005R\013maxSessions\022:\n\013session_ttl\030\004 \001(" +
+      "\0132\031.google.protobuf.DurationR\nsessionTtl" +
+      "\022*\n\021max_message_bytes\030\005 \001(\005R\017maxMessageB" +
+      "ytes\022 \n\014max_num_envs\030\006 \001(\005R\nmaxNumEnvs\022B" +
+      "\n\017autoreset_modes\030\007 \003(\0162\031.openenv.v1.Aut" +
+      "oresetModeR\016autoresetModes\022<\n\014step_timeo" +
+      "ut\030\010 \001(\0132\031.google.protobuf.DurationR\013ste" +
+      "pTimeout\022>\n\rreset_timeout\030\t \001(\0132\031.google" +
+      ".protobuf.DurationR\014resetTimeout\022\031\n\010max_" +
+      "envs\030\n \001(\005R\007maxEnvs\022)\n\020vector_processes\030" +
+      "\013 \001(\005R\017vectorProcesses\"\205\001\n\nServerLoad\022\032\n" +
+      "\010sessions\030\001 \001(\005R\010sessions\022!\n\014batched_env" +
+      "s\030\002 \001(\005R\013batchedEnvs\022\032\n\010draining\030\003 \001(\010R\010" +
+      "draining\022\034\n\tsaturated\030\004 \001(\010R\tsaturated\"L" +
+      "\n\nNewSession\022\035\n\nrequest_id\030\001 \001(\tR\treques" +
+      "tId\022\037\n\013render_mode\030\002 \001(\tR\nrenderMode\"\255\002\n" +
+      "\014ResetRequest\022\037\n\nsession_id\030\001 \001(\tH\000R\tses" +
+      "sionId\0229\n\013new_session\030\002 \001(\0132\026.openenv.v1" +
+      ".NewSessionH\000R\nnewSession\022\035\n\nrequest_id\030" +
+      "\003 \001(\tR\trequestId\022\027\n\004seed\030\004 \001(\004H\001R\004seed\210\001" +
+      "\001\022.\n\007options\030\005 \001(\0132\024.openenv.v1.MapValue" +
+      "R\007options\022\027\n\007task_id\030\006 \001(\tR\006taskId\022,\n\004ta" +
+      "sk\030\007 \001(\0132\030.openenv.v1.TaskSelectorR\004task" +
+      "B\t\n\007sessionB\007\n\005_seed\"\254\001\n\rResetResponse\022\035" +
+      "\n\nsession_id\030\001 \001(\tR\tsessionId\022\035\n\nepisode" +
+      "_id\030\002 \001(\tR\tepisodeId\0223\n\013observation\030\003 \001(" +
+      "\0132\021.openenv.v1.ValueR\013observation\022(\n\004inf" +
+      "o\030\004 \001(\0132\024.openenv.v1.MapValueR\004info\"v\n\013S" +
+      "tepRequest\022\035\n\nsession_id\030\001 \001(\tR\tsessionI" +
+      "d\022)\n\006action\030\002 \001(\0132\021.openenv.v1.ValueR\006ac" +
+      "tion\022\035\n\nstep_index\030\003 \001(\003R\tstepIndex\"\204\003\n\014" +
+      "StepResponse\0223\n\013observation\030\001 \001(\0132\021.open" +
+      "env.v1.ValueR\013observation\022\026\n\006reward\030\002 \001(" +
+      "\001R\006reward\022[\n\021reward_components\030\003 \003(\0132..o" +
+      "penenv.v1.StepResponse.RewardComponentsE" +
+      "ntryR\020rewardComponents\022\036\n\nterminated\030\004 \001" +
+      "(\010R\nterminated\022\034\n\ttruncated\030\005 \001(\010R\ttrunc" +
+      "ated\022(\n\004info\030\006 \001(\0132\024.openenv.v1.MapValue" +
+      "R\004info\022\035\n\nstep_index\030\007 \001(\003R\tstepIndex\032C\n" +
+      "\025RewardComponentsEntry\022\020\n\003key\030\001 \001(\tR\003key" +
+      "\022\024\n\005value\030\002 \001(\001R\005value:\0028\001\"\306\001\n\017NewBatchS" +
+      "ession\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\031\n" +
+      "\010num_envs\030\002 \001(\005R\007numEnvs\022@\n\016autoreset_mo" +
+      "de\030\003 \001(\0162\031.openenv.v1.AutoresetModeR\raut" +
+      "oresetMode\0227\n\013info_layout\030\004 \001(\0162\026.openen" +
+      "v.v1.InfoLayoutR\ninfoLayout\"\246\001\n\013SubEnvRe" +
+      "set\022\027\n\004seed\030\001 \001(\004H\000R\004seed\210\001\001\022\027\n\007task_id\030" +
+      "\002 \001(\tR\006taskId\022.\n\007options\030\003 \001(\0132\024.openenv" +
+      ".v1.MapValueR\007options\022,\n\004task\030\004 \001(\0132\030.op" +
+      "enenv.v1.TaskSelectorR\004taskB\007\n\005_seed\"\226\002\n" +
+      "\021ResetBatchRequest\022\037\n\nsession_id\030\001 \001(\tH\000" +
+      "R\tsessionId\022>\n\013new_session\030\002 \001(\0132\033.opene" +
+      "nv.v1.NewBatchSessionH\000R\nnewSession\022\035\n\nr" +
+      "equest_id\030\003 \001(\tR\trequestId\022\027\n\007env_ids\030\004 " +
+      "\003(\005R\006envIds\022)\n\003all\030\005 \001(\0132\027.openenv.v1.Su" +
+      "bEnvResetR\003all\0222\n\010sub_envs\030\006 \003(\0132\027.opene" +
+      "nv.v1.SubEnvResetR\007subEnvsB\t\n\007session\"\205\002" +
+      "\n\022ResetBatchResponse\022\035\n\nsession_id\030\001 \001(\t" +
+      "R\tsessionId\022\035\n\nepisode_id\030\002 \001(\tR\tepisode" +
+      "Id\022\027\n\007env_ids\030\003 \003(\005R\006envIds\0225\n\014observati" +
+      "ons\030\004 \001(\0132\021.openenv.v1.ValueR\014observatio" +
+      "ns\022*\n\005infos\030\005 \003(\0132\024.openenv.v1.MapValueR" +
+      "\005infos\0225\n\013vector_info\030\006 \001(\0132\024.openenv.v1" +
+      ".MapValueR\nvectorInfo\"\226\001\n\020StepBatchReque" +
+      "st\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\027\n\007env" +
+      "_ids\030\002 \003(\005R\006envIds\022+\n\007actions\030\003 \001(\0132\021.op" +
+      "enenv.v1.ValueR\007actions\022\035\n\nstep_index\030\004 " +
+      "\001(\003R\tstepIndex\"\373\004\n\021StepBatchResponse\022\027\n\007" +
+      "env_ids\030\001 \003(\005R\006envIds\0225\n\014observations\030\002 " +
+      "\001(\0132\021.openenv.v1.ValueR\014observations\022,\n\007" +
+      "rewards\030\003 \001(\0132\022.openenv.v1.TensorR\007rewar" +
+      "ds\0226\n\014terminations\030\004 \001(\0132\022.openenv.v1.Te" +
+      "nsorR\014terminations\0224\n\013truncations\030\005 \001(\0132" +
+      "\022.openenv.v1.TensorR\013truncations\022`\n\021rewa" +
+      "rd_components\030\006 \003(\01323.openenv.v1.StepBat" +
+      "chResponse.RewardComponentsEntryR\020reward" +
+      "Components\022*\n\005infos\030\007 \003(\0132\024.openenv.v1.M" +
+      "apValueR\005infos\022\035\n\nstep_index\030\010 \001(\003R\tstep" +
+      "Index\022=\n\016sub_env_errors\030\t \003(\0132\027.openenv." +
+      "v1.SubEnvErrorR\014subEnvErrors\0225\n\013vector_i" +
+      "nfo\030\n \001(\0132\024.openenv.v1.MapValueR\nvectorI" +
+      "nfo\032W\n\025RewardComponentsEntry\022\020\n\003key\030\001 \001(" +
+      "\tR\003key\022(\n\005value\030\002 \001(\0132\022.openenv.v1.Tenso" +
+      "rR\005value:\0028\001\"P\n\013SubEnvError\022\025\n\006env_id\030\001 " +
+      "\001(\005R\005envId\022*\n\006status\030\002 \001(\0132\022.google.rpc." +
+      "StatusR\006status\"S\n\013SendRequest\022\027\n\007env_ids" +
+      "\030\001 \003(\005R\006envIds\022+\n\007actions\030\002 \001(\0132\021.openen" +
+      "v.v1.ValueR\007actions\"\'\n\014SendResponse\022\027\n\007e" +
+      "nv_ids\030\001 \003(\005R\006envIds\"(\n\013RecvRequest\022\031\n\010n" +
+      "um_envs\030\001 \001(\005R\007numEnvs\"-\n\014StateRequest\022\035" +
+      "\n\nsession_id\030\001 \001(\tR\tsessionId\"\225\002\n\rStateR" +
+      "esponse\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\035" +
+      "\n\nepisode_id\030\002 \001(\tR\tepisodeId\022\035\n\nstep_co" +
+      "unt\030\003 \001(\003R\tstepCount\022!\n\014episode_done\030\004 \001" +
+      "(\010R\013episodeDone\022\031\n\010num_envs\030\005 \001(\005R\007numEn" +
+      "vs\022@\n\016autoreset_mode\030\006 \001(\0162\031.openenv.v1." +
+      "AutoresetModeR\rautoresetMode\022\'\n\005state\030\007 " +
+      "\001(\0132\021.openenv.v1.ValueR\005state\"4\n\023CloseSe" +
+      "ssionRequest\022\035\n\nsession_id\030\001 \001(\tR\tsessio" +
+      "nId\"\026\n\024CloseSessionResponse\".\n\rAttachReq" +
+      "uest\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\"A\n\016A" +
+      "ttachResponse\022/\n\005state\030\001 \001(\0132\031.openenv.v" +
+      "1.StateResponseR\005state\"\303\007\n\021StepStreamReq" +
+      "uest\022\020\n\003seq\030\001 \001(\004R\003seq\022?\n\rreset_request\030" +
+      "\002 \001(\0132\030.openenv.v1.ResetRequestH\000R\014reset" +
+      "Request\022<\n\014step_request\030\003 \001(\0132\027.openenv." +
+      "v1.StepRequestH\000R\013stepRequest\022O\n\023reset_b" +
+      "atch_request\030\004 \001(\0132\035.openenv.v1.ResetBat" +
+      "chRequestH\000R\021resetBatchRequest\022L\n\022step_b" +
+      "atch_request\030\005 \001(\0132\034.openenv.v1.StepBatc" +
+      "hRequestH\000R\020stepBatchRequest\022?\n\rstate_re" +
+      "quest\030\006 \001(\0132\030.openenv.v1.StateRequestH\000R" +
+      "\014stateRequest\022B\n\016attach_request\030\007 \001(\0132\031." +
+      "openenv.v1.AttachRequestH\000R\rattachReques" +
+      "t\022<\n\014send_request\030\010 \001(\0132\027.openenv.v1.Sen" +
+      "dRequestH\000R\013sendRequest\022<\n\014recv_request\030" +
+      "\t \001(\0132\027.openenv.v1.RecvRequestH\000R\013recvRe" +
+      "quest\022L\n\022list_tools_request\030\n \001(\0132\034.open" +
+      "env.v1.ListToolsRequestH\000R\020listToolsRequ" +
+      "est\022I\n\021call_tool_request\030\013 \001(\0132\033.openenv" +
+      ".v1.CallToolRequestH\000R\017callToolRequest\022B" +
+      "\n\016render_request\030\014 \001(\0132\031.openenv.v1.Rend" +
+      "erRequestH\000R\rrenderRequest\022T\n\rtrace_cont" +
+      "ext\030\017 \003(\0132/.openenv.v1.StepStreamRequest" +
+      ".TraceContextEntryR\014traceContext\032?\n\021Trac" +
+      "eContextEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value" +
+      "\030\002 \001(\tR\005value:\0028\001B\t\n\007request\"\200\007\n\022StepStr" +
+      "eamResponse\022\020\n\003seq\030\001 \001(\004R\003seq\022B\n\016reset_r" +
+      "esponse\030\002 \001(\0132\031.openenv.v1.ResetResponse" +
+      "H\000R\rresetResponse\022?\n\rstep_response\030\003 \001(\013" +
+      "2\030.openenv.v1.StepResponseH\000R\014stepRespon" +
+      "se\022R\n\024reset_batch_response\030\004 \001(\0132\036.opene" +
+      "nv.v1.ResetBatchResponseH\000R\022resetBatchRe" +
+      "sponse\022O\n\023step_batch_response\030\005 \001(\0132\035.op" +
+      "enenv.v1.StepBatchResponseH\000R\021stepBatchR" +
+      "esponse\022B\n\016state_response\030\006 \001(\0132\031.openen" +
+      "v.v1.StateResponseH\000R\rstateResponse\022E\n\017a" +
+      "ttach_response\030\007 \001(\0132\032.openenv.v1.Attach" +
+      "ResponseH\000R\016attachResponse\022?\n\rsend_respo" +
+      "nse\030\010 \001(\0132\030.openenv.v1.SendResponseH\000R\014s" +
+      "endResponse\022D\n\rrecv_response\030\t \001(\0132\035.ope" +
+      "nenv.v1.StepBatchResponseH\000R\014recvRespons" +
+      "e\022O\n\023list_tools_response\030\n \001(\0132\035.openenv" +
+      ".v1.ListToolsResponseH\000R\021listToolsRespon" +
+      "se\022L\n\022call_tool_response\030\013 \001(\0132\034.openenv" +
+      ".v1.CallToolResponseH\000R\020callToolResponse" +
+      "\022E\n\017render_response\030\014 \001(\0132\032.openenv.v1.R" +
+      "enderResponseH\000R\016renderResponse\022*\n\005error" +
+      "\030\017 \001(\0132\022.google.rpc.StatusH\000R\005errorB\n\n\010r" +
+      "esponse*^\n\nInfoLayout\022\033\n\027INFO_LAYOUT_UNS" +
+      "PECIFIED\020\000\022\033\n\027INFO_LAYOUT_PER_SUB_ENV\020\001\022" +
+      "\026\n\022INFO_LAYOUT_VECTOR\020\002*\210\001\n\rAutoresetMod" +
+      "e\022\036\n\032AUTORESET_MODE_UNSPECIFIED\020\000\022\034\n\030AUT" +
+      "ORESET_MODE_NEXT_STEP\020\001\022\034\n\030AUTORESET_MOD" +
+      "E_SAME_STEP\020\002\022\033\n\027AUTORESET_MODE_DISABLED" +
+      "\020\0032\266\007\n\nEnvService\022E\n\010Describe\022\033.openenv." +
+      "v1.DescribeRequest\032\034.openenv.v1.Describe" +
+      "Response\022<\n\005Reset\022\030.openenv.v1.ResetRequ" +
+      "est\032\031.openenv.v1.ResetResponse\0229\n\004Step\022\027" +
+      ".openenv.v1.StepRequest\032\030.openenv.v1.Ste" +
+      "pResponse\022K\n\nResetBatch\022\035.openenv.v1.Res" +
+      "etBatchRequest\032\036.openenv.v1.ResetBatchRe" +
+      "sponse\022H\n\tStepBatch\022\034.openenv.v1.StepBat" +
+      "chRequest\032\035.openenv.v1.StepBatchResponse" +
+      "\022<\n\005State\022\030.openenv.v1.StateRequest\032\031.op" +
+      "enenv.v1.StateResponse\022Q\n\014CloseSession\022\037" +
+      ".openenv.v1.CloseSessionRequest\032 .openen" +
+      "v.v1.CloseSessionResponse\022O\n\nStepStream\022" +
+      "\035.openenv.v1.StepStreamRequest\032\036.openenv" +
+      ".v1.StepStreamResponse(\0010\001\022H\n\tListTools\022" +
+      "\034.openenv.v1.ListToolsRequest\032\035.openenv." +
+      "v1.ListToolsResponse\022E\n\010CallTool\022\033.opene" +
+      "nv.v1.CallToolRequest\032\034.openenv.v1.CallT" +
+      "oolResponse\022H\n\tListTasks\022\034.openenv.v1.Li" +
+      "stTasksRequest\032\035.openenv.v1.ListTasksRes" +
+      "ponse\022?\n\006Render\022\031.openenv.v1.RenderReque" +
+      "st\032\032.openenv.v1.RenderResponse\022S\n\014WatchS" +
+      "ession\022\037.openenv.v1.WatchSessionRequest\032" +
+      " .openenv.v1.WatchSessionResponse0\001Bo\n\023d" +
+      "ev.openenv.grpc.v1B\017EnvServiceProtoP\001\242\002\003" +
+      "OXX\252\002\nOpenenv.V1\312\002\nOpenenv\\V1\342\002\026Openenv\\" +
+      "V1\\GPBMetadata\352\002\013Openenv::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -410,7 +419,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_openenv_v1_DescribeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_DescribeResponse_descriptor,
-        new java.lang.String[] { "EnvName", "EnvVersion", "ProtocolVersion", "ObservationSpace", "ActionSpace", "RewardRange", "Capabilities", "Metadata", "ServerVersion", "Tools", "Tasksets", });
+        new java.lang.String[] { "EnvName", "EnvVersion", "ProtocolVersion", "ObservationSpace", "ActionSpace", "RewardRange", "Capabilities", "Metadata", "ServerVersion", "Tools", "Tasksets", "Load", });
     internal_static_openenv_v1_RewardRange_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_openenv_v1_RewardRange_fieldAccessorTable = new
@@ -423,32 +432,38 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_Capabilities_descriptor,
         new java.lang.String[] { "Batched", "Tools", "MaxSessions", "SessionTtl", "MaxMessageBytes", "MaxNumEnvs", "AutoresetModes", "StepTimeout", "ResetTimeout", "MaxEnvs", "VectorProcesses", });
-    internal_static_openenv_v1_NewSession_descriptor =
+    internal_static_openenv_v1_ServerLoad_descriptor =
       getDescriptor().getMessageType(4);
+    internal_static_openenv_v1_ServerLoad_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_openenv_v1_ServerLoad_descriptor,
+        new java.lang.String[] { "Sessions", "BatchedEnvs", "Draining", "Saturated", });
+    internal_static_openenv_v1_NewSession_descriptor =
+      getDescriptor().getMessageType(5);
     internal_static_openenv_v1_NewSession_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_NewSession_descriptor,
         new java.lang.String[] { "RequestId", "RenderMode", });
     internal_static_openenv_v1_ResetRequest_descriptor =
-      getDescriptor().getMessageType(5);
+      getDescriptor().getMessageType(6);
     internal_static_openenv_v1_ResetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetRequest_descriptor,
         new java.lang.String[] { "SessionId", "NewSession", "RequestId", "Seed", "Options", "TaskId", "Task", "Session", });
     internal_static_openenv_v1_ResetResponse_descriptor =
-      getDescriptor().getMessageType(6);
+      getDescriptor().getMessageType(7);
     internal_static_openenv_v1_ResetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetResponse_descriptor,
         new java.lang.String[] { "SessionId", "EpisodeId", "Observation", "Info", });
     internal_static_openenv_v1_StepRequest_descriptor =
-      getDescriptor().getMessageType(7);
+      getDescriptor().getMessageType(8);
     internal_static_openenv_v1_StepRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepRequest_descriptor,
         new java.lang.String[] { "SessionId", "Action", "StepIndex", });
     internal_static_openenv_v1_StepResponse_descriptor =
-      getDescriptor().getMessageType(8);
+      getDescriptor().getMessageType(9);
     internal_static_openenv_v1_StepResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepResponse_descriptor,
@@ -460,37 +475,37 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_openenv_v1_StepResponse_RewardComponentsEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_openenv_v1_NewBatchSession_descriptor =
-      getDescriptor().getMessageType(9);
+      getDescriptor().getMessageType(10);
     internal_static_openenv_v1_NewBatchSession_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_NewBatchSession_descriptor,
         new java.lang.String[] { "RequestId", "NumEnvs", "AutoresetMode", "InfoLayout", });
     internal_static_openenv_v1_SubEnvReset_descriptor =
-      getDescriptor().getMessageType(10);
+      getDescriptor().getMessageType(11);
     internal_static_openenv_v1_SubEnvReset_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SubEnvReset_descriptor,
         new java.lang.String[] { "Seed", "TaskId", "Options", "Task", });
     internal_static_openenv_v1_ResetBatchRequest_descriptor =
-      getDescriptor().getMessageType(11);
+      getDescriptor().getMessageType(12);
     internal_static_openenv_v1_ResetBatchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetBatchRequest_descriptor,
         new java.lang.String[] { "SessionId", "NewSession", "RequestId", "EnvIds", "All", "SubEnvs", "Session", });
     internal_static_openenv_v1_ResetBatchResponse_descriptor =
-      getDescriptor().getMessageType(12);
+      getDescriptor().getMessageType(13);
     internal_static_openenv_v1_ResetBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_ResetBatchResponse_descriptor,
         new java.lang.String[] { "SessionId", "EpisodeId", "EnvIds", "Observations", "Infos", "VectorInfo", });
     internal_static_openenv_v1_StepBatchRequest_descriptor =
-      getDescriptor().getMessageType(13);
+      getDescriptor().getMessageType(14);
     internal_static_openenv_v1_StepBatchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepBatchRequest_descriptor,
         new java.lang.String[] { "SessionId", "EnvIds", "Actions", "StepIndex", });
     internal_static_openenv_v1_StepBatchResponse_descriptor =
-      getDescriptor().getMessageType(14);
+      getDescriptor().getMessageType(15);
     internal_static_openenv_v1_StepBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepBatchResponse_descriptor,
@@ -502,67 +517,67 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_openenv_v1_StepBatchResponse_RewardComponentsEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_openenv_v1_SubEnvError_descriptor =
-      getDescriptor().getMessageType(15);
+      getDescriptor().getMessageType(16);
     internal_static_openenv_v1_SubEnvError_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SubEnvError_descriptor,
         new java.lang.String[] { "EnvId", "Status", });
     internal_static_openenv_v1_SendRequest_descriptor =
-      getDescriptor().getMessageType(16);
+      getDescriptor().getMessageType(17);
     internal_static_openenv_v1_SendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SendRequest_descriptor,
         new java.lang.String[] { "EnvIds", "Actions", });
     internal_static_openenv_v1_SendResponse_descriptor =
-      getDescriptor().getMessageType(17);
+      getDescriptor().getMessageType(18);
     internal_static_openenv_v1_SendResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_SendResponse_descriptor,
         new java.lang.String[] { "EnvIds", });
     internal_static_openenv_v1_RecvRequest_descriptor =
-      getDescriptor().getMessageType(18);
+      getDescriptor().getMessageType(19);
     internal_static_openenv_v1_RecvRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_RecvRequest_descriptor,
         new java.lang.String[] { "NumEnvs", });
     internal_static_openenv_v1_StateRequest_descriptor =
-      getDescriptor().getMessageType(19);
+      getDescriptor().getMessageType(20);
     internal_static_openenv_v1_StateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StateRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_StateResponse_descriptor =
-      getDescriptor().getMessageType(20);
+      getDescriptor().getMessageType(21);
     internal_static_openenv_v1_StateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StateResponse_descriptor,
         new java.lang.String[] { "SessionId", "EpisodeId", "StepCount", "EpisodeDone", "NumEnvs", "AutoresetMode", "State", });
     internal_static_openenv_v1_CloseSessionRequest_descriptor =
-      getDescriptor().getMessageType(21);
+      getDescriptor().getMessageType(22);
     internal_static_openenv_v1_CloseSessionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_CloseSessionRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_CloseSessionResponse_descriptor =
-      getDescriptor().getMessageType(22);
+      getDescriptor().getMessageType(23);
     internal_static_openenv_v1_CloseSessionResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_CloseSessionResponse_descriptor,
         new java.lang.String[] { });
     internal_static_openenv_v1_AttachRequest_descriptor =
-      getDescriptor().getMessageType(23);
+      getDescriptor().getMessageType(24);
     internal_static_openenv_v1_AttachRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_AttachRequest_descriptor,
         new java.lang.String[] { "SessionId", });
     internal_static_openenv_v1_AttachResponse_descriptor =
-      getDescriptor().getMessageType(24);
+      getDescriptor().getMessageType(25);
     internal_static_openenv_v1_AttachResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_AttachResponse_descriptor,
         new java.lang.String[] { "State", });
     internal_static_openenv_v1_StepStreamRequest_descriptor =
-      getDescriptor().getMessageType(25);
+      getDescriptor().getMessageType(26);
     internal_static_openenv_v1_StepStreamRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamRequest_descriptor,
@@ -574,7 +589,7 @@ public final class EnvServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_openenv_v1_StepStreamRequest_TraceContextEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_openenv_v1_StepStreamResponse_descriptor =
-      getDescriptor().getMessageType(26);
+      getDescriptor().getMessageType(27);
     internal_static_openenv_v1_StepStreamResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_openenv_v1_StepStreamResponse_descriptor,
