@@ -36,7 +36,7 @@ from bench.grpc_floor import stream_steps
 from bench.scenarios import SyncDriver
 from bench.servers import Server, Servers
 from openenv_grpc.client import AsyncEnvClient, AsyncStreamSession
-from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
+from openenv_grpc.client.endpoints import Endpoints
 
 WARMUP = 200
 Snapshot = tuple[float, float, float]
@@ -123,7 +123,7 @@ def ours_client_on_floor(server: Server, steps: int) -> None:
 
     async def run() -> None:
         async with grpc.aio.insecure_channel(server.address) as channel:
-            session = AsyncStreamSession(pb_grpc.EnvServiceStub(channel), space)
+            session = AsyncStreamSession(Endpoints.of_channel(channel), space)
             driver = AsyncStreamDriver(session)
             await _async_path(
                 "ours AsyncStreamSession -> floor server", server, _ready(driver), 1, steps

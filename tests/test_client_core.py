@@ -289,19 +289,20 @@ def restartable() -> Iterator[Callable[[], Served]]:
         server.kill()
 
 
-def test_a_remote_env_whose_server_restarted_reports_it_once_and_resets_anew(
+def test_a_remote_env_whose_server_restarted_truncates_the_episode_and_resets_anew(
     restartable: Callable[[], Served],
 ) -> None:
     server = restartable()
     env = RemoteEnv(server.address, timeout=30)
     try:
         env.reset(seed=1)
-        env.step(0)
+        last = env.step(0)[0]
         first = env.session_id
         server.kill()
-        with pytest.raises(errors.Unavailable) as lost:
-            env.step(1)
-        assert any("next reset opens a new session" in note for note in lost.value.__notes__)
+        obs, reward, terminated, truncated, info = env.step(1)
+        assert (reward, terminated, truncated) == (0.0, False, True)
+        assert np.array_equal(obs, last)
+        assert info["error"]["reason"] == "UNAVAILABLE"
         with pytest.raises(gym.error.ResetNeeded, match="stream to the server was lost"):
             env.step(1)
         restarted = restartable()
@@ -315,12 +316,12 @@ def test_a_remote_env_whose_server_restarted_reports_it_once_and_resets_anew(
         env.close()
 
 
-def test_a_remote_env_whose_session_was_reaped_reports_it_once_and_resets_anew(
+def test_a_remote_env_told_to_raise_raises_a_reaped_session_once_and_resets_anew(
     start_server: StartServer,
 ) -> None:
     clock = FakeClock()
     server = start_server(CounterEnv, session_ttl=30, clock=clock)
-    env = RemoteEnv(server.address, timeout=30)
+    env = RemoteEnv(server.address, timeout=30, on_lost="raise")
     try:
         env.reset(options={"start": 5})
         env.step(1)
@@ -340,15 +341,50 @@ def test_a_remote_env_whose_session_was_reaped_reports_it_once_and_resets_anew(
         env.close()
 
 
-def test_a_remote_vector_env_whose_session_was_reaped_reports_it_once_and_resets_anew(
+def test_a_remote_vector_env_whose_session_was_reaped_truncates_its_episodes_and_goes_on(
     start_server: StartServer,
 ) -> None:
+    """The step that meets the lost session ends every episode in it, truncated, the
+    reason in info; the next step makes the sub-envs anew (an autoreset step)."""
     clock = FakeClock()
     server = start_server(CounterEnv, session_ttl=30, clock=clock)
     envs = RemoteVectorEnv(server.address, num_envs=3, timeout=30)
     try:
         envs.reset(options={"start": 1})
-        envs.step(np.array([1, 1, 1]))
+        last = envs.step(np.array([1, 1, 1]))[0]
+        (first,) = envs.session_ids
+        clock.now += 31
+        assert server.run(server.server.sessions.reap_expired()) == [first]
+        obs, rewards, terminations, truncations, infos = envs.step(np.array([1, 1, 1]))
+        assert truncations.tolist() == [True] * 3
+        assert terminations.tolist() == [False] * 3
+        assert rewards.tolist() == [0.0] * 3
+        assert np.array_equal(obs, last)  # their last observations
+        assert infos["_error"].tolist() == [True] * 3
+        assert infos["error"]["reason"].tolist() == [errors.Reason.SESSION_EXPIRED] * 3
+        assert envs.session_ids == [""]
+        obs, rewards, terminations, truncations, _ = envs.step(np.array([1, 1, 1]))
+        (second,) = envs.session_ids
+        assert second not in ("", first)
+        assert obs[:, 0].tolist() == [0, 0, 0]  # first observations, no option given
+        assert not terminations.any() and not truncations.any()
+        assert rewards.tolist() == [0.0] * 3
+        obs, _ = envs.reset(options={"start": 4})
+        assert envs.session_ids == [second]
+        assert obs[:, 0].tolist() == [4, 4, 4]
+        assert envs.step(np.array([0, 1, 2]))[0][:, 0].tolist() == [4, 5, 6]
+    finally:
+        envs.close()
+
+
+def test_a_remote_vector_env_told_to_raise_raises_the_loss_once_and_resets_anew(
+    start_server: StartServer,
+) -> None:
+    clock = FakeClock()
+    server = start_server(CounterEnv, session_ttl=30, clock=clock)
+    envs = RemoteVectorEnv(server.address, num_envs=3, timeout=30, on_lost="raise")
+    try:
+        envs.reset(options={"start": 1})
         (first,) = envs.session_ids
         clock.now += 31
         assert server.run(server.server.sessions.reap_expired()) == [first]
@@ -356,11 +392,8 @@ def test_a_remote_vector_env_whose_session_was_reaped_reports_it_once_and_resets
             envs.step(np.array([1, 1, 1]))
         assert reaped.value.reason == errors.Reason.SESSION_EXPIRED
         obs, _ = envs.reset(options={"start": 4})
-        (second,) = envs.session_ids
-        assert second
-        assert second != first
+        assert envs.session_ids[0] not in ("", first)
         assert obs[:, 0].tolist() == [4, 4, 4]
-        assert envs.step(np.array([0, 1, 2]))[0][:, 0].tolist() == [4, 5, 6]
     finally:
         envs.close()
 

@@ -30,6 +30,7 @@ step index, so the retries the channel makes on UNAVAILABLE, and the
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import pathlib
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -41,7 +42,6 @@ from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stu
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
-from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 from openenv_proto.v1 import tasks_pb2, tools_pb2
 
 from .. import status
@@ -51,11 +51,20 @@ from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 from ..version import check_protocol
 from . import frames, wire
 from .blocking import ClientLoop, Facade, blocking, blocking_iter, client_loop
+from .endpoints import (
+    DEFAULT_REFRESH_SECONDS,
+    Endpoint,
+    Endpoints,
+    elsewhere,
+    is_unknown_session,
+    is_unreachable,
+)
 from .results import (
     BatchResetReply,
     BatchStepReply,
     EnvSpec,
     ResetReply,
+    ServerLoad,
     StateReply,
     StepReply,
     TaskPage,
@@ -82,6 +91,8 @@ class ClientOptions(TypedDict, total=False):
     ca_file, cert_file, key_file: the CA of the server's certificate, and this
         client's certificate and key for mutual TLS.
     token: a bearer token (default $OPENENV_GRPC_TOKEN).
+    refresh_seconds: how often a `dns:` target that names many pods is looked up
+        again (default 10; also whenever none of its pods answers).
     """
 
     timeout: float | None
@@ -93,6 +104,11 @@ class ClientOptions(TypedDict, total=False):
     cert_file: str | None
     key_file: str | None
     token: str | None
+    refresh_seconds: float
+
+
+_CREATING = frozenset({"Reset", "ResetBatch"})
+"""The unary calls that make a session when they name none."""
 
 
 def _error(exc: grpc.RpcError) -> EnvError:
@@ -154,19 +170,26 @@ class AsyncEnvClient:
 
     def __init__(
         self,
-        address: str,
+        address: str | Sequence[str],
         *,
         channel: grpc.aio.Channel | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        self.address = address
+        self.address = address if isinstance(address, str) else ",".join(address)
         self.timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self.deadline_retries = options.get("deadline_retries", 0)
         self.token = wire.token_or_environment(options.get("token"))
         # The step index each session is at, as far as this client has seen it.
         self._step_index: dict[str, int] = {}
-        self._channel = channel or _channel(address, options)
-        self._stub = pb_grpc.EnvServiceStub(self._channel)
+        self._endpoints = (
+            Endpoints.of_channel(channel, self.address)
+            if channel is not None
+            else Endpoints(
+                address,
+                functools.partial(_channel, options=options),
+                refresh_seconds=options.get("refresh_seconds", DEFAULT_REFRESH_SECONDS),
+            )
+        )
         self._spec: EnvSpec | None = None
         self._batched_spaces: BatchedSpaces | None = None
 
@@ -176,9 +199,42 @@ class AsyncEnvClient:
 
     async def describe(self) -> EnvSpec:
         """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        response = await self._invoke(self._stub.Describe, pb.DescribeRequest())
+        response = await self._invoke("Describe", pb.DescribeRequest())
         self._spec = _spec(response)
         return self._spec
+
+    async def load(self) -> tuple[EnvSpec, ServerLoad]:
+        """One Describe, never cached: the spec (kept, as `describe` keeps it) and what the
+        server holds now (since 1.5; all zero from an older server), to choose a server
+        with room."""
+        response = await self._invoke("Describe", pb.DescribeRequest())
+        self._spec = _spec(response)
+        return self._spec, ServerLoad.from_proto(response.load)
+
+    async def loads(self, within: float = 5.0) -> dict[str, tuple[EnvSpec, ServerLoad] | EnvError]:
+        """Describe on every server of the target at once (within `within` seconds):
+        each one's spec and load, or the error that met the call, by address."""
+        endpoints = await self._endpoints.current()
+
+        async def one(endpoint: Endpoint) -> tuple[EnvSpec, ServerLoad] | EnvError:
+            try:
+                async with asyncio.timeout(within):
+                    response = await self._invoke_on(
+                        endpoint, "Describe", pb.DescribeRequest(), "", True
+                    )
+                return _spec(response), ServerLoad.from_proto(response.load)
+            except TimeoutError:
+                endpoint.failed()
+                return DeadlineExceeded(f"{endpoint.address} did not answer within {within} s")
+            except EnvError as error:
+                if is_unreachable(error):
+                    endpoint.failed()
+                return error
+
+        answers = await asyncio.gather(*(one(endpoint) for endpoint in endpoints))
+        return {
+            endpoint.address: answer for endpoint, answer in zip(endpoints, answers, strict=True)
+        }
 
     async def reset(
         self,
@@ -207,7 +263,7 @@ class AsyncEnvClient:
             request_id=request_id,
             render_mode=render_mode,
         )
-        response = await self._invoke(self._stub.Reset, request, session_id, idempotent=True)
+        response = await self._invoke("Reset", request, session_id, idempotent=True)
         self._step_index[response.session_id] = 0
         return ResetReply.from_proto(response, space)
 
@@ -219,7 +275,7 @@ class AsyncEnvClient:
         space = (await self.spec()).observation_space
         index = self._next_step(session_id) if step_index is None else step_index
         request = wire.step_request(action, session_id, index)
-        response = await self._invoke(self._stub.Step, request, session_id, idempotent=True)
+        response = await self._invoke("Step", request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
         return StepReply.from_proto(response, space)
 
@@ -254,7 +310,7 @@ class AsyncEnvClient:
             starts=starts,
             tasks=tasks,
         )
-        response = await self._invoke(self._stub.ResetBatch, request, session_id, idempotent=True)
+        response = await self._invoke("ResetBatch", request, session_id, idempotent=True)
         if not session_id or not env_ids:
             self._step_index[response.session_id] = 0
         return BatchResetReply.from_proto(response, await self._batched())
@@ -264,15 +320,13 @@ class AsyncEnvClient:
     ) -> BatchStepReply:
         """Step sub-envs of a batched session together (all, in order, when env_ids is empty)."""
         request = wire.step_batch_request(actions, session_id, env_ids, self._next_step(session_id))
-        response = await self._invoke(self._stub.StepBatch, request, session_id, idempotent=True)
+        response = await self._invoke("StepBatch", request, session_id, idempotent=True)
         self._step_index[session_id] = response.step_index
         return BatchStepReply.from_proto(response, await self._batched())
 
     async def state(self, session_id: str) -> StateReply:
         """Read a session's episode id, step count and env state."""
-        response = await self._invoke(
-            self._stub.State, pb.StateRequest(session_id=session_id), session_id
-        )
+        response = await self._invoke("State", pb.StateRequest(session_id=session_id), session_id)
         return StateReply.from_proto(response)
 
     async def list_tasks(
@@ -284,14 +338,12 @@ class AsyncEnvClient:
         request = tasks_pb2.ListTasksRequest(
             taskset=taskset, split=split, start=start, page_size=page_size
         )
-        return TaskPage.from_proto(
-            await self._invoke(self._stub.ListTasks, request, idempotent=True)
-        )
+        return TaskPage.from_proto(await self._invoke("ListTasks", request, idempotent=True))
 
     async def list_tools(self, session_id: str) -> list[ToolSpec]:
         """The MCP tools of a session's env (Describe's `tools` for a new session)."""
         request = tools_pb2.ListToolsRequest(session_id=session_id)
-        response = await self._invoke(self._stub.ListTools, request, session_id, idempotent=True)
+        response = await self._invoke("ListTools", request, session_id, idempotent=True)
         return [tool_spec(tool) for tool in response.tools]
 
     async def call_tool(
@@ -307,14 +359,15 @@ class AsyncEnvClient:
         raise InvalidArgument. `request_id` (default: a fresh one) makes a retry return
         the first call's answer instead of running the tool twice."""
         request = tool_request(name, arguments, session_id, request_id or wire.new_request_id())
-        response = await self._invoke(self._stub.CallTool, request, session_id, idempotent=True)
+        response = await self._invoke("CallTool", request, session_id, idempotent=True)
         return tool_result(response)
 
     async def close_session(self, session_id: str) -> None:
         """Close a session and free its env on the server."""
         self._step_index.pop(session_id, None)
+        self._endpoints.forget(session_id)
         await self._invoke(
-            self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id), session_id
+            "CloseSession", pb.CloseSessionRequest(session_id=session_id), session_id
         )
 
     async def render(
@@ -323,7 +376,7 @@ class AsyncEnvClient:
         """A session's current frame, as its env's render() returns it ("raw"; "png" and
         "jpeg" travel smaller and decode with Pillow); None without a render mode."""
         request = frames.render_request(session_id, frame_encoding, jpeg_quality)
-        response = await self._invoke(self._stub.Render, request, session_id)
+        response = await self._invoke("Render", request, session_id)
         return frames.decode_frame(response.frame)
 
     async def watch(
@@ -338,7 +391,8 @@ class AsyncEnvClient:
         """The step summaries and frames (at most `max_fps` a second; 0: none) of a live
         session, as they happen, until it closes (its owner's or an admin's)."""
         request = frames.watch_request(session_id, max_fps, frame_encoding, jpeg_quality)
-        call = self._stub.WatchSession(request, metadata=wire.metadata(session_id, self.token))
+        endpoint = (await self._endpoints.for_session(session_id))[0]
+        call = endpoint.stub.WatchSession(request, metadata=wire.metadata(session_id, self.token))
         try:
             async for message in call:
                 yield frames.watch_event(message, keep_encoded=keep_encoded)
@@ -347,20 +401,28 @@ class AsyncEnvClient:
         finally:
             call.cancel()
 
-    async def stream(self, render_mode: str = "") -> AsyncStreamSession:
+    async def stream(self, render_mode: str = "", *, endpoint: str = "") -> AsyncStreamSession:
         """A new session on its own bidirectional stream (reset or attach it first); the
-        session its first reset creates is made in `render_mode`, if given."""
+        session its first reset creates is made in `render_mode`, if given. The stream goes
+        to the next endpoint in turn, or to the one at `endpoint` (an address of
+        `endpoint_addresses()`), and stays there; a lost stream reopens where the next
+        new session would go."""
         return AsyncStreamSession(
-            self._stub,
+            self._endpoints,
             (await self.spec()).observation_space,
             self.token,
             self.timeout,
             render_mode=render_mode,
+            endpoint=self._endpoints.get(endpoint) if endpoint else None,
         )
 
+    async def endpoint_addresses(self) -> list[str]:
+        """The servers of this client's target now (for a `dns:` target, its records)."""
+        return [endpoint.address for endpoint in await self._endpoints.current()]
+
     async def close(self) -> None:
-        """Close the channel (and with it every stream on it)."""
-        await self._channel.close(grace=None)
+        """Close the channels (and with them every stream on them)."""
+        await self._endpoints.close()
 
     def _next_step(self, session_id: str) -> int:
         known = self._step_index.get(session_id)
@@ -372,15 +434,49 @@ class AsyncEnvClient:
         return self._batched_spaces
 
     async def _invoke(
-        self, method: Any, request: Any, session_id: str = "", *, idempotent: bool = False
+        self, method: str, request: Any, session_id: str = "", *, idempotent: bool = False
     ) -> Any:
-        """One unary call with the client's deadline and headers; failures as EnvErrors.
-        An idempotent call whose deadline passed is sent again `deadline_retries` times (not
+        """One unary call on the endpoint it belongs to (see `endpoints`): a session's own,
+        else the next in turn, going on to the next when one is unreachable (or, for a new
+        session, draining or full). Failures come back as EnvErrors."""
+        endpoints = self._endpoints
+        if endpoints.single:
+            return await self._invoke_on(endpoints.first, method, request, session_id, idempotent)
+        tried = await (endpoints.for_session(session_id) if session_id else endpoints.candidates())
+        for n, endpoint in enumerate(tried, 1):
+            try:
+                response = await self._invoke_on(endpoint, method, request, session_id, idempotent)
+            except EnvError as error:
+                if n == len(tried) or not self._try_next(error, method, session_id, endpoint):
+                    raise
+                continue
+            if session_id:
+                endpoints.own(session_id, endpoint)
+            elif method in _CREATING:
+                endpoints.own(response.session_id, endpoint)
+            return response
+        raise AssertionError("unreachable")
+
+    def _try_next(self, error: EnvError, method: str, session_id: str, endpoint: Endpoint) -> bool:
+        """Whether a call that failed on `endpoint` goes on to the next one."""
+        if is_unreachable(error):
+            endpoint.failed()
+            return self._endpoints.owner(session_id) is None  # a session's own pod is gone
+        if session_id:
+            return is_unknown_session(error) and self._endpoints.owner(session_id) is None
+        return method in _CREATING and elsewhere(error)
+
+    async def _invoke_on(
+        self, endpoint: Endpoint, method: str, request: Any, session_id: str, idempotent: bool
+    ) -> Any:
+        """One unary call to one endpoint with the client's deadline and headers. An
+        idempotent call whose deadline passed is sent again `deadline_retries` times (not
         one the server failed itself: ENV_TIMEOUT has closed the session)."""
+        call = getattr(endpoint.stub, method)
         attempts = 1 + (self.deadline_retries if idempotent else 0)
         for attempt in range(attempts):
             try:
-                return await method(
+                return await call(
                     request, timeout=self.timeout, metadata=wire.metadata(session_id, self.token)
                 )
             except grpc.RpcError as exc:
@@ -411,8 +507,9 @@ def tool_request(
     )
 
 
-def _channel(address: str, options: ClientOptions) -> grpc.aio.Channel:
-    """A grpc.aio channel to `address` (bound to the running loop), TLS when asked."""
+def _channel(address: str, host: str = "", *, options: ClientOptions) -> grpc.aio.Channel:
+    """A grpc.aio channel to `address` (bound to the running loop), TLS when asked; `host`
+    is the name the server's certificate is for when `address` is one of its IPs."""
     settings = wire.channel_options(
         options.get("max_message_bytes", wire.DEFAULT_MAX_MESSAGE_BYTES),
         options.get("keepalive_seconds", 30.0),
@@ -421,6 +518,8 @@ def _channel(address: str, options: ClientOptions) -> grpc.aio.Channel:
         options.get("ca_file"), options.get("cert_file"), options.get("key_file")
     )
     if tls is not None:
+        if host:
+            settings.append(("grpc.ssl_target_name_override", host))
         return grpc.aio.secure_channel(address, tls, options=settings)
     return grpc.aio.insecure_channel(address, options=settings)
 
@@ -457,14 +556,18 @@ class AsyncStreamSession:
 
     def __init__(
         self,
-        stub: Any,
+        endpoints: Endpoints,
         space: gs.Space[Any],
         token: str = "",
         timeout: float | None = None,
         *,
         render_mode: str = "",
+        endpoint: Endpoint | None = None,
     ) -> None:
-        self._stub = stub
+        self._endpoints = endpoints
+        self._pinned = endpoint
+        self.endpoint = ""
+        """The address of the server the stream is on ("" before its first request)."""
         self.render_mode = render_mode
         self._token = token
         self._timeout = timeout
@@ -617,6 +720,7 @@ class AsyncStreamSession:
     def _reopen_if_lost(self) -> None:
         if self._lost is not None and not self._closed:
             self._lost, self.session_id, self.num_envs, self.step_index = None, "", 0, 0
+            self._pinned = None  # the new stream goes where the next new session would
 
     async def _call(self, kind: str, message: Any, *, next_step: bool = False) -> Any:
         """Send one request and read its answer; raise its in-band error, or the error
@@ -643,10 +747,37 @@ class AsyncStreamSession:
         return await self._exchange(kind, message)
 
     async def _open(self, kind: str, message: Any) -> Any:
-        """The first request on a new stream: it waits for the server to be reachable,
-        for `timeout` seconds at most."""
-        self._call_obj = self._stub.StepStream(
-            metadata=wire.metadata(token=self._token), wait_for_ready=True
+        """The first request on a new stream. With one server it waits for the server to
+        be reachable, for `timeout` seconds at most; with several it goes to the next in
+        turn, and on to the next while one is unreachable, draining or full (or, for an
+        attach, does not know the session)."""
+        attaching = kind == "attach_request"
+        if self._pinned is not None:
+            tried = [self._pinned]
+        elif attaching:
+            tried = await self._endpoints.for_session(message.session_id)
+        else:
+            tried = await self._endpoints.candidates()
+        for n, endpoint in enumerate(tried, 1):
+            try:
+                answer = await self._open_on(endpoint, kind, message, wait=len(tried) == 1)
+            except EnvError as error:
+                moved = is_unknown_session(error) if attaching else elsewhere(error)
+                if n == len(tried) or not moved:
+                    raise
+                if is_unreachable(error):
+                    endpoint.failed()
+                self._lost = None
+                continue
+            self.endpoint = endpoint.address
+            made = getattr(answer, "session_id", "") or getattr(message, "session_id", "")
+            self._endpoints.own(made, endpoint)
+            return answer
+        raise AssertionError("unreachable")
+
+    async def _open_on(self, endpoint: Endpoint, kind: str, message: Any, *, wait: bool) -> Any:
+        self._call_obj = endpoint.stub.StepStream(
+            metadata=wire.metadata(token=self._token), wait_for_ready=wait
         )
         try:
             async with asyncio.timeout(self._timeout):
@@ -704,7 +835,7 @@ class EnvClient(Facade[AsyncEnvClient]):
     end in the calling thread (see `blocking.py`; safe to share between threads).
     Takes the `ClientOptions` keywords."""
 
-    def __init__(self, address: str, **options: Unpack[ClientOptions]) -> None:
+    def __init__(self, address: str | Sequence[str], **options: Unpack[ClientOptions]) -> None:
         loop = client_loop()
         super().__init__(loop.make(lambda: AsyncEnvClient(address, **options)), loop)
 
@@ -753,12 +884,15 @@ class EnvClient(Facade[AsyncEnvClient]):
     call_tool = blocking(AsyncEnvClient.call_tool)
     render = blocking(AsyncEnvClient.render)
     watch = blocking_iter(AsyncEnvClient.watch)
+    load = blocking(AsyncEnvClient.load)
+    loads = blocking(AsyncEnvClient.loads)
+    endpoint_addresses = blocking(AsyncEnvClient.endpoint_addresses)
     close = blocking(AsyncEnvClient.close)
 
-    def stream(self, render_mode: str = "") -> StreamSession:
-        """A new session on its own bidirectional stream (reset or attach it first); the
-        session its first reset creates is made in `render_mode`, if given."""
-        return StreamSession(self._loop.run(self._core.stream(render_mode)), self._loop)
+    def stream(self, render_mode: str = "", *, endpoint: str = "") -> StreamSession:
+        """A new session on its own bidirectional stream (see AsyncEnvClient.stream)."""
+        core = self._loop.run(self._core.stream(render_mode, endpoint=endpoint))
+        return StreamSession(core, self._loop)
 
     def __enter__(self) -> EnvClient:
         return self

@@ -10,11 +10,14 @@ a `tasks.TaskSelector` or a dict of its fields), and a reward breakdown arrives 
     env = gymnasium.wrappers.RecordEpisodeStatistics(RemoteEnv("localhost:50051"))
 
 It sits on the blocking face of the client core: each `step` is one
-message each way on the stream, driven by the calling thread. When the
-stream is lost under a call (the server restarted, the session was reaped
-after `--session-ttl` idle seconds), that call raises the error, with its
-reason, once; `step` then raises `ResetNeeded` until `reset` opens a new
-stream with a new session.
+message each way on the stream, driven by the calling thread. The address
+may name several servers (a list, or a `dns:` name over many pods): each
+episode's stream goes to the next live one and stays there. When the stream
+is lost under a step (the server was killed or drained, the session reaped
+after `--session-ttl` idle seconds), that step ends the episode: truncated,
+reward 0, the last observation, and the reason in `info["error"]`
+(`on_lost="raise"` raises the error instead); `reset` then opens a new
+stream and session on a server alive then.
 
 With `render_mode` (one of the env's `render_modes`, "human" excepted) the
 server makes the env in that mode, and `render()` returns what the local env
@@ -25,10 +28,12 @@ travel raw by default; `frame_encoding="png"` or `"jpeg"` sends fewer bytes
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat, Unpack
+from collections.abc import Sequence
+from typing import Any, Literal, SupportsFloat, Unpack
 
 import gymnasium as gym
 
+from ..errors import EnvError
 from .client import ClientOptions, EnvClient, StreamSession
 
 
@@ -38,14 +43,17 @@ class RemoteEnv(gym.Env[Any, Any]):
 
     def __init__(
         self,
-        address: str,
+        address: str | Sequence[str],
         *,
         task_id: str = "",
         render_mode: str | None = None,
         frame_encoding: str = "raw",
+        on_lost: Literal["truncate", "raise"] = "truncate",
         **options: Unpack[ClientOptions],
     ) -> None:
         self.task_id = task_id
+        self.on_lost = on_lost
+        self._observation: Any = None
         self.client = EnvClient(address, **options)
         spec = self.client.describe()
         self.remote_spec = spec
@@ -73,6 +81,7 @@ class RemoteEnv(gym.Env[Any, Any]):
             reply = self._stream.reset(seed=seed, options=options, task=task)
         else:
             reply = self._stream.reset(seed=seed, options=options, task_id=self.task_id)
+        self._observation = reply.observation
         return reply.observation, reply.info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -84,7 +93,15 @@ class RemoteEnv(gym.Env[Any, Any]):
                 "the stream to the server was lost (reported by the call that met it); "
                 "call reset() to open a new session"
             )
-        reply = stream.step(action)
+        try:
+            reply = stream.step(action)
+        except EnvError as error:
+            if not stream.lost or self.on_lost == "raise":
+                raise
+            # The server or the session is gone: the episode ends here, and says why.
+            lost = {"reason": error.reason or error.code.name, "message": error.message}
+            return self._observation, 0.0, False, True, {"error": lost}
+        self._observation = reply.observation
         info = reply.info
         if reply.reward_components:
             info["reward_components"] = reply.reward_components

@@ -1,30 +1,46 @@
 """`RemoteVectorEnv`: batched sessions as a real `gymnasium.vector.VectorEnv`.
 
-One batched session per server ("shard"), each on its own stream. A step
-is one message to each shard and one back, with the shards' messages sent
-before any answer is awaited, so several servers step at the same time.
-Observations, rewards, terminations, truncations and infos come back in
-Gymnasium's vector form, with Gymnasium's autoreset semantics, so code
-written for `gymnasium.vector.SyncVectorEnv` runs unchanged:
+Its sub-envs live in batched sessions on one or more servers. A step is one
+message to each session and one back, with every message sent before any
+answer is awaited, so several servers step at the same time. Observations,
+rewards, terminations, truncations and infos come back in Gymnasium's
+vector form, with Gymnasium's autoreset semantics, so code written for
+`gymnasium.vector.SyncVectorEnv` runs unchanged:
 
     envs = RemoteVectorEnv("localhost:50051", num_envs=64)
+    envs = RemoteVectorEnv("dns:///envs.training.svc:50051", num_envs=256)
+    envs = RemoteVectorEnv(["pod-a:50051", "pod-b:50051"], num_envs=64)
     envs = RemoteVectorEnv([("pod-a:50051", 32), ("pod-b:50051", 32)])
 
-Beyond Gymnasium, `send` and `recv` step sub-envs EnvPool-style (one shard).
+Given a target and num_envs, the first reset spreads the sub-envs over the
+target's servers by the room each has now (`placement.py`: Describe's limits
+less its load; a draining or full server gets none); given (address, n)
+pairs, it places them so.
 
-It talks to the asyncio client core (one `AsyncEnvClient` and stream per
-shard) on the blocking clients' private loop, driven by the calling thread:
-the shards' calls of one reset or step run together. A shard whose stream
-is lost (server restarted, session reaped) fails the call that met it, with
-its reason; the next `reset` makes that shard's session anew.
+Servers come and go. When a step meets a server that is gone (killed,
+drained, its session reaped), that server's sub-envs end their episodes in
+that very step: truncated, reward 0, their last observation, and the reason
+in `info["error"]` (masked by `info["_error"]`), as a sub-env whose step
+failed does. The next step (or reset) makes them anew on the servers alive
+then, placed by room again, and returns their first observations as an
+autoreset step does. No episode is lost silently and none is reported
+twice; `on_lost="raise"` raises the error instead.
+
+Beyond Gymnasium, `send` and `recv` step sub-envs EnvPool-style (one session).
+
+It talks to the asyncio client core (one `AsyncEnvClient` over the target,
+one stream per batched session) on the blocking clients' private loop,
+driven by the calling thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar, Unpack, cast
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, Unpack, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +48,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, create_empty_array, iterate
 
 from .. import vector_infos
+from ..errors import Code, EnvError, Unavailable
 from ..vector import FLAT_SPACES, BatchedSpaces
 from .blocking import client_loop
 from .client import AsyncEnvClient, AsyncStreamSession, ClientOptions
+from .endpoints import elsewhere
+from .placement import room, spread
 from .results import BatchResetReply, BatchStepReply
 
 T = TypeVar("T")
@@ -43,6 +62,29 @@ StepTuple = tuple[
     Any, npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[str, Any]
 ]
 
+RECREATE_BACKOFF_SECONDS = 0.2
+"""How long to wait before placing lost sub-envs again when no server took them."""
+
+
+@dataclass(eq=False)
+class _Part:
+    """Sub-envs offset .. offset + n - 1 of the batch, in one batched session (`stream`;
+    None once its server is gone: then `lost` says why, until it is made anew)."""
+
+    offset: int
+    n: int
+    address: str
+    stream: AsyncStreamSession | None = None
+    lost: EnvError | None = None
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.n
+
+
+def _address(server: str | tuple[str, int]) -> str:
+    return server if isinstance(server, str) else server[0]
+
 
 class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
     """A vector env whose sub-envs live in batched sessions on one or more servers (takes
@@ -50,33 +92,32 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
 
     def __init__(
         self,
-        servers: str | Sequence[tuple[str, int]],
+        servers: str | Sequence[str] | Sequence[tuple[str, int]],
         num_envs: int | None = None,
         *,
         autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
         task_id: str = "",
+        on_lost: Literal["truncate", "raise"] = "truncate",
         **options: Unpack[ClientOptions],
     ) -> None:
-        if isinstance(servers, str):
-            if not num_envs:
-                raise ValueError("give num_envs with a single server address")
-            servers = [(servers, num_envs)]
-        if not servers or any(n < 1 for _, n in servers):
+        given: list[str | tuple[str, int]] = (
+            [servers] if isinstance(servers, str) else [cast(Any, s) for s in servers]
+        )
+        placed = [(s[0], int(s[1])) for s in given if not isinstance(s, str)]
+        if placed and len(placed) != len(given):
+            raise ValueError("give addresses, or (address, num_envs) pairs, not both")
+        if any(n < 1 for _, n in placed):
             raise ValueError(f"every server needs at least one sub-env: {servers!r}")
-        self._shards = [(address, n) for address, n in servers]
+        num_envs = sum(n for _, n in placed) if placed else num_envs
+        if not num_envs or num_envs < 1:
+            raise ValueError("give num_envs with a target (an address, a list, a dns: name)")
+        target = servers if isinstance(servers, str) else [_address(s) for s in given]
         self._loop = client_loop()
-        self._clients = [
-            self._loop.make(functools.partial(AsyncEnvClient, address, **options))
-            for address, _ in self._shards
-        ]
-        spec, *others = self._loop.run(_all([client.describe() for client in self._clients]))
-        for client, other in zip(self._clients[1:], others, strict=True):
-            if (other.observation_space, other.action_space) != (
-                spec.observation_space,
-                spec.action_space,
-            ):
-                raise ValueError(f"{client.address} serves other spaces than {spec.env_name}")
-        self.num_envs = sum(n for _, n in self._shards)
+        self._client = self._loop.make(functools.partial(AsyncEnvClient, target, **options))
+        self._timeout = options.get("timeout", 60.0)
+        spec = self._loop.run(self._client.describe())
+        self._spec = spec
+        self.num_envs = num_envs
         self.single_observation_space = spec.observation_space
         self.single_action_space = spec.action_space
         self.observation_space = batch_space(spec.observation_space, self.num_envs)
@@ -85,16 +126,28 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         self.render_mode = None
         self.autoreset_mode = autoreset_mode
         self.task_id = task_id
-        self._offsets = np.cumsum([0] + [n for _, n in self._shards])
-        self._streams: list[AsyncStreamSession] = []
+        self.on_lost = on_lost
+        self._first_placement = placed
+        self._parts: list[_Part] = [_Part(0, num_envs, "")]  # placed by the first reset
         self._actions = BatchedSpaces(spec.action_space)
         self._batched_observations = BatchedSpaces(spec.observation_space)
         self._observations: Any = None
+        self._started = False
 
     @property
     def session_ids(self) -> list[str]:
-        """The batched session on each server ([] before the first reset)."""
-        return [stream.session_id for stream in self._streams]
+        """The batched session of each part of the batch ([] before the first reset; ""
+        for a part whose server is gone, until it is made anew)."""
+        if not self._started:
+            return []
+        return [part.stream.session_id if part.stream else "" for part in self._parts]
+
+    @property
+    def placement(self) -> list[tuple[str, int]]:
+        """Where the sub-envs are, in order: (server address, how many) per batched
+        session; "" for a part not placed (before the first reset) or whose server is
+        gone (until the next step or reset)."""
+        return [(part.address if part.stream else "", part.n) for part in self._parts]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -102,34 +155,35 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         super().reset(seed=seed)
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
-        if mask is not None and not self._streams:
+        if mask is not None and not self._started:
             raise ValueError("reset_mask needs a first reset of every sub-env")
-        if not self._streams:
-            self._streams = self._loop.run(_all([client.stream() for client in self._clients]))
+        return self._loop.run(self._reset(seed, options, mask))
+
+    def step(self, actions: Any) -> StepTuple:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        return self._loop.run(self._step(actions))
+
+    async def _reset(
+        self, seed: int | None, options: dict[str, Any], mask: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        def chosen(part: _Part) -> bool:
+            return mask is None or bool(np.any(mask[part.offset : part.offset + part.n]))
+
+        made = await self._renew(chosen, seed, options)
+        self._started = True
         offsets: list[int] = []
         resets: list[Awaitable[BatchResetReply]] = []
-        for shard, stream in enumerate(self._streams):
-            offset, n = int(self._offsets[shard]), self._shards[shard][1]
-            new = not stream.session_id  # its first reset, or its stream was lost: all anew
-            local: list[int] = (
-                [] if mask is None or new else np.flatnonzero(mask[offset : offset + n]).tolist()
-            )
-            if mask is not None and not new and not local:
+        for part in self._parts:
+            if part in made or not chosen(part) or part.stream is None:
                 continue
-            offsets.append(offset)
-            resets.append(
-                stream.reset_batch(
-                    n if new else 0,
-                    autoreset_mode=self.autoreset_mode,
-                    seed=None if seed is None else seed + offset,
-                    options=options,
-                    task_id=self.task_id,
-                    env_ids=local,
-                )
-            )
-        replies = list(zip(offsets, self._loop.run(_all(resets)), strict=True))
+            local = [] if mask is None else np.flatnonzero(mask[part.offset : part.end]).tolist()
+            offsets.append(part.offset)
+            resets.append(self._reset_part(part, seed, options, local))
+        replies = list(zip(offsets, await _all(resets), strict=True))
+        replies += [(part.offset, reply) for part, reply in made.items()]
         infos = self._infos([(offset + reply.env_ids, reply.info) for offset, reply in replies])
-        if mask is None and len(replies) == 1:
+        if len(replies) == 1 and len(replies[0][1].env_ids) == self.num_envs:
             self._observations = replies[0][1].observations
         else:
             self._observations = self._merge(
@@ -137,22 +191,121 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             )
         return self._observations, infos
 
-    def step(self, actions: Any) -> StepTuple:
-        if not self._streams:
-            raise RuntimeError("call reset() before step()")
-        if len(self._streams) == 1:
-            return self._combine([(0, self._loop.run(self._streams[0].step_batch(actions)))])
-        per_env = list(iterate(self.action_space, actions))
-        offsets: list[int] = []
-        steps: list[Awaitable[BatchStepReply]] = []
-        for shard, stream in enumerate(self._streams):
-            offset, n = int(self._offsets[shard]), self._shards[shard][1]
-            offsets.append(offset)
-            steps.append(stream.step_batch(self._actions.stack(per_env[offset : offset + n])))
-        return self._combine(list(zip(offsets, self._loop.run(_all(steps)), strict=True)))
+    async def _step(self, actions: Any) -> StepTuple:
+        made = await self._renew(lambda part: part.stream is None, None, {})
+        stepping = [part for part in self._parts if part not in made]
+        if len(stepping) == 1 and stepping[0].n == self.num_envs:
+            chunks = [actions]
+        else:
+            per_env = list(iterate(self.action_space, actions))
+            chunks = [self._actions.stack(per_env[part.offset : part.end]) for part in stepping]
+        answers = await asyncio.gather(
+            *(
+                cast(AsyncStreamSession, part.stream).step_batch(chunk)
+                for part, chunk in zip(stepping, chunks, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        steps: list[tuple[int, BatchStepReply]] = []
+        lost: list[tuple[_Part, EnvError]] = []
+        for part, answer in zip(stepping, answers, strict=True):
+            if isinstance(answer, BaseException):
+                if not self._is_lost(part, answer):
+                    raise answer
+                lost.append((part, cast(EnvError, answer)))
+            else:
+                steps.append((part.offset, answer))
+        for part, error in lost:
+            part.stream, part.lost = None, error  # made anew by the next step or reset
+        if lost and self.on_lost == "raise":
+            raise lost[0][1]
+        resets = [(part.offset, reply) for part, reply in made.items()]
+        return self._combine(steps, resets, lost)
+
+    @staticmethod
+    def _is_lost(part: _Part, answer: BaseException) -> bool:
+        """Whether a part's call failed because its session is gone (its stream ended
+        under the call), not because of what was asked."""
+        return isinstance(answer, EnvError) and part.stream is not None and part.stream.lost
+
+    async def _renew(
+        self, which: Callable[[_Part], bool], seed: int | None, options: dict[str, Any]
+    ) -> dict[_Part, BatchResetReply]:
+        """Make the sessions of the parts that have none and `which` picks (never placed,
+        or their server gone) on the servers alive now, by their room, and reset them:
+        each new part and its first reset. Servers that fail on the way are left out and
+        the placement tried again, for the client's timeout; then Unavailable."""
+        made: dict[_Part, BatchResetReply] = {}
+        for part in [part for part in self._parts if part.stream is None and which(part)]:
+            new = await self._remake(part, seed, options)
+            k = self._parts.index(part)
+            self._parts[k : k + 1] = list(new)
+            made.update(new)
+        return made
+
+    async def _remake(
+        self, part: _Part, seed: int | None, options: dict[str, Any]
+    ) -> dict[_Part, BatchResetReply]:
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while True:
+            new: list[_Part] = []
+            try:
+                offset = part.offset
+                for address, n in await self._sizes(part.n):
+                    new.append(
+                        _Part(offset, n, address, await self._client.stream(endpoint=address))
+                    )
+                    offset += n
+                replies = await _all([self._reset_part(p, seed, options, []) for p in new])
+                return dict(zip(new, replies, strict=True))
+            except EnvError as error:
+                await _all([p.stream.close() for p in new if p.stream is not None])
+                retry = elsewhere(error) or error.code == Code.UNAVAILABLE
+                if not retry or (deadline is not None and time.monotonic() > deadline):
+                    raise
+            await asyncio.sleep(RECREATE_BACKOFF_SECONDS)  # no server took them: again
+
+    async def _sizes(self, n: int) -> list[tuple[str, int]]:
+        """Batched sessions for n sub-envs: the first placement as given, else spread
+        over the servers alive now by their room."""
+        if self._first_placement:
+            sizes, self._first_placement = self._first_placement, []
+            return sizes
+        loads = await self._client.loads()
+        rooms: list[tuple[str, float, int]] = []
+        for address, answer in loads.items():
+            if isinstance(answer, EnvError):
+                continue
+            spec, load = answer
+            if (spec.observation_space, spec.action_space) != (
+                self.single_observation_space,
+                self.single_action_space,
+            ):
+                raise ValueError(f"{address} serves other spaces than {self._spec.env_name}")
+            rooms.append((address, room(spec, load), spec.capabilities.max_num_envs))
+        if not rooms:
+            errors = "; ".join(
+                f"{a}: {e.message}" for a, e in loads.items() if isinstance(e, EnvError)
+            )
+            raise Unavailable(f"no server of {self._client.address} answers ({errors})")
+        return spread(n, rooms)
+
+    def _reset_part(
+        self, part: _Part, seed: int | None, options: dict[str, Any], env_ids: list[int]
+    ) -> Awaitable[BatchResetReply]:
+        stream = cast(AsyncStreamSession, part.stream)
+        new = not stream.session_id  # made by this reset: all its sub-envs anew
+        return stream.reset_batch(
+            part.n if new else 0,
+            autoreset_mode=self.autoreset_mode,
+            seed=None if seed is None else seed + part.offset,
+            options=options,
+            task_id=self.task_id,
+            env_ids=[] if new else env_ids,
+        )
 
     def send(self, actions: Any, env_ids: Sequence[int]) -> None:
-        """Start stepping the sub-envs env_ids (EnvPool's send); one server only."""
+        """Start stepping the sub-envs env_ids (EnvPool's send); one session only."""
         self._loop.run(self._single_stream().send(actions, env_ids))
 
     def recv(self, num_envs: int = 0) -> tuple[Any, ...]:
@@ -169,46 +322,67 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         )
 
     def close_extras(self, **kwargs: Any) -> None:
-        streams, self._streams = self._streams, []
+        streams = [part.stream for part in self._parts if part.stream is not None]
+        self._parts = [_Part(0, self.num_envs, "")]
         self._loop.run(_all([stream.close() for stream in streams]))
-        self._loop.run(_all([client.close() for client in self._clients]))
+        self._loop.run(self._client.close())
 
     def _single_stream(self) -> AsyncStreamSession:
-        if len(self._streams) != 1:
-            raise RuntimeError("send and recv need one server and a first reset()")
-        return self._streams[0]
+        if len(self._parts) != 1 or self._parts[0].stream is None:
+            raise RuntimeError("send and recv need one batched session and a first reset()")
+        return self._parts[0].stream
 
-    def _combine(self, replies: list[tuple[int, BatchStepReply]]) -> StepTuple:
-        infos = self._infos([(offset + reply.env_ids, reply.info) for offset, reply in replies])
-        for offset, reply in replies:
+    def _combine(
+        self,
+        steps: list[tuple[int, BatchStepReply]],
+        resets: list[tuple[int, BatchResetReply]],
+        lost: list[tuple[_Part, EnvError]],
+    ) -> StepTuple:
+        """One step of the whole batch from its parts: the steps, the first resets of
+        parts made anew (an autoreset step for their sub-envs), and the parts whose
+        server is gone (their episodes end, truncated, with the reason)."""
+        answered: list[tuple[int, BatchStepReply | BatchResetReply]] = [*steps, *resets]
+        infos = self._infos([(offset + reply.env_ids, reply.info) for offset, reply in answered])
+        for offset, reply in steps:
             for i, error in reply.errors.items():
                 # A sub-env whose step failed: its episode ends, truncated, with the error
                 # in its info; it keeps its last observation and the server resets it next.
-                failure = {"error": {"reason": error.reason, "message": error.message}}
-                infos = self._add_info(infos, failure, offset + i)
-        if len(replies) == 1 and not replies[0][1].errors:
-            reply = replies[0][1]
-            self._observations = reply.observations
-            return (
-                reply.observations,
-                reply.rewards,
-                reply.terminations,
-                reply.truncations,
-                infos,
-            )
+                infos = self._add_error(infos, offset + i, error.reason, error.message)
+        for part, error in lost:
+            reason = error.reason or error.code.name
+            for i in range(part.offset, part.end):
+                infos = self._add_error(infos, i, reason, error.message)
+        if len(steps) == 1 and not resets and not lost and not steps[0][1].errors:
+            reply = steps[0][1]
+            if len(reply.env_ids) == self.num_envs:
+                self._observations = reply.observations
+                return (
+                    reply.observations,
+                    reply.rewards,
+                    reply.terminations,
+                    reply.truncations,
+                    infos,
+                )
         self._observations = self._merge(
-            [(offset, reply.env_ids, reply.observations) for offset, reply in replies]
+            [(offset, reply.env_ids, reply.observations) for offset, reply in answered]
         )
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
         truncations = np.zeros(self.num_envs, dtype=np.bool_)
-        for offset, reply in replies:
+        for offset, reply in steps:
             where = offset + reply.env_ids
             rewards[where] = reply.rewards
             terminations[where] = reply.terminations
             truncations[where] = reply.truncations
             truncations[[offset + i for i in reply.errors]] = True
+        for part, _ in lost:
+            truncations[part.offset : part.end] = True
         return self._observations, rewards, terminations, truncations, infos
+
+    def _add_error(
+        self, infos: dict[str, Any], i: int, reason: str, message: str
+    ) -> dict[str, Any]:
+        return self._add_info(infos, {"error": {"reason": reason, "message": message}}, i)
 
     def _infos(self, parts: list[tuple[npt.NDArray[np.int64], dict[str, Any]]]) -> dict[str, Any]:
         """The infos of the whole batch, in Gymnasium's vector layout, from the layouts of
