@@ -767,6 +767,7 @@ class AsyncStreamSession:
                     raise
                 if is_unreachable(error):
                     endpoint.failed()
+                self._give_up_call()  # refused in-band, the stream is still open: end it
                 self._lost = None
                 continue
             self.endpoint = endpoint.address
@@ -809,11 +810,14 @@ class AsyncStreamSession:
             raise self._lose(await _ended(call))
         return wire.unwrap_stream_response(response, self._seq, kind)
 
-    def _lose(self, error: EnvError) -> EnvError:
-        """Mark the stream lost by `error` (ending the call) and return the error to raise."""
+    def _give_up_call(self) -> None:
         call, self._call_obj = self._call_obj, None
         if call is not None:
             call.cancel()
+
+    def _lose(self, error: EnvError) -> EnvError:
+        """Mark the stream lost by `error` (ending the call) and return the error to raise."""
+        self._give_up_call()
         self._lost, self.session_id = error, ""
         error.add_note(LOST_NOTE)
         return error

@@ -194,11 +194,17 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
     async def _step(self, actions: Any) -> StepTuple:
         made = await self._renew(lambda part: part.stream is None, None, {})
         stepping = [part for part in self._parts if part not in made]
-        if len(stepping) == 1 and stepping[0].n == self.num_envs:
-            chunks = [actions]
-        else:
-            per_env = list(iterate(self.action_space, actions))
-            chunks = [self._actions.stack(per_env[part.offset : part.end]) for part in stepping]
+        if len(stepping) == 1 and stepping[0].n == self.num_envs:  # one session: no gather
+            part = stepping[0]
+            try:
+                reply = await cast(AsyncStreamSession, part.stream).step_batch(actions)
+            except EnvError as error:
+                if not self._is_lost(part, error):
+                    raise
+                return self._after_loss([], [(part, error)], [])
+            return self._combine([(0, reply)], [], [])
+        per_env = list(iterate(self.action_space, actions))
+        chunks = [self._actions.stack(per_env[part.offset : part.end]) for part in stepping]
         answers = await asyncio.gather(
             *(
                 cast(AsyncStreamSession, part.stream).step_batch(chunk)
@@ -215,11 +221,18 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
                 lost.append((part, cast(EnvError, answer)))
             else:
                 steps.append((part.offset, answer))
+        return self._after_loss(steps, lost, [(part.offset, reply) for part, reply in made.items()])
+
+    def _after_loss(
+        self,
+        steps: list[tuple[int, BatchStepReply]],
+        lost: list[tuple[_Part, EnvError]],
+        resets: list[tuple[int, BatchResetReply]],
+    ) -> StepTuple:
         for part, error in lost:
             part.stream, part.lost = None, error  # made anew by the next step or reset
         if lost and self.on_lost == "raise":
             raise lost[0][1]
-        resets = [(part.offset, reply) for part, reply in made.items()]
         return self._combine(steps, resets, lost)
 
     @staticmethod
@@ -260,7 +273,11 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
                 return dict(zip(new, replies, strict=True))
             except EnvError as error:
                 await _all([p.stream.close() for p in new if p.stream is not None])
-                retry = elsewhere(error) or error.code == Code.UNAVAILABLE
+                # Sub-envs whose server is gone wait for room elsewhere (pods being
+                # replaced); a first placement that finds none fails at once.
+                retry = part.lost is not None and (
+                    elsewhere(error) or error.code == Code.UNAVAILABLE
+                )
                 if not retry or (deadline is not None and time.monotonic() > deadline):
                     raise
             await asyncio.sleep(RECREATE_BACKOFF_SECONDS)  # no server took them: again
