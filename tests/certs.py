@@ -35,8 +35,11 @@ class Issued:
         return cert, key
 
 
-def issue(name: str, ca: Issued | None = None, *, server: bool = False) -> Issued:
-    """A CA (no `ca`), or a certificate signed by `ca` for a server or a client."""
+def issue(
+    name: str, ca: Issued | None = None, *, server: bool = False, by_name_only: bool = False
+) -> Issued:
+    """A CA (no `ca`), or a certificate signed by `ca` for a server (for localhost and
+    127.0.0.1; `by_name_only`: for localhost, not its address) or a client."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
@@ -50,6 +53,8 @@ def issue(name: str, ca: Issued | None = None, *, server: bool = False) -> Issue
         .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
     )
     if server:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+        if not by_name_only:
+            names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return Issued(key, builder.sign(ca.key if ca else key, hashes.SHA256()))

@@ -238,3 +238,22 @@ def test_the_gymnasium_faces_take_the_same_options(
         assert envs.step(np.array([1, 2]))[1].tolist() == [1.0, 2.0]
     finally:
         envs.close()
+
+
+def test_a_dns_target_checks_each_servers_certificate_against_the_name_it_was_given(
+    start_server: StartServer, pki: dict[str, pathlib.Path]
+) -> None:
+    """The client resolves a dns: target itself and dials the addresses, but a pod's
+    certificate names the Service, not the pod's IP: the name given must be checked."""
+    cert, key = issue("server", CAS[str(pki["folder"])], server=True, by_name_only=True).write(
+        pki["folder"], "named-server"
+    )
+    server = start_server(CounterEnv, tls=TlsFiles(cert, key, None))
+    port = server.address.rpartition(":")[2]
+    options = {"ca_file": str(pki["ca"]), "timeout": 10.0}
+    with EnvClient(f"127.0.0.1:{port}", **options) as by_address, pytest.raises(errors.Unavailable):
+        by_address.describe()  # the certificate does not name 127.0.0.1
+    with EnvClient(f"dns:///localhost:{port}", **options) as by_name:
+        assert by_name.endpoint_addresses() == [f"127.0.0.1:{port}"]
+        session = by_name.reset().session_id
+        assert by_name.step(session, 1).step_index == 1
