@@ -21,10 +21,13 @@ Servers come and go. When a step meets a server that is gone (killed,
 drained, its session reaped), that server's sub-envs end their episodes in
 that very step: truncated, reward 0, their last observation, and the reason
 in `info["error"]` (masked by `info["_error"]`), as a sub-env whose step
-failed does. The next step (or reset) makes them anew on the servers alive
-then, placed by room again, and returns their first observations as an
-autoreset step does. No episode is lost silently and none is reported
-twice; `on_lost="raise"` raises the error instead.
+failed does; one whose episode had ended in the step before is not ended
+twice: its row has the error in info and no end flag. The next step (or
+reset) makes them anew on the servers alive then, placed by room again, and
+returns their first observations as an autoreset step does. No episode is
+lost silently and none is reported twice. `on_lost="raise"` raises the
+error instead; the other servers' results of that step go with it, so
+`step` then raises `ResetNeeded` until a `reset()` of every sub-env.
 
 Beyond Gymnasium, `send` and `recv` step sub-envs EnvPool-style (one session).
 
@@ -42,6 +45,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, Unpack, cast
 
+import gymnasium as gym
 import numpy as np
 import numpy.typing as npt
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -133,6 +137,10 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         self._batched_observations = BatchedSpaces(spec.observation_space)
         self._observations: Any = None
         self._started = False
+        # The sub-envs whose last row ended their episode and that await their reset
+        # (NEXT_STEP's autoreset, DISABLED's reset); under SAME_STEP none ever does.
+        self._ended = np.zeros(num_envs, dtype=np.bool_)
+        self._reset_needed = ""  # why, after a loss raised under on_lost="raise"
 
     @property
     def session_ids(self) -> list[str]:
@@ -162,6 +170,8 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
     def step(self, actions: Any) -> StepTuple:
         if not self._started:
             raise RuntimeError("call reset() before step()")
+        if self._reset_needed:
+            raise gym.error.ResetNeeded(self._reset_needed)
         return self._loop.run(self._step(actions))
 
     async def _reset(
@@ -182,6 +192,10 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             resets.append(self._reset_part(part, seed, options, local))
         replies = list(zip(offsets, await _all(resets), strict=True))
         replies += [(part.offset, reply) for part, reply in made.items()]
+        for offset, reply in replies:
+            self._ended[offset + reply.env_ids] = False
+        if mask is None:
+            self._reset_needed = ""
         infos = self._infos([(offset + reply.env_ids, reply.info) for offset, reply in replies])
         if len(replies) == 1 and len(replies[0][1].env_ids) == self.num_envs:
             self._observations = replies[0][1].observations
@@ -232,6 +246,12 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         for part, error in lost:
             part.stream, part.lost = None, error  # made anew by the next step or reset
         if lost and self.on_lost == "raise":
+            # The other parts' results of this step are gone with it: only a reset of
+            # every sub-env goes on from a known state.
+            self._reset_needed = (
+                f"a server was lost ({lost[0][1].message}), raised by the step that met it; "
+                "call reset() to start every sub-env anew"
+            )
             raise lost[0][1]
         return self._combine(steps, resets, lost)
 
@@ -373,6 +393,8 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             reply = steps[0][1]
             if len(reply.env_ids) == self.num_envs:
                 self._observations = reply.observations
+                if self.autoreset_mode is not AutoresetMode.SAME_STEP:
+                    self._ended = reply.terminations | reply.truncations
                 return (
                     reply.observations,
                     reply.rewards,
@@ -393,7 +415,11 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             truncations[where] = reply.truncations
             truncations[[offset + i for i in reply.errors]] = True
         for part, _ in lost:
-            truncations[part.offset : part.end] = True
+            # Their episodes end here, but one that ended in the last row is not ended
+            # twice: it has its error in info, and its first observation next step.
+            truncations[part.offset : part.end] = ~self._ended[part.offset : part.end]
+        if self.autoreset_mode is not AutoresetMode.SAME_STEP:
+            self._ended = terminations | truncations
         return self._observations, rewards, terminations, truncations, infos
 
     def _add_error(

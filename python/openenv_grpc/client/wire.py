@@ -66,6 +66,9 @@ def channel_options(
         ("grpc.keepalive_time_ms", int(keepalive_seconds * 1000)),
         ("grpc.keepalive_timeout_ms", 20_000),
         ("grpc.keepalive_permit_without_calls", 1),
+        # A server that comes back (a restarted pod) is reconnected to within 5 s, not
+        # after gRPC's default backoff of up to 120 s.
+        ("grpc.max_reconnect_backoff_ms", 5_000),
         ("grpc.enable_retries", 1),
         ("grpc.service_config", _SERVICE_CONFIG),
     ]

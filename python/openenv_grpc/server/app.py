@@ -416,6 +416,14 @@ async def serve(
     telemetry = telemetry or Telemetry()
     server = EnvServer(factory, config, telemetry=telemetry)
     await server.start()
+    # The signals are ours before the line that says we serve: a SIGTERM sent on seeing
+    # it drains, never kills.
+    first, second = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: second.set() if first.is_set() else first.set())
+    if server.tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
     ttl = f"{config.session_ttl:g}s" if config.session_ttl else "off"
     limit = config.max_sessions or "unlimited"
     log.info(
@@ -426,12 +434,6 @@ async def serve(
         ttl,
         math.floor(config.max_message_bytes / 2**20),
     )
-    first, second = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: second.set() if first.is_set() else first.set())
-    if server.tls is not None:
-        loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
     await first.wait()
     drain = loop.create_task(server.drain())
     forced = loop.create_task(second.wait())
