@@ -367,7 +367,8 @@ def test_a_remote_vector_env_whose_session_was_reaped_truncates_its_episodes_and
         (second,) = envs.session_ids
         assert second not in ("", first)
         assert obs[:, 0].tolist() == [0, 0, 0]  # first observations, no option given
-        assert not terminations.any() and not truncations.any()
+        assert not terminations.any()
+        assert not truncations.any()
         assert rewards.tolist() == [0.0] * 3
         obs, _ = envs.reset(options={"start": 4})
         assert envs.session_ids == [second]
