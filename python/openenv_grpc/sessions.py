@@ -103,7 +103,26 @@ class CloseReason(enum.Enum):
         return self.name.lower()
 
 
-@dataclass(eq=False)
+class Sent:
+    """A batched session's EnvPool-style sends: sub-envs stepping after a send, and finished
+    ones (id, result or error) waiting for a recv, in finishing order. Made by the session's
+    first send: most sessions never send, and an idle session should cost little."""
+
+    __slots__ = ("changed", "in_flight", "ready")
+
+    def __init__(self) -> None:
+        self.in_flight: dict[int, asyncio.Future[Any]] = {}
+        self.ready: collections.deque[tuple[int, StepResult | EnvError]] = collections.deque()
+        self.changed = asyncio.Event()
+
+    def __len__(self) -> int:
+        """Sub-envs sent and not received (stepping, or finished and waiting for a recv)."""
+        return len(self.in_flight) + len(self.ready)
+
+
+# Slots: a session is kept per open session, idle ones included (1000s of them per server);
+# weakref_slot: the servicer's halves keep per-session memory in WeakKeyDictionaries.
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Session:
     """One environment instance (or a batch of them) and where its episode stands."""
 
@@ -113,13 +132,8 @@ class Session:
     vector: SubEnvs | WorkerSubEnvs | None = None
     # Batched: whether infos are answered in Gymnasium's vector layout (asked for at creation).
     vector_infos: bool = False
-    # Batched sessions, EnvPool style: sub-envs stepping after a send, and
-    # finished (id, result or error) waiting for a recv, in finishing order.
-    in_flight: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
-    ready: collections.deque[tuple[int, StepResult | EnvError]] = field(
-        default_factory=collections.deque
-    )
-    ready_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Batched sessions' sends and their results (None until the first send).
+    sent: Sent | None = field(default=None, repr=False)
     episode_id: str = ""
     step_count: int = 0
     # The request id that created the session ("" when none was given).
@@ -145,6 +159,16 @@ class Session:
     # The render mode its envs were made in, and its watchers (None while unwatched).
     render_mode: str | None = None
     watch: Watch | None = field(default=None, repr=False)
+
+    @property
+    def stepping(self) -> bool:
+        """Whether sent sub-env steps are still running (closing and reaping wait for them)."""
+        return self.sent is not None and bool(self.sent.in_flight)
+
+    @property
+    def unreceived(self) -> int:
+        """Sub-envs sent and not received yet (0 for a session that never sent)."""
+        return 0 if self.sent is None else len(self.sent)
 
 
 class SessionListener(Protocol):
@@ -227,7 +251,7 @@ class SessionManager:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         # Creations by request id: the session, or the future of one still being made.
-        self._requests: dict[str, asyncio.Future[Session]] = {}
+        self._requests: dict[str, Session | asyncio.Future[Session]] = {}
         # Reaped ids and their owners, to answer SESSION_EXPIRED (to the owner only).
         self._expired: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._owned: collections.Counter[str] = collections.Counter()  # open sessions per owner
@@ -320,6 +344,8 @@ class SessionManager:
         """
         key = f"{owner}\0{request_id}"  # request ids are the principal's own
         known = self._requests.get(key) if request_id else None
+        if isinstance(known, Session):
+            return known, False
         if known is not None:
             return await asyncio.shield(known), False
         if num_envs < 0:
@@ -357,7 +383,9 @@ class SessionManager:
             else:
                 creating.cancel()
             raise
-        creating.set_result(session)
+        creating.set_result(session)  # for duplicates already waiting on it
+        if request_id:
+            self._requests[key] = session  # from now on: the session, not a future holding it
         return session, True
 
     async def _make(
@@ -566,7 +594,10 @@ class SessionManager:
         """
         vector = batched(session)
         self._check_free(session)
-        pending = set(session.in_flight) | {i for i, _ in session.ready}
+        if session.sent is None:
+            session.sent = Sent()
+        sent = session.sent
+        pending = set(sent.in_flight) | {i for i, _ in sent.ready}
         busy = sorted(pending.intersection(env_ids))
         if busy:
             raise SubEnvsInFlight(
@@ -578,7 +609,7 @@ class SessionManager:
         session.last_used = self._clock()
 
         def finished(i: int, done: asyncio.Future[StepResult | EnvError]) -> None:
-            session.in_flight.pop(i, None)
+            sent.in_flight.pop(i, None)
             self._leave()
             outcome: StepResult | EnvError
             if done.cancelled():
@@ -586,15 +617,15 @@ class SessionManager:
             else:
                 error = done.exception()
                 outcome = done.result() if error is None else EnvCodeError("step", error)
-            session.ready.append((i, outcome))
-            session.ready_changed.set()
-            if session.closed and not session.in_flight and not session.busy:
+            sent.ready.append((i, outcome))
+            sent.changed.set()
+            if session.closed and not sent.in_flight and not session.busy:
                 self._close_later(session)
 
         for i, action in zip(env_ids, actions, strict=True):
             self._enter()
             future = loop.run_in_executor(self._executor, self._sent_step, vector, i, action)
-            session.in_flight[i] = future
+            sent.in_flight[i] = future
             future.add_done_callback(functools.partial(finished, i))
 
     @staticmethod
@@ -609,9 +640,10 @@ class SessionManager:
         with its result or its own error."""
         batched(session)
         self._check_free(session)
-        waiting = len(session.in_flight) + len(session.ready)
+        sent = session.sent
+        waiting = session.unreceived
         wanted = num_envs or waiting
-        if not 0 < wanted <= waiting:
+        if sent is None or not 0 < wanted <= waiting:
             raise SubEnvsInFlight(
                 f"recv of {wanted} results, but {waiting} sub-envs have been sent and not "
                 "received; send actions first",
@@ -620,9 +652,9 @@ class SessionManager:
         session.busy = True
         timeout = self._timeouts["step"]
         try:
-            await asyncio.wait_for(_ready(session, wanted), timeout or None)
+            await asyncio.wait_for(_ready(sent, wanted), timeout or None)
         except TimeoutError:
-            for future in session.in_flight.values():
+            for future in sent.in_flight.values():
                 self._write_off(future)
             session.busy = False
             await self.close(session.id, CloseReason.TIMEOUT)
@@ -630,7 +662,7 @@ class SessionManager:
         finally:
             session.busy = False
             session.last_used = self._clock()
-        done = [session.ready.popleft() for _ in range(wanted)]
+        done = [sent.ready.popleft() for _ in range(wanted)]
         session.step_count += 1
         return done
 
@@ -659,7 +691,7 @@ class SessionManager:
 
     async def state(self, session: Session) -> Any:
         """The env's own state() value (a list of them for a batched session)."""
-        if session.in_flight or session.ready:
+        if session.unreceived:
             _check_nothing_in_flight(session)
         if session.vector is not None:
             vector = session.vector
@@ -715,7 +747,7 @@ class SessionManager:
         if session.watch is not None:
             session.watch.end(reason.value)
         self._update_empty()
-        if not session.busy and not session.in_flight:
+        if not session.busy and not session.stepping:
             await self._close_env(session)
 
     async def reap_expired(self) -> list[str]:
@@ -726,7 +758,7 @@ class SessionManager:
         expired = [
             s.id
             for s in self._sessions.values()
-            if not s.busy and not s.in_flight and s.last_used < deadline
+            if not s.busy and not s.stepping and s.last_used < deadline
         ]
         for session_id in expired:
             if session_id in self._sessions:
@@ -906,7 +938,7 @@ class SessionManager:
         session.busy = False
         session.last_used = self._clock()
         self._leave()
-        if session.closed and not session._env_closed and not session.in_flight:
+        if session.closed and not session._env_closed and not session.stepping:
             self._close_later(session)
 
     def _close_later(self, session: Session) -> None:
@@ -1015,10 +1047,10 @@ async def _within(future: asyncio.Future[Any], seconds: float) -> bool:
     return future.done()
 
 
-async def _ready(session: Session, wanted: int) -> None:
-    while len(session.ready) < wanted:
-        session.ready_changed.clear()
-        await session.ready_changed.wait()
+async def _ready(sent: Sent, wanted: int) -> None:
+    while len(sent.ready) < wanted:
+        sent.changed.clear()
+        await sent.changed.wait()
 
 
 def _close_quietly(envs: Sequence[Environment]) -> None:
@@ -1109,8 +1141,8 @@ def batched(session: Session) -> SubEnvs | WorkerSubEnvs:
 
 
 def _check_nothing_in_flight(session: Session) -> None:
-    if session.in_flight or session.ready:
-        waiting = len(session.in_flight) + len(session.ready)
+    waiting = session.unreceived
+    if waiting:
         raise SubEnvsInFlight(
             f"session {session.id!r} has {waiting} sub-env steps sent and not received; "
             "recv them first",

@@ -40,6 +40,7 @@ from ..workers import check_source
 from .auth import Authenticator, TokensFile
 from .exposure import EnvErrors
 from .frames import default_render_mode_problem
+from .heap import keep_heap
 from .rewards import Scorer, ServiceHook
 from .servicer import EnvServicer, method_handlers
 from .tasks import TaskCatalog
@@ -413,6 +414,7 @@ async def serve(
     The first signal drains (see `EnvServer.drain`) and returns 0; a second
     signal during the drain stops at once and returns 1.
     """
+    keep_heap()  # the process is the server's: large steps reuse the heap (see heap.py)
     telemetry = telemetry or Telemetry()
     server = EnvServer(factory, config, telemetry=telemetry)
     await server.start()

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import message_factory
+from grpc.aio import EOF  # type: ignore[attr-defined]  # (missing from grpc-stubs)
 from gymnasium import spaces as gs
 
 from openenv_proto.v1 import env_service_pb2 as pb
@@ -186,7 +187,8 @@ class EnvServicer:
         """The caller's principal, kept for this call (UNAUTHENTICATED when the server needs
         one the call lacks); spans carry it as `enduser.id`."""
         principal = self._auth.principal(context)
-        PRINCIPAL.set(principal)
+        if PRINCIPAL.get() != principal:  # each call's task has a context of its own
+            PRINCIPAL.set(principal)
         if principal:
             self._telemetry.set_principal(principal)
         return principal
@@ -335,38 +337,27 @@ class EnvServicer:
         finally:
             self._telemetry.record_rpc(f"{SERVICE_NAME}/WatchSession", code, monotonic() - start)
 
-    async def StepStream(
-        self, request_iterator: AsyncIterator[bytes], context: Context
-    ) -> AsyncIterator[pb.StepStreamResponse]:
+    async def StepStream(self, request_iterator: object, context: Context) -> None:
         """One session over one stream. Requests arrive as bytes and are parsed here, so a
         message that is not a StepStreamRequest is answered in-band (seq 0: its seq cannot
-        be read) and the stream goes on."""
+        be read) and the stream goes on.
+
+        Read and written through the context, not as an async generator over
+        `request_iterator`: two fewer generators per stream, and nothing of the last request
+        or its answer is kept while the stream waits for the next one (they live in
+        `_reply`), so an idle session costs its stream and its session, not its last
+        messages."""
         try:
             _check_client_protocol(context)
             self.authenticate(context)
         except EnvError as exc:
             await abort(context, exc)
-        telemetry = self._telemetry
         stream = _Stream(carrier_from_metadata(context.invocation_metadata()))
         start, code = monotonic(), "UNKNOWN"
         try:
-            async for raw in request_iterator:
-                self.inflight.enter()
-                try:
-                    if self.closing:
-                        await abort(context, Draining("is shutting down"))
-                    request = self.bad_input.parse(pb.StepStreamRequest, raw, context)
-                    if isinstance(request, EnvError):
-                        yield _in_band(request)
-                        continue
-                    response = pb.StepStreamResponse(seq=request.seq)
-                    if telemetry.tracing:
-                        await self._answer_traced(stream, request, response, context)
-                    else:
-                        await self._answer(stream, request, response, context)
-                    yield response  # returns once gRPC has sent it
-                finally:
-                    self.inflight.exit()
+            while (raw := await context.read()) is not EOF:
+                await self._reply(stream, raw, context)
+                del raw  # not kept while waiting for the next request
             code = "OK"
         except asyncio.CancelledError:
             code = "CANCELLED"
@@ -375,10 +366,30 @@ class EnvServicer:
             code = (context.code() or grpc.StatusCode.UNKNOWN).name
             raise
         finally:
-            telemetry.record_rpc(f"{SERVICE_NAME}/StepStream", code, monotonic() - start)
+            self._telemetry.record_rpc(f"{SERVICE_NAME}/StepStream", code, monotonic() - start)
             session = stream.session
             if stream.owned and session is not None and not session.closed:
                 await self._sessions.close(session.id, CloseReason.STREAM_ENDED)
+
+    async def _reply(self, stream: _Stream, raw: bytes, context: Context) -> None:
+        """Parse one stream request, answer it and send the answer (returns once gRPC has
+        sent it). The request and its answer live in this frame only."""
+        self.inflight.enter()
+        try:
+            if self.closing:
+                await abort(context, Draining("is shutting down"))
+            request = self.bad_input.parse(pb.StepStreamRequest, raw, context)
+            if isinstance(request, EnvError):
+                response = _in_band(request)
+            else:
+                response = pb.StepStreamResponse(seq=request.seq)
+                if self._telemetry.tracing:
+                    await self._answer_traced(stream, request, response, context)
+                else:
+                    await self._answer(stream, request, response, context)
+            await context.write(response)
+        finally:
+            self.inflight.exit()
 
     async def _answer_traced(
         self,
@@ -388,7 +399,7 @@ class EnvServicer:
         context: Context,
     ) -> None:
         """`_answer` inside a span of its own, so a stream is one span per message."""
-        carrier = dict(request.trace_context) or stream.carrier
+        carrier = dict(request.trace_context) or stream.carrier or {}
         attributes: dict[str, Any] = {
             "openenv.stream.request": request.WhichOneof("request") or "",
             "openenv.stream.seq": request.seq,
@@ -651,7 +662,7 @@ class EnvServicer:
     async def _state(self, session: Session, out: pb.StateResponse) -> None:
         """Where a session stands, and the env's own state. While sent sub-env steps are
         out, the envs are not entered: the answer leaves the env's state unset."""
-        sending = bool(session.in_flight or session.ready)
+        sending = bool(session.unreceived)
         state = None if sending else await self._sessions.state(session)
         out.session_id = session.id
         out.episode_id = session.episode_id
@@ -710,12 +721,15 @@ class InFlight:
 
 
 class _Stream:
-    """What one StepStream holds: its session, whether it made it, the call's trace context."""
+    """What one StepStream holds: its session, whether it made it, the call's trace context
+    (None without one)."""
+
+    __slots__ = ("carrier", "owned", "session")
 
     def __init__(self, carrier: dict[str, str]) -> None:
         self.session: Session | None = None
         self.owned = False
-        self.carrier = carrier
+        self.carrier = carrier or None
 
     def own(self, session_id: str) -> Session:
         """The stream's session, which a request may name (or leave empty)."""
