@@ -372,9 +372,12 @@ def test_a_trainer_steps_on_through_a_killed_a_drained_and_a_restarted_server(
 
         # b's sub-envs go on until its drain ends, then end (or move) and come back elsewhere.
         reported: set[int] = set()
+        reasons: set[str] = set()
         for _ in range(MANY_STEPS):
-            kinds = step(envs, book)
+            result = envs.step(ZEROS)
+            kinds = book.step(result)
             reported.update(i for i, kind in enumerate(kinds) if kind in (LOST, WAITS))
+            reasons.update(reason for reason, _ in _errors(result[4], NUM_ENVS).values())
             if b.served.proc.poll() is not None and b.address not in dict(envs.placement):
                 break
         else:
@@ -383,6 +386,7 @@ def test_a_trainer_steps_on_through_a_killed_a_drained_and_a_restarted_server(
         assert "openenv-grpc draining" in b.served.log
         assert "openenv-grpc stopped" in b.served.log
         assert reported <= set(on_b), "only b's episodes end with its drain (with a reason)"
+        assert reasons == {Reason.DRAINING}, "the end of a drain says so, not a lost connection"
         for _ in range(3):  # a lost sub-env's step, then its reset row, on a live server
             step(envs, book)
         assert {address for address, _ in envs.placement} <= {a_again.address, c.address}

@@ -131,3 +131,30 @@ def test_an_older_server_sends_no_load_and_reads_as_all_zero() -> None:
     assert ServerLoad.from_proto(
         pb.ServerLoad(sessions=2, batched_envs=8, draining=True, saturated=True)
     ) == ServerLoad(2, 8, True, True)
+
+
+def test_a_stream_left_idle_when_its_drain_is_over_ends_with_draining(
+    start_server: StartServer,
+) -> None:
+    """Its client learns why its session ended (and goes elsewhere), not only that the
+    connection is gone."""
+    server = start_server(CounterEnv, drain_seconds=0)
+
+    async def drain() -> None:
+        await server.server.drain()
+
+    async def scenario() -> errors.EnvError:
+        async with AsyncEnvClient(server.address, timeout=30) as client:
+            stream = await client.stream()
+            await stream.reset()
+            # The stream sends nothing while the server drains and stops; the client's
+            # loop runs all along (awaiting the drain), so the status reaches it.
+            await asyncio.to_thread(server.run, drain())
+            with pytest.raises(errors.EnvError) as ended:
+                await stream.step(1)
+            assert stream.lost
+            return ended.value
+
+    error = asyncio.run(scenario())
+    assert (error.code, error.reason) == (errors.Code.UNAVAILABLE, Reason.DRAINING)
+    assert "ended its drain" in error.message

@@ -360,7 +360,9 @@ class EnvServer:
         Health turns NOT_SERVING and new sessions are refused (UNAVAILABLE)
         at once; open sessions may go on for up to `drain_seconds` (a stream
         that ends closes its session); then requests still in flight are
-        answered (up to `grace_seconds` more) and the server stops.
+        answered (up to `grace_seconds` more), every stream still open ends
+        with DRAINING (at its next request, or after STREAM_WAIT_SECONDS
+        without one), so its client knows why, and the server stops.
         """
         config = self.config
         self.sessions.start_draining()
@@ -379,6 +381,12 @@ class EnvServer:
             await asyncio.wait_for(self.servicer.inflight.wait_quiet(), config.grace_seconds)
         except TimeoutError:
             log.warning("%d requests were still running at shutdown", self.servicer.inflight.count)
+        # Streams in use end at their next request, answered DRAINING; those that send
+        # none for a moment are ended so, so every client learns why its session ended.
+        if not await self.servicer.streams_ended(min(STREAM_WAIT_SECONDS, config.grace_seconds)):
+            ended = self.servicer.end_idle_streams()
+            if ended:
+                await asyncio.wait(ended, timeout=config.grace_seconds)
         await self.stop(grace=0)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -401,6 +409,10 @@ class EnvServer:
         """Until the server stops."""
         if self._server is not None:
             await self._server.wait_for_termination()
+
+
+STREAM_WAIT_SECONDS = 1.0
+"""How long a drain that is over waits for streams in use to send their next request."""
 
 
 async def serve(

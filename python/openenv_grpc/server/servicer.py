@@ -78,6 +78,10 @@ def _error(exc: Exception) -> EnvError | None:
     return None
 
 
+DRAIN_OVER = "ended its drain and is shutting down"
+"""How a server that ends a stream at the end of its drain says so (`Draining`)."""
+
+
 async def abort(context: Context, error: EnvError) -> NoReturn:
     """End the call with the error's status and its google.rpc.Status in the trailer."""
     details = to_proto(error).SerializeToString()
@@ -166,6 +170,10 @@ class EnvServicer:
         self.inflight = InFlight()
         self.bad_input = BadInput()
         self.closing = False
+        # The open StepStreams, by the task that serves each: `end_idle_streams` ends
+        # those waiting for a request when a drain is over.
+        self._streams: dict[asyncio.Task[Any], _Stream] = {}
+        self._no_streams: asyncio.Event | None = None  # set when the last one ends
         self._env_errors = env_errors or EnvErrors()
         self._options_limit = max_options_bytes
         self._auth = authenticator or Authenticator()
@@ -353,19 +361,28 @@ class EnvServicer:
         except EnvError as exc:
             await abort(context, exc)
         stream = _Stream(carrier_from_metadata(context.invocation_metadata()))
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams[task] = stream
         start, code = monotonic(), "UNKNOWN"
         try:
             while (raw := await context.read()) is not EOF:
                 await self._reply(stream, raw, context)
                 del raw  # not kept while waiting for the next request
             code = "OK"
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if exc.args == (DRAIN_OVER,):  # the client learns why its session ends
+                code = "UNAVAILABLE"
+                await abort(context, Draining(DRAIN_OVER))
             code = "CANCELLED"
             raise
         except BaseException:
             code = (context.code() or grpc.StatusCode.UNKNOWN).name
             raise
         finally:
+            self._streams.pop(task, None)
+            if not self._streams and self._no_streams is not None:
+                self._no_streams.set()
             self._telemetry.record_rpc(f"{SERVICE_NAME}/StepStream", code, monotonic() - start)
             session = stream.session
             if stream.owned and session is not None and not session.closed:
@@ -375,9 +392,10 @@ class EnvServicer:
         """Parse one stream request, answer it and send the answer (returns once gRPC has
         sent it). The request and its answer live in this frame only."""
         self.inflight.enter()
+        stream.busy = True
         try:
             if self.closing:
-                await abort(context, Draining("is shutting down"))
+                await abort(context, Draining(DRAIN_OVER))
             request = self.bad_input.parse(pb.StepStreamRequest, raw, context)
             if isinstance(request, EnvError):
                 response = _in_band(request)
@@ -389,7 +407,29 @@ class EnvServicer:
                     await self._answer(stream, request, response, context)
             await context.write(response)
         finally:
+            stream.busy = False
             self.inflight.exit()
+
+    async def streams_ended(self, within: float) -> bool:
+        """Whether every StepStream has ended, waiting up to `within` seconds. Once the
+        server is closing, a stream in use ends at its next request, which is answered
+        DRAINING: its client has sent it and reads that status, race-free."""
+        if self._streams:
+            self._no_streams = self._no_streams or asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_streams.wait(), within)
+        return not self._streams
+
+    def end_idle_streams(self) -> list[asyncio.Task[Any]]:
+        """When a drain is over and a stream has not sent a request for a while: end every
+        stream that waits for its next request with DRAINING (its session closes with it),
+        so its client knows why and goes elsewhere (unless it writes at that very moment:
+        then gRPC tells it the connection was lost). The tasks of the streams ended."""
+        idle = [task for task, stream in self._streams.items() if not stream.busy]
+        for task in idle:
+            del self._streams[task]  # ended once: a second call leaves it to end
+            task.cancel(DRAIN_OVER)
+        return idle
 
     async def _answer_traced(
         self,
@@ -724,11 +764,12 @@ class _Stream:
     """What one StepStream holds: its session, whether it made it, the call's trace context
     (None without one)."""
 
-    __slots__ = ("carrier", "owned", "session")
+    __slots__ = ("busy", "carrier", "owned", "session")
 
     def __init__(self, carrier: dict[str, str]) -> None:
         self.session: Session | None = None
         self.owned = False
+        self.busy = False  # answering a request
         self.carrier = carrier or None
 
     def own(self, session_id: str) -> Session:
