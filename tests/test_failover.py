@@ -483,6 +483,11 @@ def test_unary_sessions_go_round_robin_and_calls_reach_their_owner(
         more = [owner_of(client.reset().session_id, live) for _ in range(4)]
         assert set(more) == set(live), "new sessions go to the live servers, in turn"
         assert isinstance(client.loads()[dead.address], errors.EnvError)
+        # A stream attaching to a session made elsewhere looks past the dead server too.
+        session = direct[live[0]].reset().session_id
+        with EnvClient([dead.address, *live], timeout=CALL) as third, third.stream() as stream:
+            assert stream.attach(session).session_id == session
+            assert stream.step(1).observation[1] == 1
 
 
 def sessions_in(answer: tuple[Any, ServerLoad] | errors.EnvError) -> int:

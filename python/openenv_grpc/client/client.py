@@ -51,14 +51,7 @@ from ..vector import AutoresetMode, BatchedSpaces, SubEnvStart
 from ..version import check_protocol
 from . import frames, wire
 from .blocking import ClientLoop, Facade, blocking, blocking_iter, client_loop
-from .endpoints import (
-    DEFAULT_REFRESH_SECONDS,
-    Endpoint,
-    Endpoints,
-    elsewhere,
-    is_unknown_session,
-    is_unreachable,
-)
+from .endpoints import DEFAULT_REFRESH_SECONDS, Endpoint, Endpoints, in_turn, is_unreachable
 from .results import (
     BatchResetReply,
     BatchStepReply,
@@ -156,9 +149,11 @@ def tls_credentials(
     return grpc.ssl_channel_credentials(read(ca_file), read(key_file), read(cert_file))
 
 
-def _spec(response: pb.DescribeResponse) -> EnvSpec:
+def _spec_and_load(response: pb.DescribeResponse) -> tuple[EnvSpec, ServerLoad]:
+    """What a Describe answer says: the env spec (FailedPrecondition when the server's
+    protocol major differs) and the server's load."""
     check_protocol(response.protocol_version, who="server")
-    return EnvSpec.from_proto(response)
+    return EnvSpec.from_proto(response), ServerLoad.from_proto(response.load)
 
 
 class AsyncEnvClient:
@@ -199,17 +194,14 @@ class AsyncEnvClient:
 
     async def describe(self) -> EnvSpec:
         """Fetch the env spec; FailedPrecondition when the server's protocol major differs."""
-        response = await self._invoke("Describe", pb.DescribeRequest())
-        self._spec = _spec(response)
-        return self._spec
+        return (await self.load())[0]
 
     async def load(self) -> tuple[EnvSpec, ServerLoad]:
         """One Describe, never cached: the spec (kept, as `describe` keeps it) and what the
         server holds now (since 1.5; all zero from an older server), to choose a server
         with room."""
-        response = await self._invoke("Describe", pb.DescribeRequest())
-        self._spec = _spec(response)
-        return self._spec, ServerLoad.from_proto(response.load)
+        self._spec, load = _spec_and_load(await self._invoke("Describe", pb.DescribeRequest()))
+        return self._spec, load
 
     async def loads(self, within: float = 5.0) -> dict[str, tuple[EnvSpec, ServerLoad] | EnvError]:
         """Describe on every server of the target at once (within `within` seconds):
@@ -222,7 +214,7 @@ class AsyncEnvClient:
                     response = await self._invoke_on(
                         endpoint, "Describe", pb.DescribeRequest(), "", True
                     )
-                return _spec(response), ServerLoad.from_proto(response.load)
+                return _spec_and_load(response)
             except TimeoutError:
                 endpoint.failed()
                 return DeadlineExceeded(f"{endpoint.address} did not answer within {within} s")
@@ -443,28 +435,14 @@ class AsyncEnvClient:
         if endpoints.single:
             return await self._invoke_on(endpoints.first, method, request, session_id, idempotent)
         tried = await (endpoints.for_session(session_id) if session_id else endpoints.candidates())
-        for n, endpoint in enumerate(tried, 1):
-            try:
-                response = await self._invoke_on(endpoint, method, request, session_id, idempotent)
-            except EnvError as error:
-                if n == len(tried) or not self._try_next(error, method, session_id, endpoint):
-                    raise
-                continue
-            if session_id:
-                endpoints.own(session_id, endpoint)
-            elif method in _CREATING:
-                endpoints.own(response.session_id, endpoint)
-            return response
-        raise AssertionError("unreachable")
-
-    def _try_next(self, error: EnvError, method: str, session_id: str, endpoint: Endpoint) -> bool:
-        """Whether a call that failed on `endpoint` goes on to the next one."""
-        if is_unreachable(error):
-            endpoint.failed()
-            return self._endpoints.owner(session_id) is None  # a session's own pod is gone
-        if session_id:
-            return is_unknown_session(error) and self._endpoints.owner(session_id) is None
-        return method in _CREATING and elsewhere(error)
+        creating = not session_id and method in _CREATING
+        endpoint, response = await in_turn(
+            tried,
+            lambda endpoint: self._invoke_on(endpoint, method, request, session_id, idempotent),
+            creating=creating,
+        )
+        endpoints.own(response.session_id if creating else session_id, endpoint)
+        return response
 
     async def _invoke_on(
         self, endpoint: Endpoint, method: str, request: Any, session_id: str, idempotent: bool
@@ -758,25 +736,22 @@ class AsyncStreamSession:
             tried = await self._endpoints.for_session(message.session_id)
         else:
             tried = await self._endpoints.candidates()
-        for n, endpoint in enumerate(tried, 1):
-            try:
-                answer = await self._open_on(endpoint, kind, message, wait=len(tried) == 1)
-            except EnvError as error:
-                moved = is_unknown_session(error) if attaching else elsewhere(error)
-                if n == len(tried) or not moved:
-                    raise
-                if is_unreachable(error):
-                    endpoint.failed()
-                self._give_up_call()  # refused in-band, the stream is still open: end it
-                self._lost = None
-                continue
-            self.endpoint = endpoint.address
-            made = getattr(answer, "session_id", "") or getattr(message, "session_id", "")
-            self._endpoints.own(made, endpoint)
-            return answer
-        raise AssertionError("unreachable")
+        wait = len(tried) == 1
+        endpoint, answer = await in_turn(
+            tried,
+            lambda endpoint: self._open_on(endpoint, kind, message, wait=wait),
+            creating=not attaching,
+        )
+        self.endpoint = endpoint.address
+        made = getattr(answer, "session_id", "") or getattr(message, "session_id", "")
+        self._endpoints.own(made, endpoint)
+        return answer
 
     async def _open_on(self, endpoint: Endpoint, kind: str, message: Any, *, wait: bool) -> Any:
+        # A refusal on the endpoint tried before may have left its stream open, or lost:
+        # this attempt starts afresh.
+        self._give_up_call()
+        self._lost = None
         self._call_obj = endpoint.stub.StepStream(
             metadata=wire.metadata(token=self._token), wait_for_ready=wait
         )

@@ -25,15 +25,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
 from openenv_proto.v1 import env_service_pb2_grpc as pb_grpc
 
 from ..errors import Code, EnvError, Reason, Unavailable
+
+T = TypeVar("T")
 
 DEFAULT_REFRESH_SECONDS = 10.0
 RETRY_AFTER_SECONDS = 2.0
@@ -88,6 +90,28 @@ def elsewhere(error: EnvError) -> bool:
 
 def is_unknown_session(error: EnvError) -> bool:
     return error.reason in (Reason.SESSION_NOT_FOUND, Reason.SESSION_EXPIRED)
+
+
+async def in_turn(
+    tried: Sequence[Endpoint],
+    attempt: Callable[[Endpoint], Awaitable[T]],
+    *,
+    creating: bool,
+) -> tuple[Endpoint, T]:
+    """The first endpoint of `tried` that answers `attempt`, and its answer. A call goes
+    on to the next endpoint when this one is unreachable (marked failed), or, making a
+    session, draining or full, or, naming one, does not know it; the last error is
+    raised."""
+    for n, endpoint in enumerate(tried, 1):
+        try:
+            return endpoint, await attempt(endpoint)
+        except EnvError as error:
+            if is_unreachable(error):
+                endpoint.failed()
+            moves_on = elsewhere(error) if creating else is_unknown_session(error)
+            if n == len(tried) or not (moves_on or is_unreachable(error)):
+                raise
+    raise AssertionError("unreachable: tried is never empty")
 
 
 def split_target(target: str) -> tuple[str, str] | None:
@@ -175,13 +199,14 @@ class Endpoints:
             return self._turn
         now = time.monotonic()
         turn = await self.current()
-        if not any(endpoint.alive(now) for endpoint in turn):
-            turn = await self.current() if await self._refresh(force=True) else turn
+        alive = {endpoint: endpoint.alive(now) for endpoint in turn}
+        if not any(alive.values()) and await self._refresh(force=True):
+            turn = await self.current()
+            alive = {endpoint: endpoint.alive(now) for endpoint in turn}
         if not turn:
             raise Unavailable(f"no server behind {self._dns}: its DNS name has no address now")
         start, self._next = self._next % len(turn), self._next + 1
-        ordered = turn[start:] + turn[:start]
-        return sorted(ordered, key=lambda endpoint: not endpoint.alive(now))
+        return sorted(turn[start:] + turn[:start], key=lambda endpoint: not alive[endpoint])
 
     async def for_session(self, session_id: str) -> list[Endpoint]:
         """The endpoint that owns a session, or every endpoint to look for it on."""

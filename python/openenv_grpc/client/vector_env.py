@@ -208,23 +208,16 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
     async def _step(self, actions: Any) -> StepTuple:
         made = await self._renew(lambda part: part.stream is None, None, {})
         stepping = [part for part in self._parts if part not in made]
-        if len(stepping) == 1 and stepping[0].n == self.num_envs:  # one session: no gather
-            part = stepping[0]
-            try:
-                reply = await cast(AsyncStreamSession, part.stream).step_batch(actions)
-            except EnvError as error:
-                if not self._is_lost(part, error):
-                    raise
-                return self._after_loss([], [(part, error)], [])
-            return self._combine([(0, reply)], [], [])
-        per_env = list(iterate(self.action_space, actions))
-        chunks = [self._actions.stack(per_env[part.offset : part.end]) for part in stepping]
-        answers = await asyncio.gather(
-            *(
+        if len(stepping) == 1 and stepping[0].n == self.num_envs:
+            chunks = [actions]  # one session holds them all, in order
+        else:
+            per_env = list(iterate(self.action_space, actions))
+            chunks = [self._actions.stack(per_env[part.offset : part.end]) for part in stepping]
+        answers = await _settled(
+            [
                 cast(AsyncStreamSession, part.stream).step_batch(chunk)
                 for part, chunk in zip(stepping, chunks, strict=True)
-            ),
-            return_exceptions=True,
+            ]
         )
         steps: list[tuple[int, BatchStepReply]] = []
         lost: list[tuple[_Part, EnvError]] = []
@@ -235,14 +228,6 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
                 lost.append((part, cast(EnvError, answer)))
             else:
                 steps.append((part.offset, answer))
-        return self._after_loss(steps, lost, [(part.offset, reply) for part, reply in made.items()])
-
-    def _after_loss(
-        self,
-        steps: list[tuple[int, BatchStepReply]],
-        lost: list[tuple[_Part, EnvError]],
-        resets: list[tuple[int, BatchResetReply]],
-    ) -> StepTuple:
         for part, error in lost:
             part.stream, part.lost = None, error  # made anew by the next step or reset
         if lost and self.on_lost == "raise":
@@ -253,7 +238,7 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
                 "call reset() to start every sub-env anew"
             )
             raise lost[0][1]
-        return self._combine(steps, resets, lost)
+        return self._combine(steps, [(part.offset, reply) for part, reply in made.items()], lost)
 
     @staticmethod
     def _is_lost(part: _Part, answer: BaseException) -> bool:
@@ -464,10 +449,21 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
         return self._batched_observations.stack(items)
 
 
+async def _settled(calls: Sequence[Awaitable[T]]) -> list[T | BaseException]:
+    """The results of calls run together, each its result or its exception (one call is
+    awaited as it is: a gather would cost a task)."""
+    if len(calls) == 1:
+        try:
+            return [await calls[0]]
+        except Exception as exc:
+            return [exc]
+    return await asyncio.gather(*calls, return_exceptions=True)
+
+
 async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
     """The results of calls run together; when some fail, the first error, raised once
     every call has ended (none is left running behind the caller's back)."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
+    results = await _settled(calls)
     for result in results:
         if isinstance(result, BaseException):
             raise result
