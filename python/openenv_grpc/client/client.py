@@ -820,7 +820,7 @@ class EnvClient(Facade[AsyncEnvClient]):
 
     @property
     def address(self) -> str:
-        """The server's address."""
+        """The target: the server's address (a list's, joined by commas)."""
         return self._core.address
 
     @property
