@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -248,6 +249,36 @@ def test_a_thread_whose_call_waits_long_holds_up_no_other_thread(
     assert outcome == [1]
 
 
+def test_a_blocking_step_interrupted_while_it_waits_still_gets_its_answer(
+    start_server: StartServer, gate: type[GatedEnv]
+) -> None:
+    """A blocking call runs its coroutine without a task. A KeyboardInterrupt while it waits
+    (here raised by a loop callback, as a signal handler's would be) reaches the caller, and
+    the rest of the call goes on as a task: the step is applied once, and the next call on
+    the stream reads its own answer, not the interrupted one's."""
+    gated = start_server(GatedEnv)
+    with EnvClient(gated.address, timeout=30) as client, client.stream() as held:
+        held.reset()
+        loop = held._loop._loop
+
+        def interrupt() -> None:
+            raise KeyboardInterrupt
+
+        def when_held() -> None:
+            assert gate.entered.wait(30)
+            loop.call_soon_threadsafe(interrupt)
+
+        interrupter = threading.Thread(target=when_held)
+        interrupter.start()
+        with pytest.raises(KeyboardInterrupt):
+            held.step(1)
+        interrupter.join(30)
+        gate.gate.set()
+        after = held.step(1)
+        assert after.step_index == 2
+        assert held.state().state == {"count": 2}
+
+
 def test_a_private_loop_serves_a_caller_that_is_not_its_own() -> None:
     loop = ClientLoop()
 
@@ -287,6 +318,25 @@ def restartable() -> Iterator[Callable[[], Served]]:
     yield start
     for server in started:
         server.kill()
+
+
+def test_a_stream_whose_first_request_is_not_answered_in_time_is_lost_and_opens_anew(
+    restartable: Callable[[], Served],
+) -> None:
+    """A stopped server (SIGSTOP: its port still takes the connection) never answers a new
+    stream's first request: after the client's timeout the call raises DEADLINE_EXCEEDED
+    and the stream is lost; once the server runs again, the next reset opens a new one."""
+    server = restartable()
+    with EnvClient(server.address, timeout=1) as client, client.stream() as stream:
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(errors.DeadlineExceeded, match="first request within 1 s"):
+                stream.reset(seed=0)
+            assert stream.lost
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        assert stream.reset(seed=0).observation.shape == (4,)
+        assert stream.step(0).step_index == 1
 
 
 def test_a_remote_env_whose_server_restarted_truncates_the_episode_and_resets_anew(

@@ -5,7 +5,8 @@ transport code of their own. A blocking call runs the matching coroutine
 of the core (`AsyncEnvClient`, `AsyncStreamSession`) on one private event
 loop of this process, and the calling thread itself drives that loop until
 its coroutine is done: no helper thread, no queue-fed request iterator, no
-hand-off between threads per step.
+hand-off between threads per step, and no task (the thread steps the
+coroutine itself; a task would cost loop iterations of its own).
 
 Many threads at once (one client shared, or one client each): one of them
 drives the loop (the leader); the others hand their coroutine to the loop
@@ -26,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import os
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 P = ParamSpec("P")
@@ -66,12 +69,10 @@ class ClientLoop:
             self._driving = True
         if not lead:
             return self._follow(asyncio.run_coroutine_threadsafe(coro, self._loop))
-        task = self._loop.create_task(coro)
         try:
-            self._drive(task)
+            return self._step_through(coro)
         finally:
             self._hand_over()
-        return task.result()
 
     def make(self, factory: Callable[[], T]) -> T:
         """Call `factory` with this loop running (grpc.aio binds a channel to it)."""
@@ -110,6 +111,41 @@ class ClientLoop:
         finally:
             self._hand_over()
         return future.result()
+
+    def _step_through(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` in this thread as a task would, but without one: send into it until
+        it waits on a future, drive the loop until that future is done, go on. A task
+        costs two loop iterations more per wait (its start, and each wake-up is a
+        callback of its own) and its creation; a step waits twice (write, read).
+
+        Interrupted while the coroutine waits (KeyboardInterrupt in a loop iteration):
+        the rest of it becomes a task of the loop, driven by the next call, so a call on
+        a stream still reads its own answer before the next call writes."""
+        loop, run_once = self._loop, self._run_once
+        if run_once is None:
+            return loop.run_until_complete(coro)
+        asyncio.events._set_running_loop(loop)
+        try:
+            while True:
+                try:
+                    waiting = coro.send(None)
+                except StopIteration as done:
+                    return cast(T, done.value)
+                if waiting is not None and not asyncio.isfuture(waiting):
+                    coro.close()
+                    raise RuntimeError(f"a client coroutine yielded {waiting!r}, not a future")
+                try:
+                    if waiting is None:  # a bare yield (sleep(0)): the loop runs once
+                        run_once()
+                        continue
+                    waiting._asyncio_future_blocking = False
+                    while not waiting.done():
+                        run_once()
+                except BaseException:
+                    loop.create_task(_rest(coro, waiting))
+                    raise
+        finally:
+            asyncio.events._set_running_loop(None)
 
     def _drive(self, future: asyncio.Future[Any]) -> None:
         """Run the loop in this thread until `future` is done."""
@@ -160,6 +196,26 @@ def _release(wake: threading.Lock) -> None:
     """Wake a waiting thread; a wake-up it no longer needs is harmless (it checks again)."""
     with contextlib.suppress(RuntimeError):  # already released: woken once already
         wake.release()
+
+
+@types.coroutine
+def _rest(coro: Coroutine[Any, Any, Any], waiting: Any) -> Generator[Any, None, Any]:
+    """The rest of a coroutine whose driving was interrupted while it waited on
+    `waiting` (a future, or None for a bare yield), as a task runs it: it yields what the
+    coroutine yields, and a cancellation of the task goes into the coroutine."""
+    while True:
+        if waiting is not None:
+            waiting._asyncio_future_blocking = True  # a task takes only an awaited future
+        try:
+            yield waiting
+        except BaseException as exc:
+            step: Callable[[], Any] = functools.partial(coro.throw, exc)
+        else:
+            step = functools.partial(coro.send, None)
+        try:
+            waiting = step()
+        except StopIteration as done:
+            return done.value
 
 
 async def _called(factory: Callable[[], T]) -> T:

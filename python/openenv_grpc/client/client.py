@@ -752,18 +752,35 @@ class AsyncStreamSession:
         # this attempt starts afresh.
         self._give_up_call()
         self._lost = None
-        self._call_obj = endpoint.stub.StepStream(
+        call = self._call_obj = endpoint.stub.StepStream(
             metadata=wire.metadata(token=self._token), wait_for_ready=wait
         )
+        # A timer ends the call when its first answer is late (not asyncio.timeout: the
+        # blocking face runs a call's coroutine without a task).
+        late: list[bool] = []
+
+        def expire() -> None:
+            late.append(True)
+            call.cancel()
+
+        timer = (
+            None
+            if self._timeout is None
+            else asyncio.get_running_loop().call_later(self._timeout, expire)
+        )
         try:
-            async with asyncio.timeout(self._timeout):
-                return await self._exchange(kind, message)
-        except TimeoutError:
+            return await self._exchange(kind, message)
+        except asyncio.CancelledError:
+            if not late:
+                raise
             error = DeadlineExceeded(
                 f"the server did not answer the stream's first request within {self._timeout} "
                 "s; check that it runs and is reachable"
             )
             raise self._lose(error) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _exchange(self, kind: str, message: Any) -> Any:
         call = self._call_obj
