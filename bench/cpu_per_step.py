@@ -24,6 +24,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
+    import bench  # noqa: F401  # first: it has grpc's socket I/O chosen before grpc loads
 
 import grpc
 import numpy as np

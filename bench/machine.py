@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from openenv_grpc import grpc_io
+
 PACKAGES = (
     "openenv",
     "openenv-grpc",
@@ -43,6 +45,7 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
+        "grpc_io": "polling (openenv_grpc.grpc_io)" if grpc_io.polling() else "grpc default",
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openenv_grpc import grpc_io
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 OURS_READY = re.compile(r"openenv-grpc serving \S+ on 127\.0\.0\.1:(\d+)")
@@ -53,8 +55,10 @@ def openenv(name: str, app: str, *, max_sessions: int, env: dict[str, str]) -> S
 
 
 def grpc_floor(name: str) -> ServerSpec:
-    """The bare grpc.aio StepStream of `bench/grpc_floor.py`."""
-    return ServerSpec(name, [sys.executable, "bench/grpc_floor.py"], {}, FLOOR_READY)
+    """The bare grpc.aio StepStream of `bench/grpc_floor.py`, with grpc's socket I/O as
+    ours has it (the script imports grpc before openenv_grpc could choose)."""
+    env = grpc_io.child_environment()
+    return ServerSpec(name, [sys.executable, "bench/grpc_floor.py"], env, FLOOR_READY)
 
 
 class Server:

@@ -7,7 +7,9 @@ operators run `openenv-grpc serve`.
     from openenv_grpc import RemoteEnv, RemoteVectorEnv, EnvClient, AsyncEnvClient
 
 The clients are loaded on first use, so an env author who imports
-`openenv_grpc` or `openenv_grpc.env` loads no grpc.
+`openenv_grpc` or `openenv_grpc.env` loads no grpc. Importing `openenv_grpc`
+before grpc has grpc poll its sockets on its completion queue's thread
+(`grpc_io`: faster on small machines; a GRPC_EXPERIMENTS of your own wins).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import grpc_io
 from .env import EnvFactory, Environment, ResetResult, StepResult
 from .version import PROTOCOL_VERSION, __version__
+
+# Before any module of this package imports grpc: how grpc will move bytes (grpc_io).
+grpc_io.prefer_polling()
 
 if TYPE_CHECKING:
     from .client import AsyncEnvClient, EnvClient, RemoteEnv, RemoteVectorEnv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import grpc_io
 from .client import AsyncEnvClient, AsyncStreamSession, EnvClient, StreamSession
 from .gym import RemoteEnv
 from .results import (
@@ -15,6 +16,8 @@ from .results import (
     StepReply,
 )
 from .vector_env import RemoteVectorEnv
+
+grpc_io.settle()
 
 __all__ = [
     "AsyncEnvClient",
