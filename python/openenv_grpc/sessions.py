@@ -259,7 +259,9 @@ class SessionManager:
         self._opening = 0
         self._busy = 0
         self._written_off: set[asyncio.Future[Any]] = set()
-        self._closing: set[asyncio.Task[None]] = set()
+        # Env closes under way (and the tasks that will start one once a call returns):
+        # a close started by a stream's end is known to no one else, so shutdown waits here.
+        self._closing: set[asyncio.Future[Any]] = set()
         self.draining = False
         self._empty = asyncio.Event()
         self._empty.set()
@@ -780,6 +782,10 @@ class SessionManager:
         await asyncio.gather(
             *(self._close_if_open(session_id, reason) for session_id in list(self._sessions))
         )
+        # Closes already under way (a stream that ended just before) return too, or reach
+        # the close timeout: the pool's shutdown would drop one still waiting for a thread.
+        if self._closing:
+            await asyncio.wait(list(self._closing), timeout=self.close_timeout or None)
 
     async def _close_if_open(self, session_id: str, reason: CloseReason) -> None:
         """Close a session unless something else (its stream ending) closed it meanwhile."""
@@ -831,7 +837,7 @@ class SessionManager:
 
         # Only the adaptive policy learns from durations; the others skip the timing.
         wait = self.env_call_wait
-        waits = wait > 0 and session.vector is None and not session.handoff_skip
+        waits = wait > 0 and not session.handoff_skip
         future = self._executor.call(
             loop, timed if self.env_calls == "adaptive" else fn, wait if waits else 0.0
         )
@@ -959,6 +965,8 @@ class SessionManager:
         if target is None:
             return
         future = asyncio.wrap_future(self._executor.submit(target.close))
+        self._closing.add(future)
+        future.add_done_callback(self._closing.discard)
         try:
             await self._wait("close", future, self.close_timeout)
         except EnvError as exc:
