@@ -332,6 +332,10 @@ def carrier_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) ->
     }
 
 
+NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
+"""In place of an env span when not tracing: no attributes built, no generator entered."""
+
+
 def monotonic() -> float:
     return time.perf_counter()
 

@@ -44,7 +44,7 @@ from ..membership import contains
 from ..modes import AUTORESET_TO_PROTO
 from ..sessions import CloseReason, Session, SessionManager
 from ..status import DETAILS_KEY, to_proto
-from ..telemetry import Telemetry, carrier_from_metadata, monotonic
+from ..telemetry import NO_SPAN, Telemetry, carrier_from_metadata, monotonic
 from ..vector import AutoresetMode
 from ..version import PROTOCOL_HEADER, check_protocol
 from .auth import ANONYMOUS, Authenticator
@@ -61,7 +61,6 @@ Response = TypeVar("Response")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-_NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 log = logging.getLogger("openenv_grpc.server")
 # The principal of the call being served (each RPC runs in a task of its own).
 PRINCIPAL: contextvars.ContextVar[str] = contextvars.ContextVar("principal", default=ANONYMOUS)
@@ -671,7 +670,7 @@ class EnvServicer:
                 },
             )
             if traced
-            else _NO_SPAN
+            else NO_SPAN
         ) as span:
             result: StepResult = await self._sessions.step(session, action, request.step_index)
             if self._scorer.enabled:  # the reward hook's score in place of the env's
