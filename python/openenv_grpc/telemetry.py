@@ -191,14 +191,14 @@ class Telemetry:
         if self.tracing:
             trace.get_current_span().set_attribute("enduser.id", principal)
 
-    @contextlib.contextmanager
-    def env_span(self, name: str, **attributes: Any) -> Iterator[Span | None]:
-        """An INTERNAL span around a call into env code (`env.reset`, `env.step`)."""
+    def env_span(
+        self, name: str, **attributes: Any
+    ) -> contextlib.AbstractContextManager[Span | None]:
+        """An INTERNAL span around a call into env code (`env.reset`, `env.step`); when not
+        tracing, NO_SPAN (no generator entered)."""
         if not self.tracing:
-            yield None
-            return
-        with self._tracer.start_as_current_span(name, attributes=attributes) as span:
-            yield span
+            return NO_SPAN
+        return self._tracer.start_as_current_span(name, attributes=attributes)
 
     def reward_hook(self, span: Span | None, seconds: float, outcome: str) -> None:
         """The reward hook's latency on the env.step span (`openenv.reward.hook.duration`
@@ -333,7 +333,8 @@ def carrier_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) ->
 
 
 NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
-"""In place of an env span when not tracing: no attributes built, no generator entered."""
+"""In place of an env span when not tracing (a caller on the hottest path uses it without
+calling env_span, so that not even the span's attributes are built)."""
 
 
 def monotonic() -> float:

@@ -28,7 +28,7 @@ from ..errors import EnvCodeError, EnvError, InvalidRequest
 from ..modes import AUTORESET_FROM_PROTO
 from ..sessions import Session, SessionManager, batched
 from ..status import to_proto
-from ..telemetry import NO_SPAN, Telemetry, monotonic
+from ..telemetry import Telemetry, monotonic
 from ..tensors import decode_tensor, encode_tensor
 from ..vector import FLAT_SPACES, AutoresetMode, BatchedSpaces, BatchStep, SubEnvStart
 from .exposure import EnvErrors
@@ -115,19 +115,15 @@ class Batched:
     ) -> None:
         ids, actions = self._actions_of(session, request.env_ids, request, "StepBatchRequest")
         start = monotonic()
-        with (
-            self._telemetry.env_span(
-                "env.step",
-                **{
-                    "openenv.session.id": session.id,
-                    "openenv.env.name": self._env_name,
-                    "openenv.episode.id": session.episode_id,
-                    "openenv.step.index": request.step_index or session.step_count + 1,
-                    "openenv.batch.size": len(ids),
-                },
-            )
-            if self._telemetry.tracing
-            else NO_SPAN
+        with self._telemetry.env_span(
+            "env.step",
+            **{
+                "openenv.session.id": session.id,
+                "openenv.env.name": self._env_name,
+                "openenv.episode.id": session.episode_id,
+                "openenv.step.index": request.step_index or session.step_count + 1,
+                "openenv.batch.size": len(ids),
+            },
         ) as span:
             scoring = self._scorer.enabled  # the reward hook's scores in place of the env's
             before = self._scorer.before(session, ids, actions) if scoring else []

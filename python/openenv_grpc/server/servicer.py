@@ -656,7 +656,7 @@ class EnvServicer:
             )
         action = decode_action(request.action, self._action_space, self._action_contains)
         telemetry, start = self._telemetry, monotonic()
-        # Without tracing, no span attributes are built and no generator is entered.
+        # Without tracing, not even the span's attributes are built (the hottest path).
         traced = telemetry.tracing
         with (
             telemetry.env_span(
