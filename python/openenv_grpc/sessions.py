@@ -779,13 +779,14 @@ class SessionManager:
     async def close_all(self, reason: CloseReason) -> None:
         """Close every session at once (server shutdown): each env close is bounded by the
         close timeout, and none waits behind another."""
+        # Closes already under way (a stream that ended just before) are waited for beside
+        # them, within the same close timeout: the pool's shutdown would drop one still
+        # waiting for a thread.
+        under_way = list(self._closing)
         await asyncio.gather(
-            *(self._close_if_open(session_id, reason) for session_id in list(self._sessions))
+            *(self._close_if_open(session_id, reason) for session_id in list(self._sessions)),
+            *([asyncio.wait(under_way, timeout=self.close_timeout or None)] if under_way else []),
         )
-        # Closes already under way (a stream that ended just before) return too, or reach
-        # the close timeout: the pool's shutdown would drop one still waiting for a thread.
-        if self._closing:
-            await asyncio.wait(list(self._closing), timeout=self.close_timeout or None)
 
     async def _close_if_open(self, session_id: str, reason: CloseReason) -> None:
         """Close a session unless something else (its stream ending) closed it meanwhile."""
