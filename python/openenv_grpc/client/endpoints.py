@@ -106,10 +106,11 @@ async def in_turn(
         try:
             return endpoint, await attempt(endpoint)
         except EnvError as error:
-            if is_unreachable(error):
+            unreachable = is_unreachable(error)
+            if unreachable:
                 endpoint.failed()
-            moves_on = elsewhere(error) if creating else is_unknown_session(error)
-            if n == len(tried) or not (moves_on or is_unreachable(error)):
+            moves_on = unreachable or (elsewhere(error) if creating else is_unknown_session(error))
+            if n == len(tried) or not moves_on:
                 raise
     raise AssertionError("unreachable: tried is never empty")
 
